@@ -1,0 +1,61 @@
+"""Command-line entry point: parses arguments and hands each subcommand to its module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from promsoc import __version__
+from promsoc.cli.common import EXIT_USAGE, CliError
+
+# Each module defines register(subparsers) and sets a `handler` default on its parser.
+COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promsoc",
+        description="A terminal console for defending Kubernetes clusters with Prometheus metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"promsoc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"promsoc.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"promsoc.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version"):
+        args_list = ["tui", *args_list]
+    args = parser.parse_args(args_list)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(handler(args))
+    except CliError as exc:
+        print(f"promsoc: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback for the user
+        if os.environ.get("PROMSOC_DEBUG"):
+            raise
+        print(
+            f"promsoc: internal error: {type(exc).__name__}: {exc}\n"
+            "  (set PROMSOC_DEBUG=1 to see the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 70

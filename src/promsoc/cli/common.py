@@ -1,0 +1,82 @@
+"""Exit codes and errors shared by every subcommand (the contract's numbers)."""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import re
+import time
+
+EXIT_OK = 0
+EXIT_FIRING = 1
+EXIT_USAGE = 2
+EXIT_SOURCE = 3
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with the contract's exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """--config, --url and --source, common to tui, scan, topology and check."""
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $PROMSOC_CONFIG, then the XDG config dir)")
+    parser.add_argument("--url", metavar="URL", help="an ad-hoc Prometheus URL (no auth); overrides the config's sources")
+    parser.add_argument("--source", metavar="NAME", help="restrict to one configured source")
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_time(text: str) -> float:
+    """RFC 3339 or Unix seconds -> Unix seconds; a bad value is a usage error."""
+    value = text.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    match = _RFC3339.match(value)
+    if not match:
+        raise CliError(f"--at: {text!r} is neither RFC 3339 (2026-11-28T03:12:00Z) nor Unix seconds")
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    frac = float(match.group(7) or 0)
+    zone = match.group(8) or "Z"
+    try:
+        stamp = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        time.gmtime(stamp)
+    except (ValueError, OverflowError) as exc:
+        raise CliError(f"--at: {text!r} is not a valid time ({exc})") from None
+    if zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        stamp -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return stamp + frac
+
+
+_DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def parse_duration(text: str, option: str = "duration") -> float:
+    """A Prometheus duration (5m, 1h30m, 2d, 4w) -> seconds; a bad value is a usage error."""
+    value = text.strip()
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(value):
+        if match.start() != pos:
+            break
+        total += int(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not value or pos != len(value):
+        raise CliError(f"{option}: {text!r} is not a Prometheus duration like 5m, 1h, 2d or 4w")
+    return total
+
+
+def format_time(stamp: float) -> str:
+    """Unix seconds -> RFC 3339 UTC with a Z, as the contract's JSON prints it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))

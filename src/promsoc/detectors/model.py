@@ -1,0 +1,39 @@
+"""Detector results: the contract's statuses and findings, shared by scan, check and the console."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(enum.StrEnum):
+    """Exactly the statuses of the CLI contract."""
+
+    FIRING = "firing"
+    OK = "ok"
+    NO_DATA = "no_data"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One series a detector's query returned: all its labels and the value at evaluation time."""
+
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """One (source, detector) evaluation."""
+
+    source: str
+    detector: str
+    title: str
+    category: str
+    severity: str
+    status: Status
+    evaluated_at: float
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    latency: float = 0.0
