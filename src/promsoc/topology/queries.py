@@ -1,0 +1,144 @@
+"""The querying half of the builder: PromQL that answers "what ran where at T", sparse or not."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from promsoc.prom.types import InstantResult, Sample
+from promsoc.topology.build import (
+    SNAPSHOT_TOLERANCE,
+    build_topology,
+    istio_edges,
+    latest_snapshot,
+    linkerd_edges,
+)
+from promsoc.topology.model import Edge, Topology
+
+
+class QueryClient(Protocol):
+    """What the builder needs from a Prometheus client (promsoc.prom.client.PromClient fits)."""
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    """How far back the builder may reach for samples when history is sparse."""
+
+    window: str = "3h"
+    """Reach for the last kube-state-metrics snapshot when nothing is within the 5m lookback.
+
+    Backfilled or down-sampled history may hold one snapshot per 5m, 30m or 1h; a plain instant
+    query only sees samples within the lookback (5m), so coarse history would look empty.
+    """
+    resolution: str = "5m"
+    """Subquery step: at most the server's lookback delta (5m by default) or samples slip by."""
+    rate_window: str = "10m"
+    """rate() window for traffic: two samples even at the backfill's 5m step."""
+    wide_rate_window: str = "3h"
+    """rate() window tried when the short one finds no traffic at all (coarse history)."""
+    tolerance: float = SNAPSHOT_TOLERANCE
+
+
+KSM_METRICS = ("kube_pod_info", "kube_pod_owner", "kube_replicaset_owner", "kube_node_info")
+
+_ISTIO_SRC_DST = (
+    "source_workload_namespace, source_workload, "
+    "destination_workload_namespace, destination_workload"
+)
+_LINKERD_SRC_DST = (
+    "namespace, deployment, statefulset, daemonset, "
+    "dst_namespace, dst_deployment, dst_statefulset, dst_daemonset, dst_service"
+)
+
+
+def snapshot_queries(metric: str, options: QueryOptions) -> tuple[str, str]:
+    """The plain and the sparse-history query for one kube-state-metrics metric.
+
+    Both return each series' last-seen sample time as its value, so that the pure side can keep only
+    the newest snapshot: `last_over_time(m[W])` alone would let a pod that vanished inside W linger.
+    """
+    return (
+        f"timestamp({metric})",
+        f"max_over_time(timestamp({metric})[{options.window}:{options.resolution}])",
+    )
+
+
+def traffic_queries(window: str) -> dict[str, str]:
+    """Edge queries per mesh: total rate (split by mTLS) and failed rate per workload pair."""
+    return {
+        "istio_total": (
+            f"sum by ({_ISTIO_SRC_DST}, connection_security_policy) "
+            f'(rate(istio_requests_total{{reporter="destination"}}[{window}]))'
+        ),
+        "istio_errors": (
+            f"sum by ({_ISTIO_SRC_DST}) "
+            '(rate(istio_requests_total{reporter="destination", response_code=~"5.."}'
+            f"[{window}]))"
+        ),
+        "linkerd_total": (
+            f"sum by ({_LINKERD_SRC_DST}, tls) "
+            f'(rate(request_total{{direction="outbound"}}[{window}]))'
+        ),
+        "linkerd_errors": (
+            f"sum by ({_LINKERD_SRC_DST}) "
+            f'(rate(response_total{{direction="outbound", classification="failure"}}[{window}]))'
+        ),
+    }
+
+
+async def fetch_snapshot(
+    client: QueryClient, metric: str, at: float, options: QueryOptions
+) -> tuple[list[Sample], float | None]:
+    """The series of `metric` in its newest snapshot at or before `at`, and that snapshot's time."""
+    plain, sparse = snapshot_queries(metric, options)
+    result = await client.query(plain, at)
+    samples = result.samples
+    if not samples:
+        # Nothing within the lookback: every sample in (at - lookback, at] is absent, so the
+        # subquery's steps (aligned, at most `at`) miss nothing that a plain query would see.
+        samples = (await client.query(sparse, at)).samples
+    return latest_snapshot(samples, options.tolerance)
+
+
+async def fetch_edges(
+    client: QueryClient, at: float, options: QueryOptions
+) -> tuple[list[Edge], str | None]:
+    """Workload -> workload traffic from Istio, else Linkerd, else none."""
+    for window in (options.rate_window, options.wide_rate_window):
+        queries = traffic_queries(window)
+        istio, linkerd = await asyncio.gather(
+            client.query(queries["istio_total"], at), client.query(queries["linkerd_total"], at)
+        )
+        if istio.samples:
+            errors = await client.query(queries["istio_errors"], at)
+            return istio_edges(istio.samples, errors.samples), "istio"
+        if linkerd.samples:
+            errors = await client.query(queries["linkerd_errors"], at)
+            return linkerd_edges(linkerd.samples, errors.samples), "linkerd"
+    return [], None
+
+
+async def load_topology(
+    client: QueryClient, at: float, options: QueryOptions | None = None
+) -> Topology:
+    """Query Prometheus for the map at `at` (all queries at once) and build it."""
+    opts = options or QueryOptions()
+    snapshots, (edges, mesh) = await asyncio.gather(
+        asyncio.gather(*(fetch_snapshot(client, metric, at, opts) for metric in KSM_METRICS)),
+        fetch_edges(client, at, opts),
+    )
+    (pods, pods_at), (owners, _), (replicasets, _), (nodes, _) = snapshots
+    topo = build_topology(
+        at, pods, owners, replicasets, nodes, edges=edges, mesh=mesh, snapshot_at=pods_at
+    )
+    if pods_at is None:
+        topo.warnings.append(f"no kube_pod_info within {opts.window} before this moment")
+    elif at - pods_at > 330:
+        minutes = (at - pods_at) / 60
+        topo.warnings.append(
+            f"sparse history: the newest kube-state-metrics snapshot is {minutes:.0f} min older"
+        )
+    return topo
