@@ -1,0 +1,237 @@
+"""Read a YAML config as a node tree, so every error can name its file, line and key.
+
+`yaml.safe_load` forgets where values came from; composing the node tree keeps each
+value's line. `Reader` walks that tree with typed getters that reject unknown keys,
+wrong types and missing environment variables with a `ConfigError` carrying
+`file`, `line` and `key` (a dotted path like `sources[0].tls.ca_file`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import yaml
+
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+Scalar = str | int | float | bool
+
+
+class ConfigError(Exception):
+    """A configuration mistake; `str()` is `path:line: key: message` (parts omitted if unknown)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A scalar read from the file, with where it was and whether `${ENV}` supplied it."""
+
+    value: Scalar | None
+    line: int
+    key: str
+    from_env: bool = False
+
+
+def parse_duration(text: str) -> float | None:
+    """`30s`, `1m30s`, `500ms` -> seconds; None if `text` is not a Prometheus duration."""
+    value = text.strip()
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(value):
+        if match.start() != pos:
+            return None
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    return total if value and pos == len(value) else None
+
+
+class Reader:
+    """Typed, located access to one YAML document's node tree."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self._loader = yaml.SafeLoader(text)
+        try:
+            root = self._loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            problem = " ".join(str(exc.problem or exc).split())
+            raise ConfigError(f"YAML syntax error: {problem}", file=path, line=line) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"YAML error: {exc}", file=path) from None
+        self.root: yaml.Node = (
+            root if root is not None else yaml.MappingNode("tag:yaml.org,2002:map", [])
+        )
+
+    def error(self, node: yaml.Node | None, key: str, message: str) -> ConfigError:
+        """A ConfigError pointing at `node`'s line."""
+        line = node.start_mark.line + 1 if node is not None and node.start_mark else None
+        return ConfigError(message, file=self.path, line=line, key=key or None)
+
+    def mapping(
+        self, node: yaml.Node, key: str, allowed: frozenset[str] | None = None
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's entries by key name; unknown (if `allowed`) and duplicate keys rejected."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, key, f"expected a mapping (key: value), got {_kind(node)}")
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = self._loader.construct_object(key_node, deep=True)
+            if not isinstance(name, str):
+                raise self.error(key_node, key, f"keys must be text, got {name!r}")
+            child = f"{key}.{name}" if key else name
+            if name in entries:
+                raise self.error(key_node, child, "duplicate key")
+            if allowed is not None and name not in allowed:
+                hint = difflib.get_close_matches(name, sorted(allowed), n=1)
+                tip = f" (did you mean {hint[0]!r}?)" if hint else ""
+                known = ", ".join(sorted(allowed))
+                raise self.error(key_node, child, f"unknown key{tip}; known keys: {known}")
+            entries[name] = (key_node, value_node)
+        return entries
+
+    def sequence(self, node: yaml.Node, key: str) -> Iterator[tuple[str, yaml.Node]]:
+        """(`key[i]`, item node) for each item of a list."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, key, f"expected a list, got {_kind(node)}")
+        for index, item in enumerate(node.value):
+            yield f"{key}[{index}]", item
+
+    def scalar(self, node: yaml.Node, key: str) -> Value:
+        """A scalar with `${ENV}` expanded in text (a missing variable is an error)."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(node, key, f"expected a single value, got {_kind(node)}")
+        raw = self._loader.construct_object(node, deep=True)
+        line = node.start_mark.line + 1
+        if not isinstance(raw, str) or "$" not in raw:
+            return Value(raw, line, key)
+        expanded = self._expand(raw, node, key)
+        if node.style is None and expanded != raw:
+            # An unquoted `${PORT}` may stand for a number or a boolean: resolve it like YAML would.
+            loaded = yaml.safe_load(expanded) if expanded.strip() else None
+            if isinstance(loaded, int | float | bool):
+                return Value(loaded, line, key, from_env=True)
+        return Value(expanded, line, key, from_env=expanded != raw)
+
+    def _expand(self, raw: str, node: yaml.Node, key: str) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            if match.group() == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            value = os.environ.get(name)
+            if value is None or (value == "" and default is not None):
+                if default is not None:
+                    return default
+                raise self.error(node, key, f"environment variable {name} is not set")
+            return value
+
+        return _ENV.sub(substitute, raw)
+
+    def text(
+        self, node: yaml.Node, key: str, *, empty_ok: bool = False, secret: bool = False
+    ) -> Value:
+        """A string value (numbers are refused: quote them if you mean text)."""
+        value = self.scalar(node, key)
+        if not isinstance(value.value, str):
+            got = "a value that is not text (quote it)" if secret else _describe(value.value)
+            raise self.error(node, key, f"expected text, got {got}")
+        if not empty_ok and not value.value.strip():
+            raise self.error(node, key, "must not be empty")
+        return value
+
+    def boolean(self, node: yaml.Node, key: str) -> bool:
+        value = self.scalar(node, key).value
+        if not isinstance(value, bool):
+            raise self.error(node, key, f"expected true or false, got {_describe(value)}")
+        return value
+
+    def integer(self, node: yaml.Node, key: str, *, minimum: int = 1) -> int:
+        value = self.scalar(node, key).value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(node, key, f"expected a whole number, got {_describe(value)}")
+        if value < minimum:
+            raise self.error(node, key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def seconds(self, node: yaml.Node, key: str) -> float:
+        """A positive duration: a number of seconds or a Prometheus duration like `30s`, `2m`."""
+        value = self.scalar(node, key).value
+        seconds: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str):
+            seconds = parse_duration(value)
+        if seconds is None:
+            raise self.error(
+                node, key, f"expected seconds or a duration like 30s, got {_describe(value)}"
+            )
+        if seconds <= 0:
+            raise self.error(node, key, f"must be greater than zero, got {_describe(value)}")
+        return seconds
+
+    def text_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
+        return tuple(str(self.text(item, k).value) for k, item in self.sequence(node, key))
+
+    def text_map(self, node: yaml.Node, key: str) -> dict[str, Value]:
+        """A mapping of names to text; numbers and booleans are turned into their YAML text."""
+        out: dict[str, Value] = {}
+        for name, (_, value_node) in self.mapping(node, key).items():
+            value = self.scalar(value_node, f"{key}.{name}")
+            if value.value is None:
+                raise self.error(value_node, f"{key}.{name}", "must have a value")
+            text = _yaml_text(value.value)
+            out[name] = Value(text, value.line, value.key, value.from_env)
+        return out
+
+
+def _yaml_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"the value {node.value!r}"
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    return f"{type(value).__name__} {value!r}"
+
+
+__all__ = ["ConfigError", "Reader", "Scalar", "Value", "parse_duration"]

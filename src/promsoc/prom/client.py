@@ -1,0 +1,357 @@
+"""Async client for one Prometheus-compatible source: one pool, a concurrency cap, typed errors.
+
+Keep one `PromClient` per source for the life of the poller (its connection pool and TLS
+sessions are reused across cycles) and close it with `aclose()` or `async with`.
+
+    async with PromClient(Source(name="lab", url="http://127.0.0.1:9090")) as prom:
+        result = await prom.query('up')            # InstantResult
+        for sample in result.samples: ...
+    # every failure is a PromError subclass: Unreachable, Timeout, AuthRefused,
+    # BadQuery, ServerError, MalformedResponse; str(err) is one line, free of secrets.
+
+The source's `selector` is added to every vector selector of every query, its `params`
+to every request. Retries (exponential backoff with jitter) happen only for connect
+errors and HTTP 502/503/504, never for 4xx or timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import re
+import ssl
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from promsoc import __version__
+from promsoc.prom.errors import (
+    AuthRefused,
+    BadQuery,
+    MalformedResponse,
+    PromError,
+    Redactor,
+    Timeout,
+    Unreachable,
+)
+from promsoc.prom.parse import http_error, instant_result, range_result, string_list, success_data
+from promsoc.prom.selector import SelectorError, inject_matchers
+from promsoc.prom.types import InstantResult, RangeResult
+
+if TYPE_CHECKING:
+    from promsoc.config import Auth, Source
+
+log = logging.getLogger("promsoc.prom")
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+POST_OVER = 1500
+"""Encoded parameters longer than this go in a form-encoded POST body (URL limits of proxies)."""
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLIENT_CERT_REFUSED = (
+    "certificate required",
+    "bad certificate",
+    "unknown ca",
+    "handshake failure",
+)
+
+
+class _FileAuth(httpx.Auth):
+    """Bearer or basic auth whose secret may live in a file, re-read per request (rotation)."""
+
+    def __init__(self, auth: Auth, redact: Redactor) -> None:
+        self._auth = auth
+        self._redact = redact
+
+    def _read(self, path: object) -> str:
+        try:
+            with open(str(path), encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise AuthRefused(
+                f"cannot read credentials file {path}: {exc.strerror or exc}"
+            ) from None
+        self._redact.add(value)
+        return value
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        from promsoc.config import BearerAuth
+
+        auth = self._auth
+        if isinstance(auth, BearerAuth):
+            token = auth.token.reveal() if auth.token else self._read(auth.token_file)
+            request.headers["Authorization"] = f"Bearer {token}"
+        else:
+            password = auth.password.reveal() if auth.password else ""
+            if auth.password_file:
+                password = self._read(auth.password_file)
+            pair = base64.b64encode(f"{auth.username}:{password}".encode()).decode("ascii")
+            request.headers["Authorization"] = f"Basic {pair}"
+        yield request
+
+
+def _ssl_context(source: Source) -> ssl.SSLContext:
+    """The TLS context for a source: its CA (or the system store), client cert, verification."""
+    tls = source.tls
+    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.cert_file:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    if tls.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _number(value: float | str) -> str:
+    return value if isinstance(value, str) else repr(float(value))
+
+
+class PromClient:
+    """One source's HTTP API client: see the module docstring for use and error kinds."""
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+        max_backoff: float = 5.0,
+        post_over: int = POST_OVER,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.source = source
+        self.name = source.name
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.post_over = post_over
+        self._sleep = sleep
+        parts = urlsplit(source.url)
+        self.host = parts.hostname or "?"
+        if parts.port:
+            self.host = f"{self.host}:{parts.port}"
+        self._redact = Redactor(source.secrets())
+        if parts.password:
+            self._redact.add(parts.password)
+        self._semaphore = asyncio.Semaphore(source.max_concurrency)
+        limits = httpx.Limits(
+            max_connections=source.max_concurrency, max_keepalive_connections=source.max_concurrency
+        )
+        self._http = httpx.AsyncClient(
+            base_url=source.url,
+            headers={"User-Agent": f"promsoc/{__version__}", **source.headers},
+            auth=_FileAuth(source.auth, self._redact) if source.auth else None,
+            verify=_ssl_context(source),
+            timeout=httpx.Timeout(source.timeout),
+            limits=limits,
+            transport=transport,
+            # Each source says exactly how to connect: no proxies, netrc or CA bundles from env.
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, name: str | None = None, **kwargs: Any) -> PromClient:
+        """A no-auth client for `url` (tests, the lab, `--url`)."""
+        from promsoc.config import adhoc_source
+
+        return cls(adhoc_source(url, name), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"PromClient(name={self.name!r}, host={self.host!r})"
+
+    async def __aenter__(self) -> PromClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def scope(self, promql: str) -> str:
+        """`promql` with the source's selector injected (unchanged if it has none)."""
+        if not self.source.selector:
+            return promql
+        try:
+            return inject_matchers(promql, self.source.selector)
+        except SelectorError as exc:
+            raise BadQuery(
+                f"cannot scope the query to {self.source.selector}: {exc}", source=self.name
+            ) from None
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult:
+        """Instant query at `at` (Unix seconds; None: the server's now)."""
+        params = [("query", self.scope(promql))]
+        if at is not None:
+            params.append(("time", _number(at)))
+        data, warnings = await self._call("/api/v1/query", params)
+        return instant_result(data, warnings, self._malformed)
+
+    async def query_range(
+        self, promql: str, start: float, end: float, step: float | str
+    ) -> RangeResult:
+        """Range query from `start` to `end` (Unix seconds), `step` in seconds or as `30s`."""
+        params = [
+            ("query", self.scope(promql)),
+            ("start", _number(start)),
+            ("end", _number(end)),
+            ("step", _number(step)),
+        ]
+        data, warnings = await self._call("/api/v1/query_range", params)
+        return range_result(data, warnings, self._malformed)
+
+    async def series(
+        self, match: str | Sequence[str], start: float | None = None, end: float | None = None
+    ) -> list[dict[str, str]]:
+        """Label sets of the series matching any of `match` between `start` and `end`."""
+        matches = [match] if isinstance(match, str) else list(match)
+        params = [("match[]", self.scope(m)) for m in matches]
+        params += self._range_params(start, end)
+        data, _ = await self._call("/api/v1/series", params)
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise self._malformed("series: expected a list of label sets")
+        return [{str(k): str(v) for k, v in item.items()} for item in data]
+
+    async def labels(self, match: Sequence[str] = ()) -> list[str]:
+        """Label names (within the source's selector, if it has one)."""
+        data, _ = await self._call("/api/v1/labels", self._match_params(match))
+        return string_list(data, self._malformed)
+
+    async def label_values(self, name: str, match: Sequence[str] = ()) -> list[str]:
+        """Values of label `name` (within the source's selector, if it has one)."""
+        if not _LABEL_NAME.match(name):
+            raise BadQuery(f"{name!r} is not a label name", source=self.name)
+        path = f"/api/v1/label/{quote(name)}/values"
+        data, _ = await self._call(path, self._match_params(match))
+        return string_list(data, self._malformed)
+
+    async def buildinfo(self) -> dict[str, str]:
+        """The server's version, revision, Go version... (`/api/v1/status/buildinfo`)."""
+        data, _ = await self._call("/api/v1/status/buildinfo", [])
+        if not isinstance(data, dict):
+            raise self._malformed("buildinfo: expected an object")
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _match_params(self, match: Sequence[str]) -> list[tuple[str, str]]:
+        if match:
+            return [("match[]", self.scope(m)) for m in match]
+        if self.source.selector:
+            return [("match[]", "{" + self.source.selector + "}")]
+        return []
+
+    @staticmethod
+    def _range_params(start: float | None, end: float | None) -> list[tuple[str, str]]:
+        params = []
+        if start is not None:
+            params.append(("start", _number(start)))
+        if end is not None:
+            params.append(("end", _number(end)))
+        return params
+
+    def _malformed(self, detail: str) -> PromError:
+        return MalformedResponse(self._redact(f"{detail} (from {self.host})"), source=self.name)
+
+    async def _call(self, path: str, params: list[tuple[str, str]]) -> tuple[Any, list[str]]:
+        """One API call under the concurrency cap, with retries: the envelope's (data, warnings)."""
+        encoded = urlencode([*params, *self.source.params.items()])
+        async with self._semaphore:
+            for attempt in range(self.retries + 1):
+                outcome = await self._attempt(path, encoded)
+                if (
+                    isinstance(outcome, httpx.Response)
+                    and outcome.status_code not in RETRY_STATUSES
+                ):
+                    return success_data(outcome, self._redact, self.host, self.name)
+                if attempt == self.retries:
+                    break
+                delay = min(
+                    self.max_backoff, self.backoff * 2**attempt * (0.5 + random.random() / 2)
+                )
+                if isinstance(outcome, httpx.Response):
+                    delay = max(delay, min(self.max_backoff, _retry_after(outcome)))
+                why = (
+                    f"HTTP {outcome.status_code}"
+                    if isinstance(outcome, httpx.Response)
+                    else outcome
+                )
+                log.info(
+                    "source %s: %s; retry %d/%d in %.2fs",
+                    self.name,
+                    why,
+                    attempt + 1,
+                    self.retries,
+                    delay,
+                )
+                await self._sleep(delay)
+        attempts = self.retries + 1
+        if isinstance(outcome, httpx.Response):
+            raise http_error(outcome, self._redact, self.host, self.name, attempts=attempts)
+        raise Unreachable(
+            f"cannot connect to {self.host}: {outcome} (after {attempts} attempts)",
+            source=self.name,
+        )
+
+    async def _attempt(self, path: str, encoded: str) -> httpx.Response | str:
+        """One request: the response, or the reason of a retryable connect error."""
+        try:
+            async with asyncio.timeout(self.source.timeout):
+                if len(encoded) > self.post_over:
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    response = await self._http.post(
+                        path, content=encoded.encode(), headers=headers
+                    )
+                else:
+                    response = await self._http.get(f"{path}?{encoded}" if encoded else path)
+                await response.aread()
+                return response
+        except PromError:
+            raise
+        except (TimeoutError, httpx.TimeoutException):
+            raise Timeout(
+                f"no answer from {self.host} within {self.source.timeout:g}s", source=self.name
+            ) from None
+        except httpx.ConnectError as exc:
+            text = self._redact(str(exc) or type(exc).__name__)
+            if "SSL" in text or "certificate" in text.lower():
+                raise self._tls_error(text) from None
+            return text
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            text = self._redact(str(exc) or type(exc).__name__)
+            if any(word in text.lower() for word in _CLIENT_CERT_REFUSED):
+                raise self._tls_error(text) from None
+            if "incomplete" in text or "message body" in text:
+                raise self._malformed(f"truncated body: {text}") from None
+            raise Unreachable(
+                f"{self.host} dropped the connection: {text}", source=self.name
+            ) from None
+        except httpx.HTTPError as exc:
+            text = self._redact(str(exc) or type(exc).__name__)
+            raise Unreachable(f"{self.host}: {text}", source=self.name) from None
+
+    def _tls_error(self, text: str) -> PromError:
+        if any(word in text.lower() for word in _CLIENT_CERT_REFUSED):
+            return AuthRefused(
+                f"{self.host} refused the client certificate ({text})", source=self.name
+            )
+        return Unreachable(f"TLS with {self.host} failed: {text}", source=self.name)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "0")))
+    except ValueError:
+        return 0.0
+
+
+__all__ = ["POST_OVER", "RETRY_STATUSES", "PromClient"]

@@ -1,0 +1,153 @@
+"""The API's JSON envelope -> typed results, and HTTP statuses -> typed errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from promsoc.prom.errors import (
+    AuthRefused,
+    BadQuery,
+    MalformedResponse,
+    PromError,
+    Redactor,
+    ServerError,
+    one_line,
+)
+from promsoc.prom.types import InstantResult, RangeResult, RangeSeries, Sample
+
+Malformed = Callable[[str], PromError]
+
+
+def _body_text(response: httpx.Response, redact: Redactor) -> str:
+    """The error text of a response: Prometheus's `error` field, else the body's first 200 chars."""
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return redact(payload["error"])
+    return redact(one_line(response.content.decode("utf-8", "replace"), 200))
+
+
+def http_error(
+    response: httpx.Response, redact: Redactor, host: str, source: str, *, attempts: int = 1
+) -> PromError:
+    """The typed error for a non-2xx response."""
+    status = response.status_code
+    reason = response.reason_phrase or ""
+    text = _body_text(response, redact)
+    if status in (401, 403):
+        return AuthRefused(
+            f"HTTP {status} {reason} from {host}; check the source's credentials",
+            source=source,
+            status=status,
+        )
+    if status in (400, 422):
+        return BadQuery(text or f"HTTP {status} {reason}", source=source, status=status)
+    tail = f" after {attempts} attempts" if attempts > 1 else ""
+    hint = " (is the URL the Prometheus root?)" if status == 404 else ""
+    detail = f"HTTP {status} {reason} from {host}{tail}{hint}"
+    return ServerError(f"{detail}: {text}" if text else detail, source=source, status=status)
+
+
+def success_data(
+    response: httpx.Response, redact: Redactor, host: str, source: str
+) -> tuple[Any, list[str]]:
+    """(`data`, `warnings`) of a successful envelope; a typed error for anything else."""
+    if not 200 <= response.status_code < 300:
+        raise http_error(response, redact, host, source)
+    try:
+        payload = json.loads(response.content)
+    except ValueError as exc:
+        raise MalformedResponse(f"invalid JSON from {host}: {exc}", source=source) from None
+    if not isinstance(payload, dict) or "status" not in payload:
+        raise MalformedResponse(
+            f"{host} did not answer with a Prometheus API envelope", source=source
+        )
+    if payload["status"] != "success":
+        error = redact(str(payload.get("error", "unknown error")))
+        if payload.get("errorType") in ("bad_data", "execution"):
+            raise BadQuery(error, source=source)
+        raise ServerError(f"{host}: {error}", source=source)
+    if "data" not in payload:
+        raise MalformedResponse(f"{host}: success without data", source=source)
+    warnings = payload.get("warnings")
+    return payload["data"], [str(w) for w in warnings] if isinstance(warnings, list) else []
+
+
+def _value(point: Any) -> tuple[float, float]:
+    """`[1700000000.5, "1.25"]` -> (1700000000.5, 1.25); NaN and ±Inf kept as floats."""
+    stamp, text = point
+    return float(stamp), float(text)
+
+
+def _labels(series: dict[str, Any]) -> dict[str, str]:
+    metric = series.get("metric", {})
+    if not isinstance(metric, dict):
+        raise TypeError("metric is not an object")
+    return {str(k): str(v) for k, v in metric.items()}
+
+
+def instant_result(data: Any, warnings: list[str], malformed: Malformed) -> InstantResult:
+    """`/api/v1/query` data -> InstantResult.
+
+    A scalar becomes one sample with no labels; a string one sample with value NaN and the
+    text in a `value` label; a matrix (range selector) one sample per series at its last point;
+    a native-histogram-only series has value NaN.
+    """
+    try:
+        kind = data["resultType"]
+        raw = data["result"]
+        samples: list[Sample] = []
+        if kind == "vector":
+            for series in raw:
+                if "value" in series:
+                    stamp, value = _value(series["value"])
+                else:  # native histogram: no float value to show
+                    stamp, value = float(series["histogram"][0]), math.nan
+                samples.append(Sample(_labels(series), value, stamp))
+        elif kind == "scalar":
+            stamp, value = _value(raw)
+            samples.append(Sample({}, value, stamp))
+        elif kind == "string":
+            samples.append(Sample({"value": str(raw[1])}, math.nan, float(raw[0])))
+        elif kind == "matrix":
+            for series in raw:
+                points = series.get("values") or []
+                if points:
+                    stamp, value = _value(points[-1])
+                    samples.append(Sample(_labels(series), value, stamp))
+        else:
+            raise ValueError(f"unknown resultType {kind!r}")
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise malformed(f"query: unexpected data ({one_line(str(exc), 80)})") from None
+    return InstantResult(kind, samples, warnings)
+
+
+def range_result(data: Any, warnings: list[str], malformed: Malformed) -> RangeResult:
+    """`/api/v1/query_range` data -> RangeResult (a matrix; histogram points are skipped)."""
+    try:
+        if data["resultType"] != "matrix":
+            raise ValueError(f"resultType {data['resultType']!r}, expected matrix")
+        series = [
+            RangeSeries(_labels(item), [_value(point) for point in item.get("values") or []])
+            for item in data["result"]
+        ]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise malformed(f"query_range: unexpected data ({one_line(str(exc), 80)})") from None
+    return RangeResult(series, warnings)
+
+
+def string_list(data: Any, malformed: Malformed) -> list[str]:  # warnings dropped
+    """Label names or values: a JSON list of strings."""
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise malformed("expected a list of strings")
+    return list(data)
+
+
+__all__ = ["http_error", "instant_result", "range_result", "string_list", "success_data"]

@@ -1,0 +1,88 @@
+"""Many sources at once: one long-lived client per source, one coroutine per source per cycle.
+
+    async with Sources(settings.sources) as pool:
+        results = await pool.run(lambda prom: prom.query("up"))
+        # {"prod-eu": InstantResult(...), "prod-us": Unreachable(...)}
+
+A failing source never hides the others: its `PromError` is its entry in the result map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+from promsoc.prom.client import PromClient
+from promsoc.prom.errors import PromError
+
+if TYPE_CHECKING:
+    from promsoc.config import Source
+
+T = TypeVar("T")
+
+
+def client_for(source: Source) -> PromClient:
+    """The client for one configured source (keep it for the source's lifetime)."""
+    return PromClient(source)
+
+
+class Sources:
+    """A client per source, kept across poll cycles; closes them all on exit."""
+
+    def __init__(
+        self, sources: Iterable[Source], factory: Callable[[Source], PromClient] = client_for
+    ) -> None:
+        self._clients: dict[str, PromClient] = {}
+        for source in sources:
+            if source.name in self._clients:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            self._clients[source.name] = factory(source)
+
+    @property
+    def names(self) -> list[str]:
+        """Source names in configuration order."""
+        return list(self._clients)
+
+    def __getitem__(self, name: str) -> PromClient:
+        return self._clients[name]
+
+    def __iter__(self) -> Iterator[PromClient]:
+        return iter(self._clients.values())
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    async def run(self, work: Callable[[PromClient], Awaitable[T]]) -> dict[str, T | PromError]:
+        """Run `work(client)` for every source concurrently; results (or PromErrors) by name.
+
+        Only `PromError`s are caught: any other exception is a bug and propagates.
+        """
+
+        async def one(client: PromClient) -> T | PromError:
+            try:
+                return await work(client)
+            except PromError as exc:
+                return exc
+
+        outcomes = await asyncio.gather(*(one(client) for client in self._clients.values()))
+        return dict(zip(self._clients, outcomes, strict=True))
+
+    async def aclose(self) -> None:
+        """Close every client's connection pool."""
+        await asyncio.gather(*(client.aclose() for client in self._clients.values()))
+
+    async def __aenter__(self) -> Sources:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+__all__ = ["Sources", "client_for"]
