@@ -106,18 +106,25 @@ async def fetch_snapshot(
 async def fetch_edges(
     client: QueryClient, at: float, options: QueryOptions
 ) -> tuple[list[Edge], str | None]:
-    """Workload -> workload traffic from Istio, else Linkerd, else none."""
+    """Workload -> workload traffic from Istio and Linkerd (Istio wins where both see a pair)."""
     for window in (options.rate_window, options.wide_rate_window):
         queries = traffic_queries(window)
         istio, linkerd = await asyncio.gather(
             client.query(queries["istio_total"], at), client.query(queries["linkerd_total"], at)
         )
-        if istio.samples:
-            errors = await client.query(queries["istio_errors"], at)
-            return istio_edges(istio.samples, errors.samples), "istio"
+        if not istio.samples and not linkerd.samples:
+            continue
+        edges: dict[tuple[str, str], Edge] = {}
+        meshes: list[str] = []
         if linkerd.samples:
             errors = await client.query(queries["linkerd_errors"], at)
-            return linkerd_edges(linkerd.samples, errors.samples), "linkerd"
+            edges.update((e.key, e) for e in linkerd_edges(linkerd.samples, errors.samples))
+            meshes.append("linkerd")
+        if istio.samples:
+            errors = await client.query(queries["istio_errors"], at)
+            edges.update((e.key, e) for e in istio_edges(istio.samples, errors.samples))
+            meshes.insert(0, "istio")
+        return sorted(edges.values(), key=lambda e: e.key), "+".join(meshes)
     return [], None
 
 
