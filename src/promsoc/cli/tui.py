@@ -1,0 +1,47 @@
+"""`promsoc` / `promsoc tui`: open the console on the configured (or --url) sources."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from promsoc.cli.common import CliError, add_source_options, parse_time
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "tui", help="the console (the default command)", description="Open the console."
+    )
+    add_source_options(parser)
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="dark, light, high-contrast, 16-colour, or a theme from your themes folder",
+    )
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="wall display: no key hints, rotate overview → Falco → topology",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="start with the time cursor at TIME (RFC 3339 or Unix seconds) instead of live",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from promsoc.config import ConfigError, load_settings
+    from promsoc.tui.app import run_console
+    from promsoc.tui.themes import ThemeError
+
+    try:
+        settings = load_settings(args.config, args.url, args.source)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    at = parse_time(args.at) if args.at else None
+    try:
+        return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at)
+    except ThemeError as exc:
+        raise CliError(str(exc)) from None

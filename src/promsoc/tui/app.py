@@ -1,0 +1,240 @@
+"""The console app: owns the state, the time cursor and the pollers; screens only render."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from promsoc.tui import themes
+from promsoc.tui.backend import Backend
+from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
+from promsoc.tui.poller import Poller
+from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.screens.overview import OverviewScreen
+from promsoc.tui.state import ConsoleState, TileKey
+from promsoc.tui.time_cursor import Cursor
+
+ROTATION = ("overview", "falco", "topology")
+
+
+class ConsoleApp(App[int]):
+    """Keyboard-first console; every view evaluates at `cursor`, the one time reactive."""
+
+    CSS_PATH = "console.tcss"
+    TITLE = "promsoc"
+    MODES: ClassVar[dict[str, Any]] = {"overview": OverviewScreen}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("left_square_bracket", "cursor_back", "◀ Step"),
+        Binding("right_square_bracket", "cursor_forward", "Step ▶"),
+        Binding("left_curly_bracket", "step_finer", "Finer step", show=False),
+        Binding("right_curly_bracket", "step_coarser", "Coarser step", show=False),
+        Binding("t", "type_time", "Time…"),
+        Binding("L", "live", "Live"),
+        Binding("o", "show('overview')", "Overview", show=False),
+        Binding("f", "show('falco')", "Falco", show=False),
+        Binding("m", "show('topology')", "Topology", show=False),
+        Binding("H", "handoff", "Hand-off"),
+    ]
+
+    cursor: reactive[Cursor] = reactive(Cursor, init=False)
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        theme: str | None = None,
+        kiosk: bool = False,
+        at: float | None = None,
+        interval: float = 5.0,
+        rotate_every: float = 30.0,
+        handoff_dir: str | None = None,
+        intervals: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.time,
+        poll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.clock = clock
+        self.interval = interval
+        self.kiosk = kiosk
+        self.rotate_every = rotate_every
+        self.handoff_dir = handoff_dir
+        self.state = ConsoleState(backend.sources, backend.detectors())
+        self.pollers: dict[str, Poller] = {}
+        self._poll = poll
+        self._themes = themes.load_themes()
+        for loaded in self._themes:
+            self.register_theme(loaded)
+        self._theme_name = themes.resolve(theme, set(self.available_themes))
+        self.intervals = dict(intervals or {})
+        self.set_reactive(ConsoleApp.cursor, Cursor(at=at))
+        if kiosk:
+            self.add_class("-kiosk")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.theme = self._theme_name
+        self._add_optional_modes()
+        self.switch_mode("overview")
+        if self._poll:
+            self.start_polling()
+        self.set_interval(2.0, self._tick)
+        if self.kiosk:
+            self.set_interval(self.rotate_every, self.rotate)
+
+    def _add_optional_modes(self) -> None:
+        from promsoc.tui.screens.optional import falco_screen, topology_screen
+
+        self.add_mode("falco", falco_screen)
+        self.add_mode("topology", topology_screen)
+
+    def start_polling(self) -> None:
+        """One long-lived worker per source; a cycle never overlaps the previous one."""
+        for source in self.state.sources:
+            poller = Poller(
+                self.backend,
+                source,
+                interval=self.interval_of(source),
+                cursor=lambda: self.cursor.at,
+                post=self.post_message,
+                clock=self.clock,
+            )
+            self.pollers[source] = poller
+            self.run_worker(
+                poller.run(), name=f"poll {source}", group=f"poll-{source}", exclusive=True
+            )
+
+    def interval_of(self, source: str) -> float:
+        return self.intervals.get(source, self.interval)
+
+    async def on_unmount(self) -> None:
+        await self.backend.aclose()
+
+    def _tick(self) -> None:
+        """Ages in the header and stale markers move with the clock even when no poll lands."""
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.state_changed([])
+
+    # -- messages from the pollers -----------------------------------------------------------
+    def on_results_updated(self, message: ResultsUpdated) -> None:
+        keys = self.state.apply_results(
+            message.source, message.results, message.latency, message.polled_at, message.at
+        )
+        self._state_changed(keys)
+
+    def on_poll_failed(self, message: PollFailed) -> None:
+        self.state.apply_failure(message.source, message.reason)
+        self._state_changed([])
+
+    def on_histories_updated(self, message: HistoriesUpdated) -> None:
+        self._state_changed(self.state.apply_histories(message.source, message.histories))
+
+    def _state_changed(self, keys: list[TileKey]) -> None:
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.state_changed(keys)
+
+    # -- time cursor --------------------------------------------------------------------------
+    def watch_cursor(self, old: Cursor, new: Cursor) -> None:
+        if old.at != new.at:
+            for poller in self.pollers.values():
+                poller.wake()
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen):
+                screen.cursor_moved()
+
+    def action_cursor_back(self) -> None:
+        self.cursor = self.cursor.back(self.clock())
+
+    def action_cursor_forward(self) -> None:
+        self.cursor = self.cursor.forward(self.clock())
+
+    def action_step_finer(self) -> None:
+        self.cursor = self.cursor.finer()
+
+    def action_step_coarser(self) -> None:
+        self.cursor = self.cursor.coarser()
+
+    def action_live(self) -> None:
+        self.cursor = self.cursor.to_live()
+
+    def action_type_time(self) -> None:
+        from promsoc.tui.screens.time_prompt import TimePrompt
+
+        def chosen(at: float | None) -> None:
+            if at is not None:
+                self.cursor = self.cursor.jump(at, self.clock())
+
+        self.push_screen(TimePrompt(self.clock), chosen)
+
+    # -- navigation ---------------------------------------------------------------------------
+    def open_detector(self, key: TileKey) -> None:
+        from promsoc.tui.screens.detector import DetectorScreen
+
+        self.push_screen(DetectorScreen(key))
+
+    def action_show(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def rotate(self) -> None:
+        """Kiosk: next view; any prompt left open is dismissed first so the wall never freezes."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        current = ROTATION.index(self.current_mode) if self.current_mode in ROTATION else -1
+        self.switch_mode(ROTATION[(current + 1) % len(ROTATION)])
+
+    def action_help(self) -> None:
+        from promsoc.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_handoff(self) -> None:
+        from promsoc.tui.handoff import save_handoff
+
+        save_handoff(self)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every key's action is also in the command palette."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for owner, bindings in ((screen, screen.BINDINGS), (self, self.BINDINGS)):
+            for binding in bindings:
+                if not isinstance(binding, Binding) or binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                title = binding.description or binding.action
+                yield SystemCommand(
+                    title, f"key: {binding.key}", partial(self.run_action, binding.action, owner)
+                )
+
+
+def run_console(
+    settings: Any, *, theme: str | None = None, kiosk: bool = False, at: float | None = None
+) -> int:
+    """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app."""
+    from promsoc.tui.domain import DomainBackend, console_options
+
+    options = console_options(settings)
+    app = ConsoleApp(
+        DomainBackend(settings),
+        theme=theme or options.theme,
+        kiosk=kiosk or options.kiosk,
+        at=at,
+        interval=options.interval,
+        rotate_every=options.rotate_every,
+        handoff_dir=options.handoff_dir,
+        intervals=options.intervals,
+    )
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,102 @@
+"""What the console asks of the domain, as typed shapes: screens never see PromQL or API JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from promsoc.detectors.model import DetectorResult
+
+Points = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Band:
+    """An anomaly band over time: the lower and upper edge as point lists (either may be empty)."""
+
+    name: str
+    lower: Points = field(default_factory=list)
+    upper: Points = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class History:
+    """A detector's value over a window with the band it is judged against (a tile's sparkline)."""
+
+    points: Points
+    band: Band | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One finding's series over a window, its bands and threshold, and when it crossed."""
+
+    points: Points
+    bands: list[Band] = field(default_factory=list)
+    threshold: float | None = None
+    crossed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class DetectorInfo:
+    """The words behind a detector: what it means, where it maps in ATT&CK, what to do next."""
+
+    id: str
+    title: str
+    category: str
+    severity: str
+    query: str
+    description: str = ""
+    mitre: tuple[str, ...] = ()
+    next_steps: str = ""
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule: str
+    now: float
+    hour_ago: float
+    day_ago: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    destination: str
+    ok: float
+    error: float
+
+
+@dataclass(frozen=True)
+class FalcoSummary:
+    """The Falco view: matches over time, top rules then and now, deliveries, and Falco's health."""
+
+    by_rule: dict[str, Points] = field(default_factory=dict)
+    by_priority: dict[str, Points] = field(default_factory=dict)
+    top_rules: list[RuleCount] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    dropped_events: float | None = None
+    instances: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    """The domain as the console sees it; every call may raise, and the console shows the reason."""
+
+    @property
+    def sources(self) -> Sequence[str]: ...
+
+    def detectors(self) -> list[DetectorInfo]: ...
+
+    async def evaluate(self, source: str, at: float) -> list[DetectorResult]: ...
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History: ...
+
+    async def chart(
+        self, source: str, detector: str, labels: dict[str, str], at: float, window: float
+    ) -> Chart: ...
+
+    async def falco(self, source: str, at: float, window: float) -> FalcoSummary: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,106 @@
+"""One long-lived poll loop per source: the next cycle starts only when the last has finished."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from promsoc.tui.backend import Backend, History
+from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
+
+Clock = Callable[[], float]
+HISTORY_WINDOW = 3600.0
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line for a tile (the client's typed errors read well)."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return first if first else type(exc).__name__
+
+
+class Poller:
+    """Polls one source forever; `wake()` starts the next cycle early, never a parallel one."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        source: str,
+        *,
+        interval: float,
+        cursor: Callable[[], float | None],
+        post: Callable[[Any], object],
+        clock: Clock,
+        history_every: float = 30.0,
+    ) -> None:
+        self.backend = backend
+        self.source = source
+        self.interval = interval
+        self._cursor = cursor
+        self._post = post
+        self._clock = clock
+        self._history_every = history_every
+        self._wake = asyncio.Event()
+        self._last_history: tuple[float | None, float] | None = None  # (cursor, fetched at)
+        self.cycles = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def wake(self) -> None:
+        """Ask for a cycle as soon as the current one (if any) ends: used when the cursor moves."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.cycle()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            self._wake.clear()
+
+    async def cycle(self) -> None:
+        """Evaluate every detector at the cursor, then refresh sparklines when they are due."""
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            cursor = self._cursor()
+            started = self._clock()
+            at = started if cursor is None else cursor
+            try:
+                results = await self.backend.evaluate(self.source, at)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure becomes a visible reason, never a crash
+                self._post(PollFailed(self.source, one_line(exc), at, self._clock()))
+                return
+            finished = self._clock()
+            self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
+            if self._history_due(cursor, finished):
+                await self._histories([r.detector for r in results], at)
+                self._last_history = (cursor, finished)
+        finally:
+            self.in_flight -= 1
+            self.cycles += 1
+
+    def _history_due(self, cursor: float | None, now: float) -> bool:
+        """Sparklines change slowly: refetch when the cursor moved, else every `history_every` s."""
+        if self._last_history is None:
+            return True
+        last_cursor, fetched = self._last_history
+        return cursor != last_cursor or now - fetched >= self._history_every
+
+    async def _histories(self, detectors: list[str], at: float) -> None:
+        async def one(detector: str) -> tuple[str, History | None]:
+            try:
+                return detector, await self.backend.history(
+                    self.source, detector, at, HISTORY_WINDOW
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a missing sparkline is not worth a failed cycle
+                return detector, None
+
+        pairs = await asyncio.gather(*(one(d) for d in detectors))
+        found = {d: h for d, h in pairs if h is not None}
+        self._post(HistoriesUpdated(self.source, found, at))

@@ -1,0 +1,163 @@
+"""The Falco view: matches per rule and priority, top rules then and now, deliveries, health."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Static
+from textual_plotext import PlotextPlot
+
+from promsoc.tui.backend import FalcoSummary, Points
+from promsoc.tui.messages import FalcoLoaded
+from promsoc.tui.poller import one_line
+from promsoc.tui.safe_text import clean, inert
+from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.state import TileKey
+
+WINDOW = 3600.0
+MAX_LINES = 5
+MARKERS = ("braille", "dot", "+", "x", "o")
+
+
+def plot_lines(plot: PlotextPlot, title: str, lines: dict[str, Points], at: float) -> None:
+    """Up to MAX_LINES series (largest last value first), x in minutes before the cursor."""
+    plt = plot.plt
+    plt.clear_figure()
+    plt.title(title)
+    plt.xlabel("minutes before the time cursor")
+    ranked = sorted(lines.items(), key=lambda kv: kv[1][-1][1] if kv[1] else 0.0, reverse=True)
+    for index, (name, points) in enumerate(ranked[:MAX_LINES]):
+        xs = [(t - at) / 60.0 for t, _ in points]
+        ys = [v for _, v in points]
+        plt.plot(xs, ys, marker=MARKERS[index % len(MARKERS)], label=clean(name, 28))
+    if not ranked:
+        plt.text("no matches", 0.5, 0.5)
+        plt.xlim(0, 1)
+        plt.ylim(0, 1)
+    plot.refresh()
+
+
+class FalcoScreen(ConsoleScreen):
+    """Loads its summary at the cursor when shown, when the cursor moves, and every interval."""
+
+    BINDINGS = [
+        Binding("n", "next_source", "Next source"),
+        Binding("escape", "app.show('overview')", "Overview"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source_index = 0
+        self.summary: FalcoSummary | None = None
+        self._loaded_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield self.make_header()
+        yield Static(id="falco-title", classes="screen-title")
+        with Horizontal(id="falco-charts"):
+            yield PlotextPlot(id="by-rule")
+            yield PlotextPlot(id="by-priority")
+        with Horizontal(id="falco-tables"):
+            yield DataTable(id="top-rules", cursor_type="row")
+            yield DataTable(id="deliveries", cursor_type="row")
+        yield Static(id="falco-health")
+        yield Footer()
+
+    @property
+    def source(self) -> str:
+        sources = self.console.state.sources
+        return sources[self.source_index % len(sources)] if sources else ""
+
+    def on_mount(self) -> None:
+        top = self.query_one("#top-rules", DataTable)
+        top.add_columns("rule", "now", "1h ago", "1d ago")
+        deliveries = self.query_one("#deliveries", DataTable)
+        deliveries.add_columns("destination", "ok", "error")
+        self.set_interval(self.console.interval, self._due)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load()
+
+    def cursor_moved(self) -> None:
+        super().cursor_moved()
+        self.load()
+
+    def action_next_source(self) -> None:
+        self.source_index += 1
+        self.load()
+
+    def _due(self) -> None:
+        if self.app.screen is self:
+            self.load()
+
+    def load(self) -> None:
+        """Fetch in a worker; the screen keeps answering keys while the query runs."""
+        source = self.source
+        at = self.console.cursor.eval_time(self.console.clock())
+        title = Text(f"Falco · {clean(source, 30)} · ", no_wrap=True)
+        title.append("loading…" if self.summary is None else "refreshing…", style="dim")
+        self.query_one("#falco-title", Static).update(title)
+
+        async def fetch() -> None:
+            try:
+                summary = await self.console.backend.falco(source, at, WINDOW)
+            except Exception as exc:  # shown in the view, the console keeps running
+                self.post_message(FalcoLoaded(source, None, at, one_line(exc)))
+                return
+            self.post_message(FalcoLoaded(source, summary, at))
+
+        self.run_worker(fetch(), group="falco", exclusive=True)
+
+    def on_falco_loaded(self, message: FalcoLoaded) -> None:
+        title = Text(f"Falco · {clean(message.source, 30)}", no_wrap=True)
+        if message.error:
+            title.append("  ✗ " + clean(message.error, 100))
+        self.query_one("#falco-title", Static).update(title)
+        summary = message.summary or FalcoSummary()
+        self.summary = summary
+        plot_lines(
+            self.query_one("#by-rule", PlotextPlot), "matches per rule", summary.by_rule, message.at
+        )
+        plot_lines(
+            self.query_one("#by-priority", PlotextPlot),
+            "matches per priority",
+            summary.by_priority,
+            message.at,
+        )
+        top = self.query_one("#top-rules", DataTable)
+        top.clear()
+        for row in summary.top_rules:
+            top.add_row(
+                inert(row.rule, limit=48),
+                f"{row.now:.4g}",
+                f"{row.hour_ago:.4g}",
+                f"{row.day_ago:.4g}",
+            )
+        deliveries = self.query_one("#deliveries", DataTable)
+        deliveries.clear()
+        for item in summary.deliveries:
+            mark = "✗ " if item.error > 0 else "✓ "
+            deliveries.add_row(
+                Text(mark) + inert(item.destination, limit=40),
+                f"{item.ok:.4g}",
+                f"{item.error:.4g}",
+            )
+        health = Text()
+        health.append("Falco health  ", style="bold")
+        dropped = summary.dropped_events
+        health.append("dropped events: " + ("—" if dropped is None else f"{dropped:.4g}"))
+        if dropped:
+            health.append("  ▲ Falco is missing events", style="bold")
+        health.append(
+            "   instances reporting: "
+            + ("—" if summary.instances is None else str(summary.instances))
+        )
+        for note in summary.notes:
+            health.append("\n" + clean(note, 200))
+        self.query_one("#falco-health", Static).update(health)
+
+    def state_changed(self, keys: list[TileKey]) -> None:
+        super().state_changed(keys)

@@ -1,0 +1,155 @@
+"""The overview: a tile per detector, grouped by category (and source), re-flowing to any width."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, VerticalScroll
+from textual.events import Resize
+from textual.widgets import Footer, Input, Static
+
+from promsoc.tui.safe_text import clean
+from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.state import TileKey
+from promsoc.tui.widgets import status
+from promsoc.tui.widgets.tile import DetectorTile, top_finding
+
+TILE_WIDTH = 30
+
+
+class TileGrid(Container):
+    """A grid whose column count follows its width, so tiles re-flow from 80x24 to a wall."""
+
+    def __init__(self, title: Static) -> None:
+        super().__init__(classes="tile-grid")
+        self.title = title
+
+    def on_resize(self, event: Resize) -> None:
+        self.styles.grid_size_columns = max(1, event.size.width // TILE_WIDTH)
+
+
+def tile_id(key: TileKey) -> str:
+    """A DOM id from names that may hold anything: hex keeps it valid and unique."""
+    return "tile-" + f"{key.source}\x00{key.detector}".encode().hex()
+
+
+class OverviewScreen(ConsoleScreen):
+    """Tiles render what the state holds; Enter on a tile opens the detector view."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("right", "move(1)", "Next tile", show=False),
+        Binding("left", "move(-1)", "Previous tile", show=False),
+        Binding("down,j", "move_row(1)", "Tile below", show=False),
+        Binding("up,k", "move_row(-1)", "Tile above", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield self.make_header()
+        state = self.console.state
+        several = len(state.sources) > 1
+        with VerticalScroll(id="tiles"):
+            for source, category, keys in state.groups():
+                name = f"{source} · {category}" if several else category
+                title = Static(Text(clean(name, 60).upper()), classes="group-title")
+                yield title
+                with TileGrid(title):
+                    for key in keys:
+                        info = state.detectors.get(key.detector)
+                        yield DetectorTile(
+                            key, info.title if info else key.detector, id=tile_id(key)
+                        )
+        yield Input(placeholder="filter tiles: detector, status, label…", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.state_changed([])
+        tiles = list(self.query(DetectorTile))
+        if tiles:
+            tiles[0].focus()
+
+    def state_changed(self, keys: list[TileKey]) -> None:
+        super().state_changed(keys)
+        state = self.console.state
+        now = self.console.clock()
+        wanted = set(keys) if keys else None
+        known = {tile.key for tile in self.query(DetectorTile)}
+        if wanted and not wanted <= known:
+            self.call_after_refresh(self.recompose)
+            return
+        for tile in self.query(DetectorTile):
+            if wanted is not None and tile.key not in wanted:
+                continue
+            health = state.health.get(tile.key.source)
+            stale = None
+            if health is not None and health.stale(now, self.console.interval_of(tile.key.source)):
+                stale = health.error or "no successful poll for several cycles"
+            tile.show(state.results.get(tile.key), state.histories.get(tile.key), stale)
+        self._apply_filter()
+
+    @on(DetectorTile.Opened)
+    def open_detector(self, event: DetectorTile.Opened) -> None:
+        self.console.open_detector(event.key)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-shown")
+        self._apply_filter()
+        self.action_move(0)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._apply_filter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.action_move(0)
+
+    def _apply_filter(self) -> None:
+        needle = self.query_one("#filter", Input).value.strip().lower()
+        for grid in self.query(TileGrid):
+            shown = 0
+            for tile in grid.query(DetectorTile):
+                match = not needle or needle in self._haystack(tile)
+                tile.display = match
+                shown += match
+            grid.display = shown > 0
+            grid.title.display = shown > 0
+
+    @staticmethod
+    def _haystack(tile: DetectorTile) -> str:
+        result = tile.result
+        parts = [tile.key.detector, tile.key.source, str(tile.border_title or "")]
+        if result is not None:
+            parts += [status.WORD[result.status], result.category, top_finding(result).plain]
+        return " ".join(parts).lower()
+
+    def _visible_tiles(self) -> list[DetectorTile]:
+        return [t for t in self.query(DetectorTile) if t.display]
+
+    def action_move(self, delta: int) -> None:
+        tiles = self._visible_tiles()
+        if not tiles:
+            return
+        focused = self.focused
+        index = (
+            tiles.index(focused) if isinstance(focused, DetectorTile) and focused in tiles else 0
+        )
+        target = tiles[max(0, min(len(tiles) - 1, index + delta))]
+        target.focus()
+        target.scroll_visible()
+
+    def action_move_row(self, delta: int) -> None:
+        focused = self.focused
+        parent = focused.parent if isinstance(focused, DetectorTile) else None
+        columns = parent.styles.grid_size_columns if isinstance(parent, TileGrid) else 1
+        self.action_move(delta * max(1, columns))

@@ -1,0 +1,67 @@
+"""The console's top line: sources and their health, the time cursor, last poll and latency."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widget import Widget
+
+from promsoc.tui.safe_text import clean
+from promsoc.tui.state import ConsoleState
+from promsoc.tui.time_cursor import Cursor, describe
+
+
+class ConsoleHeader(Widget):
+    """Reads the app's state and cursor on each refresh; the app refreshes when either changes."""
+
+    COMPONENT_CLASSES = {
+        "header--live",
+        "header--past",
+        "header--stale",
+        "header--ok",
+        "header--dim",
+    }
+
+    def __init__(
+        self,
+        state: ConsoleState,
+        cursor: Callable[[], Cursor],
+        clock: Callable[[], float],
+        interval: Callable[[str], float],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.state = state
+        self.cursor = cursor
+        self.clock = clock
+        self.interval = interval
+
+    def render(self) -> Text:
+        now = self.clock()
+        cursor = self.cursor()
+        dim = self.get_component_rich_style("header--dim")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" promsoc ", style=self.get_component_rich_style("header--ok"))
+        live_style = "header--live" if cursor.live else "header--past"
+        line.append(f" {describe(cursor, now)} ", style=self.get_component_rich_style(live_style))
+        line.append(f" step {cursor.step_name}", style=dim)
+        for source in self.state.sources:
+            health = self.state.health[source]
+            line.append("  │ ", style=dim)
+            line.append(clean(source, 24))
+            if health.last_ok is None and health.error is None:
+                line.append(" … polling", style=dim)
+                continue
+            if health.last_ok is not None:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(health.last_ok))
+                latency = f"{(health.latency or 0) * 1000:.0f} ms"
+                line.append(f" {stamp} UTC {latency}", style=dim)
+            if health.stale(now, self.interval(source)):
+                reason = f": {clean(health.error, 40)}" if health.error else ""
+                line.append(
+                    f" ⌛ STALE{reason}", style=self.get_component_rich_style("header--stale")
+                )
+        return line

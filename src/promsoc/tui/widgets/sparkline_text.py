@@ -1,0 +1,66 @@
+"""A one-line sparkline drawn against its anomaly band: points above the band use another glyph."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+from promsoc.tui.backend import History, Points
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+ABOVE = "▲"
+NO_POINT = " "
+
+
+def _buckets(points: Points, width: int, start: float, end: float) -> list[float | None]:
+    """Resample points into `width` equal time buckets, keeping each bucket's maximum."""
+    out: list[float | None] = [None] * width
+    span = max(end - start, 1e-9)
+    for stamp, value in points:
+        if value != value:  # NaN from Prometheus
+            continue
+        index = min(width - 1, max(0, int((stamp - start) / span * width)))
+        current = out[index]
+        out[index] = value if current is None else max(current, value)
+    return out
+
+
+def _edge_at(points: Points, stamp: float) -> float | None:
+    """The band edge in force at a moment: the last edge point at or before it."""
+    best: float | None = None
+    for when, value in points:
+        if when <= stamp:
+            best = value
+        else:
+            break
+    return best if best is None or best == best else None
+
+
+def render(history: History | None, width: int, normal: Style, above: Style) -> Text:
+    """Sparkline text of `width` cells; an empty history renders as a dim placeholder."""
+    text = Text(no_wrap=True)
+    if history is None or not history.points or width <= 0:
+        text.append("·" * max(width, 0), style=normal)
+        return text
+    start, end = history.points[0][0], history.points[-1][0]
+    values = _buckets(history.points, width, start, end)
+    upper = history.band.upper if history.band else []
+    limits = [v for v in values if v is not None] + [v for _, v in upper if v == v]
+    if history.threshold is not None:
+        limits.append(history.threshold)
+    low, high = min(limits), max(limits)
+    scale = (high - low) or 1.0
+    span = max(end - start, 1e-9)
+    for index, value in enumerate(values):
+        if value is None:
+            text.append(NO_POINT)
+            continue
+        stamp = start + (index + 0.5) * span / width
+        edge = _edge_at(upper, stamp) if upper else None
+        limit = edge if edge is not None else history.threshold
+        if limit is not None and value > limit:
+            text.append(ABOVE, style=above)
+        else:
+            level = int((value - low) / scale * (len(BLOCKS) - 1))
+            text.append(BLOCKS[max(0, min(level, len(BLOCKS) - 1))], style=normal)
+    return text

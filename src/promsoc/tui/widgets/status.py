@@ -1,0 +1,15 @@
+"""Every status has a glyph and a word besides its colour: readable in 16 colours and NO_COLOR."""
+
+from __future__ import annotations
+
+from promsoc.detectors.model import Status
+
+GLYPH = {Status.FIRING: "▲", Status.OK: "✓", Status.NO_DATA: "○", Status.ERROR: "✗"}
+WORD = {Status.FIRING: "FIRING", Status.OK: "OK", Status.NO_DATA: "NO DATA", Status.ERROR: "ERROR"}
+PENDING = ("…", "WAITING")
+STALE = ("⌛", "STALE")
+
+
+def css_class(status: Status | None) -> str:
+    """The tile's class: -firing, -ok, -no_data, -error, or -pending before the first result."""
+    return f"-{status.value}" if status is not None else "-pending"

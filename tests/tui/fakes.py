@@ -1,0 +1,234 @@
+"""A deterministic Backend for Pilot, snapshot and benchmark runs (no network, fixed clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+
+from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.tui.backend import (
+    Band,
+    Chart,
+    Delivery,
+    DetectorInfo,
+    FalcoSummary,
+    History,
+    RuleCount,
+)
+
+NOW = 1_795_835_520.0  # 2026-11-28 00:32:00 UTC: the fixed clock of every snapshot
+
+HOSTILE = {
+    "markup": "[@click=app.quit]click me[/] [b]bold[/b]",
+    "ansi": "\x1b[31mred\x1b[0m\x1b]8;;http://evil/\x1b\\link\x1b]8;;\x1b\\",
+    "rtl": "\u202eevil\u202c.exe",
+    "long": "A" * 10_000,
+}
+
+DETECTORS = [
+    DetectorInfo(
+        "ingress-bruteforce",
+        "Brute force: high share of 403 on an ingress path",
+        "ingress",
+        "high",
+        'sum by (host, path) (rate(nginx_ingress_controller_requests{status="403"}[5m]))',
+        "A high share of refused requests on one path is a password spray.",
+        ("T1110",),
+        "Check the source IPs in the ingress logs; rate-limit or block.",
+    ),
+    DetectorInfo(
+        "ingress-fingerprinting",
+        "Fingerprinting: high share of 404",
+        "ingress",
+        "medium",
+        "share_404 > 0.3",
+        "Scanners probe for paths that do not exist.",
+        ("T1595",),
+        "Look.",
+    ),
+    DetectorInfo(
+        "container-cpu-outlier",
+        "A pod using far more CPU than its siblings",
+        "workload",
+        "high",
+        "cpu_ratio > 3",
+        "Crypto-mining shows as one pod burning CPU.",
+        ("T1496",),
+        "Exec into the pod; compare the image digest.",
+    ),
+    DetectorInfo(
+        "cert-expiry-certmanager",
+        "cert-manager certificates expiring within 7 days",
+        "certificates",
+        "medium",
+        "expiry < 7d",
+        "Expiring certificates break TLS.",
+        (),
+        "Renew.",
+    ),
+    DetectorInfo(
+        "falco-blind",
+        "Falco dropping events or gone",
+        "falco",
+        "critical",
+        "drops > 0",
+        "Dropped events blind Falco.",
+        ("T1562",),
+        "Check the Falco pods.",
+    ),
+    DetectorInfo(
+        "rbac-cluster-change",
+        "Writes to ClusterRoles / ClusterRoleBindings",
+        "apiserver",
+        "high",
+        "writes > 0",
+        "Possible insider.",
+        ("T1098",),
+        "Review the audit log.",
+    ),
+]
+
+STATUSES = {
+    "ingress-bruteforce": Status.FIRING,
+    "ingress-fingerprinting": Status.OK,
+    "container-cpu-outlier": Status.FIRING,
+    "cert-expiry-certmanager": Status.NO_DATA,
+    "falco-blind": Status.ERROR,
+    "rbac-cluster-change": Status.OK,
+}
+
+
+def findings_for(detector: str, hostile: bool) -> list[Finding]:
+    if detector == "ingress-bruteforce":
+        found = [
+            Finding({"host": "shop.example.com", "path": "/login", "namespace": "shop"}, 0.62),
+            Finding({"host": "api.example.com", "path": "/auth", "namespace": "api"}, 0.41),
+        ]
+        if hostile:
+            found.append(
+                Finding(
+                    {
+                        "host": HOSTILE["markup"],
+                        "path": HOSTILE["ansi"],
+                        "namespace": HOSTILE["rtl"],
+                        "pod": HOSTILE["long"],
+                    },
+                    0.99,
+                )
+            )
+        return found
+    if detector == "container-cpu-outlier":
+        return [
+            Finding({"namespace": "batch", "pod": "miner-5d9f-x2x9q", "workload": "batch"}, 4.2)
+        ]
+    return []
+
+
+class FakeBackend:
+    """Statuses can be changed per test; `delay` makes every query slow; `down` makes it fail."""
+
+    def __init__(
+        self, sources: Sequence[str] = ("demo",), *, hostile: bool = False, delay: float = 0.0
+    ) -> None:
+        self._sources = list(sources)
+        self.hostile = hostile
+        self.delay = delay
+        self.down: str | None = None
+        self.statuses = dict(STATUSES)
+        self.evaluated_at: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    @property
+    def sources(self) -> Sequence[str]:
+        return self._sources
+
+    def detectors(self) -> list[DetectorInfo]:
+        return list(DETECTORS)
+
+    async def _wait(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        if self.down:
+            raise ConnectionError(self.down)
+
+    async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
+        await self._wait()
+        self.evaluated_at.append(at)
+        out = []
+        for info in DETECTORS:
+            status = self.statuses[info.id]
+            out.append(
+                DetectorResult(
+                    source=source,
+                    detector=info.id,
+                    title=info.title,
+                    category=info.category,
+                    severity=info.severity,
+                    status=status,
+                    evaluated_at=at,
+                    findings=findings_for(info.id, self.hostile) if status is Status.FIRING else [],
+                    error="query failed: 503 Service Unavailable"
+                    if status is Status.ERROR
+                    else None,
+                )
+            )
+        return out
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+        await self._wait()
+        points = [
+            (at - window + i * 60, 0.2 + 0.1 * math.sin(i / 5) + (0.5 if i > 52 else 0))
+            for i in range(61)
+        ]
+        upper = [(t, 0.45) for t, _ in points]
+        return History(points, Band("time band", [], upper), 0.3)
+
+    async def chart(
+        self, source: str, detector: str, labels: dict[str, str], at: float, window: float
+    ) -> Chart:
+        await self._wait()
+        step = window / 120
+        points = [
+            (at - window + i * step, 0.2 + 0.1 * math.sin(i / 8) + (0.4 if i > 100 else 0))
+            for i in range(121)
+        ]
+        band = Band("time band", [(t, 0.05) for t, _ in points], [(t, 0.45) for t, _ in points])
+        seasonal = Band(
+            "seasonal band",
+            [],
+            [(t, 0.5 + 0.05 * math.cos(i / 10)) for i, (t, _) in enumerate(points)],
+        )
+        return Chart(points, [band, seasonal], 0.3, points[101][0])
+
+    async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
+        await self._wait()
+        xs = [at - window + i * 300 for i in range(13)]
+        return FalcoSummary(
+            by_rule={
+                "Terminal shell in container": [(t, float(i % 4)) for i, t in enumerate(xs)],
+                "Read sensitive file untrusted": [(t, float(i // 3)) for i, t in enumerate(xs)],
+            },
+            by_priority={
+                "Critical": [(t, float(i // 3)) for i, t in enumerate(xs)],
+                "Warning": [(t, float(i % 4)) for i, t in enumerate(xs)],
+            },
+            top_rules=[
+                RuleCount("Read sensitive file untrusted", 12, 1, 0),
+                RuleCount(
+                    HOSTILE["markup"] if self.hostile else "Terminal shell in container", 4, 3, 5
+                ),
+            ],
+            deliveries=[Delivery("slack", 40, 0), Delivery("loki", 12, 3)],
+            dropped_events=0,
+            instances=6,
+        )
+
+    async def aclose(self) -> None:
+        return None
