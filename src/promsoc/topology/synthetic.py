@@ -83,7 +83,12 @@ def node_sample(name: str, ip: str = "192.168.0.1", at: float = 0.0) -> Sample:
 
 
 def generate(
-    pods: int = 5000, nodes: int = 200, workloads: int = 800, at: float = 0.0, seed: int = 7
+    pods: int = 5000,
+    nodes: int = 200,
+    workloads: int = 800,
+    at: float = 0.0,
+    seed: int = 7,
+    rolled: int = 0,
 ) -> SyntheticCluster:
     """A cluster of the given size: mostly Deployments, a few DaemonSets/StatefulSets, traffic."""
     rng = random.Random(seed)
@@ -103,7 +108,7 @@ def generate(
         namespace, kind, name = specs[index % workloads]
         node = node_names[rng.randrange(nodes)]
         if kind == "Deployment":
-            replicaset = f"{name}-5d8f9c"
+            replicaset = f"{name}-{'7b6c4d' if index % workloads < rolled else '5d8f9c'}"
             pod = f"{replicaset}-{index:05d}"
             info, owner = pod_samples(namespace, pod, node, "ReplicaSet", replicaset, at=at)
             if index < workloads:
