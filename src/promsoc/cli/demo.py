@@ -1,0 +1,100 @@
+"""`promsoc demo`: the built-in lab, and the console on top of it."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from promsoc.cli.common import EXIT_USAGE, CliError
+from promsoc.lab import Lab, LabError, LabOptions, PrometheusNotFound
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "demo",
+        help="start the built-in lab (a real Prometheus fed by a simulated, attacked cluster)",
+        description="Start a real Prometheus fed by a simulated cluster under scripted attack, "
+        "then open the console on it.",
+    )
+    parser.add_argument("--no-tui", action="store_true",
+                        help="only run the lab: print its Prometheus URL and serve until Ctrl-C")
+    parser.add_argument("--pods", type=int, default=120, help="pods in the simulated cluster (max 5000)")
+    parser.add_argument("--nodes", type=int, default=6, help="nodes in the simulated cluster (max 200)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="rebuild the simulated history instead of reusing a recent one")
+    parser.add_argument("--legacy-falcosidekick", action="store_true",
+                        help="emit falcosidekick's pre-2.30 metric names")
+    parser.add_argument("--theme", help="console theme (see `promsoc tui --help`)")
+    parser.add_argument("--kiosk", action="store_true", help="open the console in kiosk mode")
+    parser.set_defaults(handler=run)
+
+
+def _options(args: argparse.Namespace) -> LabOptions:
+    if not 6 <= args.pods <= 5000:
+        raise CliError(f"--pods: {args.pods} is outside 6..5000")
+    if not 2 <= args.nodes <= 200:
+        raise CliError(f"--nodes: {args.nodes} is outside 2..200")
+    scaled = args.pods != 120 or args.nodes != 6
+    return LabOptions(
+        pods=args.pods,
+        nodes=args.nodes,
+        cache=not args.no_cache,
+        falcosidekick_legacy=args.legacy_falcosidekick,
+        # a scaled cluster keeps its topology only: the traffic history would take minutes
+        traffic=not scaled,
+        history_days=29.0 if not scaled else 2.0,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = _options(args)
+    print("promsoc demo: building the lab (a simulated cluster's history, then Prometheus)...",
+          file=sys.stderr, flush=True)
+    try:
+        lab = Lab(options).start()
+    except PrometheusNotFound as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except LabError as exc:
+        raise CliError(f"the lab could not start: {exc}", EXIT_USAGE) from None
+    try:
+        how = "reused a cached history" if lab.cache_hit else "built a fresh history"
+        print(f"promsoc demo: lab ready in {lab.startup_seconds:.1f}s ({how})", file=sys.stderr)
+        if args.no_tui:
+            return _serve(lab)
+        return _console(lab, args)
+    finally:
+        lab.stop()
+
+
+def _serve(lab: Lab) -> int:
+    print(f"Prometheus: {lab.url}", flush=True)
+    print("Serving the lab until Ctrl-C. Try: promsoc scan --url " + lab.url, file=sys.stderr, flush=True)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop.is_set():
+        if lab.prometheus is None or lab.prometheus._proc is None or lab.prometheus._proc.poll() is not None:
+            print("promsoc demo: Prometheus exited unexpectedly", file=sys.stderr)
+            return 3
+        stop.wait(1.0)
+    time.sleep(0)
+    return 0
+
+
+def _console(lab: Lab, args: argparse.Namespace) -> int:
+    try:
+        from promsoc.config import load_settings
+        from promsoc.tui.app import run_console
+    except ImportError:  # the console is not installed in this build
+        print(f"Prometheus: {lab.url} (console unavailable; serving until Ctrl-C)", flush=True)
+        return _serve(lab)
+    settings = load_settings(None, lab.url, None)
+    return int(run_console(settings, theme=args.theme, kiosk=args.kiosk, at=None))

@@ -1,0 +1,122 @@
+"""The lab: a real Prometheus fed by a simulated Kubernetes cluster under scripted attack."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import TracebackType
+
+from promsoc.lab import backfill
+from promsoc.lab.launcher import LabError, PrometheusNotFound, PrometheusServer, find_binaries
+from promsoc.lab.scenario import Incident, Scenario
+from promsoc.lab.server import MetricsServer
+from promsoc.lab.simulator import SimOptions, Simulator
+
+__all__ = ["Incident", "Lab", "LabError", "LabOptions", "PrometheusNotFound", "Scenario"]
+
+
+@dataclass(frozen=True)
+class LabOptions(SimOptions):
+    """SimOptions plus how the lab runs: scrape interval and the history cache."""
+
+    scrape_interval: str = "10s"
+    cache: bool = True
+    cache_dir: Path | None = None
+
+    def sim_options(self) -> SimOptions:
+        return SimOptions(**{f.name: getattr(self, f.name) for f in fields(SimOptions)})
+
+
+class Lab:
+    """Backfill the simulated history, serve live values, run Prometheus on them.
+
+    `Lab(options).start()` (or `with Lab() as lab:`) gives `.url`, `.scenario` and `.anchor`.
+    """
+
+    def __init__(self, options: LabOptions | None = None) -> None:
+        self.options = options or LabOptions()
+        self.prometheus: PrometheusServer | None = None
+        self.metrics: MetricsServer | None = None
+        self.simulator: Simulator | None = None
+        self.cache_hit = False
+        self.startup_seconds = 0.0
+        self._tmp: str | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.prometheus is not None, "the lab is not running"
+        return self.prometheus.url
+
+    @property
+    def scenario(self) -> Scenario:
+        assert self.simulator is not None, "the lab is not running"
+        return self.simulator.scenario
+
+    @property
+    def anchor(self) -> float:
+        """End of the backfilled history (Unix seconds); live scrapes continue after it."""
+        return self.scenario.anchor
+
+    def start(self) -> Lab:
+        began = time.monotonic()
+        binaries = find_binaries()
+        opts = self.options
+        sim_opts = opts.sim_options()
+        now = time.time()
+        self._tmp = tempfile.mkdtemp(prefix="promsoc-lab-")
+        data_dir = Path(self._tmp) / "data"
+        cache_dir = opts.cache_dir or backfill.default_cache_dir()
+        cached = backfill.restore(cache_dir, sim_opts, now) if opts.cache else None
+        try:
+            if cached is not None:
+                anchor, entry = cached
+                self.simulator = Simulator(anchor, sim_opts, live_start=now + 30)
+                backfill.load_cached(entry, self.simulator, data_dir)
+                gap_end = float(int(time.time()) - 1)
+                backfill.build_blocks(self.simulator, binaries, data_dir, anchor + 1, gap_end)
+                self.cache_hit = True
+            else:
+                anchor = float(int(now) // 60 * 60)
+                self.simulator = Simulator(anchor, sim_opts, live_start=now + 30)
+                start = anchor - sim_opts.history_days * 86400
+                backfill.build_blocks(self.simulator, binaries, data_dir, start, anchor)
+                if opts.cache:
+                    backfill.save(cache_dir, sim_opts, anchor, self.simulator, data_dir)
+            self.metrics = MetricsServer(self.simulator).start()
+            self.prometheus = PrometheusServer(
+                data_dir=data_dir,
+                scrape_targets=[f"127.0.0.1:{self.metrics.port}"],
+                scrape_interval=opts.scrape_interval,
+                retention="90d",
+                binaries=binaries,
+            ).start()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        if self.prometheus is not None:
+            self.prometheus.stop()
+            self.prometheus = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> Lab:
+        return self.start() if self.prometheus is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,128 @@
+"""Turn the simulator's history into TSDB blocks with promtool, in parallel, with a cache."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from promsoc.lab.launcher import Binaries, LabError
+from promsoc.lab.series import stable_seed
+from promsoc.lab.simulator import SimOptions, Simulator
+
+CACHE_VERSION = "1"
+MAX_GAP = 6 * 3600.0  # a cached history is reused while the gap to fill is at most this long
+
+
+def _partition(sim: Simulator, parts: int, index: int) -> list:  # type: ignore[type-arg]
+    return [s for s in sim.series if stable_seed(s.text) % parts == index]
+
+
+def _run_part(sim: Simulator, parts: int, index: int, workdir: Path, promtool: Path,
+              t_from: float, t_to: float) -> None:
+    """Write one partition's samples and turn them into blocks (runs in a forked child)."""
+    src = workdir / f"part{index}.om"
+    with open(src, "w", encoding="utf-8", newline="\n") as out:
+        sim.write_backfill(out, t_from, t_to, _partition(sim, parts, index))
+        out.write("# EOF\n")
+    blocks = workdir / f"blocks{index}"
+    proc = subprocess.run(
+        [str(promtool), "tsdb", "create-blocks-from", "openmetrics", "-q",
+         "--max-block-duration=720h", str(src), str(blocks)],
+        capture_output=True, text=True, check=False,
+    )
+    src.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        (workdir / f"error{index}").write_text(proc.stderr[-2000:] or proc.stdout[-2000:])
+    (workdir / f"state{index}.json").write_text(json.dumps(sim.state()))
+
+
+def build_blocks(sim: Simulator, binaries: Binaries, data_dir: Path, t_from: float, t_to: float,
+                 parts: int | None = None) -> None:
+    """Backfill [t_from, t_to] into data_dir; counter state ends up in `sim` for live serving."""
+    parts = parts or max(1, min(2, os.cpu_count() or 1))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="promsoc-backfill-", dir=data_dir.parent) as tmp:
+        work = Path(tmp)
+        if parts > 1 and sys.platform.startswith("linux"):
+            ctx = multiprocessing.get_context("fork")
+            procs = [ctx.Process(target=_run_part, args=(sim, parts, i, work, binaries.promtool,
+                                                         t_from, t_to)) for i in range(parts)]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+        else:
+            parts = 1
+            _run_part(sim, 1, 0, work, binaries.promtool, t_from, t_to)
+        state = sim.state()
+        for i in range(parts):
+            err = work / f"error{i}"
+            if err.exists():
+                raise LabError(f"promtool could not backfill the lab's history: {err.read_text()}")
+            state_file = work / f"state{i}.json"
+            if not state_file.exists():
+                raise LabError("a backfill worker died before finishing (out of memory or disk?)")
+            state.update({k: (v[0], v[1]) for k, v in json.loads(state_file.read_text()).items()})
+            blocks = work / f"blocks{i}"
+            if blocks.exists():
+                for block in blocks.iterdir():
+                    shutil.move(str(block), data_dir / block.name)
+        sim.load_state(state)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "promsoc" / "lab"
+
+
+def _cache_key(options: SimOptions) -> str:
+    history = asdict(replace(options, live_incidents=True))  # live repeats are not in the history
+    return f"v{CACHE_VERSION}-{stable_seed(json.dumps(history, sort_keys=True)):08x}"
+
+
+def restore(cache_dir: Path, options: SimOptions, now: float) -> tuple[float, Path] | None:
+    """A cached history young enough to reuse: (its anchor, its directory), or None."""
+    entry = cache_dir / _cache_key(options)
+    meta_file = entry / "meta.json"
+    try:
+        meta = json.loads(meta_file.read_text())
+        anchor = float(meta["anchor"])
+    except (OSError, ValueError, KeyError):
+        return None
+    if not 0 <= now - anchor <= MAX_GAP or not (entry / "blocks").is_dir():
+        return None
+    return anchor, entry
+
+
+def load_cached(entry: Path, sim: Simulator, data_dir: Path) -> None:
+    """Copy cached blocks into a fresh data dir and restore the counters they ended with."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for block in (entry / "blocks").iterdir():
+        shutil.copytree(block, data_dir / block.name)
+    state = json.loads((entry / "state.json").read_text())
+    sim.load_state({k: (v[0], v[1]) for k, v in state.items()})
+
+
+def save(cache_dir: Path, options: SimOptions, anchor: float, sim: Simulator, data_dir: Path) -> None:
+    """Keep the freshly built blocks for the next start (best effort: a full disk is no error)."""
+    entry = cache_dir / _cache_key(options)
+    tmp = cache_dir / f".{entry.name}.{os.getpid()}.{int(time.time())}"
+    try:
+        shutil.rmtree(entry, ignore_errors=True)
+        (tmp / "blocks").mkdir(parents=True)
+        for block in data_dir.iterdir():
+            if block.is_dir() and (block / "meta.json").exists():
+                shutil.copytree(block, tmp / "blocks" / block.name)
+        (tmp / "state.json").write_text(json.dumps(sim.state()))
+        (tmp / "meta.json").write_text(json.dumps({"anchor": anchor, "options": asdict(options)}))
+        tmp.rename(entry)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)

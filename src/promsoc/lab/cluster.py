@@ -1,0 +1,339 @@
+"""The simulated cluster's ground truth: nodes, workloads and pods over time, with churn."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+DAY = 86400.0
+HOUR = 3600.0
+WEEK = 7 * DAY
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    internal_ip: str
+    pod_cidr: str
+    index: int
+    start: float
+    end: float = float("inf")
+    control_plane: bool = False
+
+    def alive(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A controller: Deployment, StatefulSet, DaemonSet or a CronJob (whose pods belong to Jobs)."""
+
+    namespace: str
+    kind: str
+    name: str
+    replicas: int
+    cpu: float  # cores per pod, on average
+    tx: float  # bytes/s sent per pod, on average
+    start: float
+    end: float = float("inf")
+    host_network: bool = False
+    priority_class: str = ""
+    rollouts: bool = True
+    control_plane: bool = False  # a DaemonSet that also runs on the control plane
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.kind}/{self.name}"
+
+    def alive(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class Pod:
+    """One pod instance; a recreated pod (even with the same name) is a new instance."""
+
+    namespace: str
+    name: str
+    uid: str
+    node: str
+    host_ip: str
+    pod_ip: str
+    workload: Workload
+    owner_kind: str  # ReplicaSet, StatefulSet, DaemonSet, Job
+    owner_name: str
+    start: float
+    end: float
+    container: str
+    image: str
+    container_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def alive(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class ChurnEvent:
+    """A change the topology time machine must show: what, which object, when."""
+
+    at: float
+    kind: str  # rollout, pod-moved, node-added, workload-retired, workload-added
+    subject: str
+    detail: str = ""
+
+
+@dataclass
+class Cluster:
+    """Everything that exists or existed in the simulated cluster, with lifetimes."""
+
+    nodes: list[Node]
+    workloads: list[Workload]
+    pods: list[Pod]
+    replicasets: list[tuple[str, str, str, float, float]]  # (namespace, rs, deployment, start, end)
+    churn: list[ChurnEvent] = field(default_factory=list)
+
+    def nodes_at(self, t: float) -> list[Node]:
+        return [n for n in self.nodes if n.alive(t)]
+
+    def workloads_at(self, t: float) -> list[Workload]:
+        return [w for w in self.workloads if w.alive(t)]
+
+    def pods_at(self, t: float) -> list[Pod]:
+        return [p for p in self.pods if p.alive(t)]
+
+    def workload_keys_at(self, t: float) -> set[str]:
+        """`namespace/Kind/name` of every workload with a pod at t (Job pods count as their Job)."""
+        return {p.workload.key for p in self.pods_at(t)}
+
+    def pods_of(self, namespace: str, workload: str, t: float) -> list[Pod]:
+        return [
+            p
+            for p in self.pods
+            if p.alive(t) and p.namespace == namespace and p.workload.name == workload
+        ]
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+
+def _suffix(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(_NAME_CHARS) for _ in range(n))
+
+
+def _uid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+# (namespace, kind, name, replicas, cpu cores, tx bytes/s, extra)
+_DEFAULT_WORKLOADS: list[tuple[str, str, str, int, float, float, dict[str, object]]] = [
+    ("kube-system", "DaemonSet", "kube-proxy", 0, 0.02, 2e3,
+     {"host_network": True, "priority_class": "system-node-critical", "control_plane": True}),
+    ("kube-system", "DaemonSet", "calico-node", 0, 0.05, 5e3,
+     {"host_network": True, "priority_class": "system-node-critical", "control_plane": True}),
+    ("kube-system", "Deployment", "coredns", 2, 0.03, 4e4, {"priority_class": "system-cluster-critical"}),
+    ("kube-system", "Deployment", "metrics-server", 1, 0.02, 1e4, {}),
+    ("monitoring", "DaemonSet", "node-exporter", 0, 0.02, 3e3, {"host_network": True, "control_plane": True}),
+    ("monitoring", "StatefulSet", "prometheus", 2, 0.6, 2e5, {}),
+    ("monitoring", "Deployment", "kube-state-metrics", 1, 0.05, 5e4, {}),
+    ("monitoring", "Deployment", "grafana", 1, 0.05, 2e4, {}),
+    ("falco", "DaemonSet", "falco", 0, 0.1, 5e3, {"control_plane": True, "priority_class": "system-node-critical"}),
+    ("falco", "Deployment", "falcosidekick", 2, 0.01, 3e3, {}),
+    ("ingress-nginx", "Deployment", "ingress-nginx-controller", 2, 0.2, 3e6, {"rollouts": False}),
+    ("cert-manager", "Deployment", "cert-manager", 1, 0.01, 2e3, {}),
+    ("shop", "Deployment", "storefront", 6, 0.25, 8e5, {}),
+    ("shop", "Deployment", "cart", 4, 0.1, 1e5, {}),
+    ("shop", "Deployment", "catalog", 4, 0.15, 6e5, {}),
+    ("shop", "Deployment", "checkout", 3, 0.1, 1e5, {}),
+    ("shop", "Deployment", "search-api", 4, 0.3, 3e5, {}),
+    ("shop", "Deployment", "api-gateway", 4, 0.2, 5e5, {}),
+    ("shop", "Deployment", "inventory", 3, 0.08, 8e4, {}),
+    ("payments", "Deployment", "payments-api", 3, 0.12, 2e5, {}),
+    ("payments", "StatefulSet", "ledger-db", 3, 0.3, 1.5e5, {}),
+    ("auth", "Deployment", "auth-service", 3, 0.1, 1e5, {}),
+    ("auth", "StatefulSet", "keycloak", 2, 0.2, 6e4, {}),
+    ("data", "StatefulSet", "postgres", 3, 0.4, 4e5, {}),
+    ("data", "StatefulSet", "redis", 3, 0.1, 3e5, {}),
+    ("data", "Deployment", "etl-worker", 6, 0.3, 2e5, {}),
+    ("media", "Deployment", "thumbnailer", 5, 0.2, 1e5, {}),
+]
+
+# The churn every default cluster has (times relative to the anchor, i.e. "now" of the history).
+RETIRED = ("shop", "Deployment", "legacy-search", 3, 0.2, 1e5)
+RETIRED_AGO = 21 * DAY
+NEW_DAEMONSET = ("kube-system", "DaemonSet", "node-debugger", 0, 0.01, 1e3)
+NEW_DAEMONSET_AGO = 47 * HOUR
+NEW_NODE_AGO = 6 * DAY + 3 * HOUR
+MOVED_PODS = [("data", "postgres", 1, 30 * HOUR), ("data", "redis", 2, 3 * DAY + 4 * HOUR)]
+CRONJOB = ("batch", "report-builder")
+
+
+def build_cluster(
+    anchor: float, *, history: float = 29 * DAY, pods: int = 120, nodes: int = 6, seed: int = 7
+) -> Cluster:
+    """Build the default cluster (or a scaled one) with its whole history up to `anchor`."""
+    rng = random.Random(seed)
+    begin = anchor - history
+    quiet_from = anchor - 12 * HOUR  # no rollouts in the incident window: stable pod names there
+    node_list = _build_nodes(anchor, begin, nodes)
+    workloads = _build_workloads(rng, anchor, begin, pods, nodes)
+    churn: list[ChurnEvent] = []
+    for n in node_list:
+        if n.start > begin:
+            churn.append(ChurnEvent(n.start, "node-added", n.name))
+    for w in workloads:
+        if w.start > begin:
+            churn.append(ChurnEvent(w.start, "workload-added", w.key))
+        if w.end < anchor:
+            churn.append(ChurnEvent(w.end, "workload-retired", w.key))
+    builder = _PodBuilder(rng, node_list, begin, anchor)
+    for w in workloads:
+        builder.add_workload(w, quiet_from, churn)
+    if nodes == 6 and pods == 120:
+        builder.move_pods(anchor, churn)
+    builder.add_cronjob(begin, anchor)
+    churn.sort(key=lambda e: e.at)
+    return Cluster(node_list, workloads, builder.pods, builder.replicasets, churn)
+
+
+def _build_nodes(anchor: float, begin: float, count: int) -> list[Node]:
+    result = [Node("control-plane-1", "10.0.0.10", "10.244.0.0/24", 0, begin, control_plane=True)]
+    for i in range(1, count):
+        start = anchor - NEW_NODE_AGO if i == count - 1 else begin
+        third, fourth = divmod(10 + i, 250)
+        result.append(
+            Node(f"worker-{i}", f"10.0.{third}.{fourth}", f"10.244.{i}.0/24", i, start)
+        )
+    return result
+
+
+def _build_workloads(
+    rng: random.Random, anchor: float, begin: float, pods: int, nodes: int
+) -> list[Workload]:
+    def make(spec: tuple[str, str, str, int, float, float, dict[str, object]], start: float,
+             end: float = float("inf")) -> Workload:
+        ns, kind, name, replicas, cpu, tx, extra = spec
+        return Workload(ns, kind, name, replicas, cpu, tx, start, end, **extra)  # type: ignore[arg-type]
+
+    result = [make(spec, begin) for spec in _DEFAULT_WORKLOADS]
+    result.append(make((*RETIRED, {}), begin, anchor - RETIRED_AGO))
+    result.append(
+        make((*NEW_DAEMONSET, {"host_network": True, "priority_class": "node-debug-privileged"}),
+             anchor - NEW_DAEMONSET_AGO)
+    )
+    # The scale knob: add synthetic workloads until the pod count is reached.
+    current = sum(w.replicas for w in result) + 5 * nodes
+    i = 0
+    while current < pods - 5:
+        replicas = 3 + rng.randrange(8)
+        ns = f"team-{i % max(1, pods // 200):03d}"
+        result.append(Workload(ns, "Deployment", f"svc-{i:04d}", replicas, 0.1, 1e5, begin))
+        current += replicas
+        i += 1
+    return result
+
+
+class _PodBuilder:
+    def __init__(self, rng: random.Random, nodes: list[Node], begin: float, anchor: float) -> None:
+        self.rng = rng
+        self.nodes = nodes
+        self.begin = begin
+        self.anchor = anchor
+        self.pods: list[Pod] = []
+        self.replicasets: list[tuple[str, str, str, float, float]] = []
+        self._ip_counter: dict[int, int] = {}
+        self._rr = 0
+
+    def _ip(self, node: Node) -> str:
+        n = self._ip_counter.get(node.index, 1) + 1
+        self._ip_counter[node.index] = n
+        base = node.pod_cidr.rsplit(".", 2)[0]
+        return f"{base}.{n % 250 + 2}" if n < 250 else f"{base}.{n % 250 + 2}"
+
+    def _pick_node(self, t: float) -> Node:
+        workers = [n for n in self.nodes if not n.control_plane and n.alive(t)]
+        self._rr += 1
+        return workers[(self._rr * 7 + self.rng.randrange(3)) % len(workers)]
+
+    def _pod(self, w: Workload, name: str, node: Node, owner_kind: str, owner_name: str,
+             start: float, end: float) -> Pod:
+        container = w.name.split("-")[0] if w.kind != "Job" else "report"
+        pod_ip = node.internal_ip if w.host_network else self._ip(node)
+        pod = Pod(
+            w.namespace, name, _uid(self.rng), node.name, node.internal_ip, pod_ip, w,
+            owner_kind, owner_name, start, end, container,
+            f"registry.example.com/{w.namespace}/{w.name}:1.{self.rng.randrange(40)}",
+            f"{self.rng.getrandbits(256):064x}",
+        )
+        self.pods.append(pod)
+        return pod
+
+    def add_workload(self, w: Workload, quiet_from: float, churn: list[ChurnEvent]) -> None:
+        if w.kind == "DaemonSet":
+            for node in self.nodes:
+                if node.control_plane and not w.control_plane:
+                    continue
+                start = max(w.start, node.start)
+                if start < w.end:
+                    self._pod(w, f"{w.name}-{_suffix(self.rng, 5)}", node, "DaemonSet", w.name,
+                              start, w.end)
+            return
+        if w.kind == "StatefulSet":
+            for i in range(w.replicas):
+                self._pod(w, f"{w.name}-{i}", self._pick_node(w.start), "StatefulSet", w.name,
+                          w.start, w.end)
+            return
+        # Deployment: a ReplicaSet per rollout, pods replaced at each rollout.
+        times = [w.start]
+        if w.rollouts:
+            t = w.start + self.rng.uniform(1, 6) * DAY
+            while t < min(w.end, quiet_from):
+                times.append(round(t / 300) * 300)
+                t += self.rng.uniform(3, 9) * DAY
+        for idx, start in enumerate(times):
+            end = times[idx + 1] if idx + 1 < len(times) else w.end
+            rs = f"{w.name}-{_suffix(self.rng, 9)}"
+            self.replicasets.append((w.namespace, rs, w.name, start, end))
+            if idx > 0:
+                churn.append(ChurnEvent(start, "rollout", w.key, rs))
+            for _ in range(w.replicas):
+                self._pod(w, f"{rs}-{_suffix(self.rng, 5)}", self._pick_node(start), "ReplicaSet",
+                          rs, start, end)
+
+    def move_pods(self, anchor: float, churn: list[ChurnEvent]) -> None:
+        """Recreate a few StatefulSet pods on another node (a drained node, a rescheduled pod)."""
+        for ns, workload, ordinal, ago in MOVED_PODS:
+            at = round((anchor - ago) / 300) * 300
+            name = f"{workload}-{ordinal}"
+            old = next(p for p in self.pods if p.namespace == ns and p.name == name and p.alive(at))
+            self.pods.remove(old)
+            self.pods.append(_replace_end(old, at))
+            targets = [n for n in self.nodes if not n.control_plane and n.alive(at)
+                       and n.name != old.node]
+            node = targets[ordinal % len(targets)]
+            self._pod(old.workload, name, node, old.owner_kind, old.owner_name, at, old.end)
+            churn.append(ChurnEvent(at, "pod-moved", f"{ns}/{name}", f"{old.node} -> {node.name}"))
+
+    def add_cronjob(self, begin: float, anchor: float) -> None:
+        """An hourly CronJob whose Job pods live 10 minutes (at :00), from a day before the
+        anchor to a week after it (so the live lab keeps running it)."""
+        ns, name = CRONJOB
+        first = (int(anchor - DAY) // 3600 + 1) * 3600
+        for start in range(first, int(anchor + WEEK), 3600):
+            job = f"{name}-{start // 60}"
+            # A Job's pods belong to the Job itself (kube-state-metrics has no Job -> CronJob link).
+            w = Workload(ns, "Job", job, 1, 0.5, 1e4, start, start + 600, rollouts=False)
+            node = self._pick_node(start)
+            self._pod(w, f"{job}-{_suffix(self.rng, 5)}", node, "Job", job, start, start + 600)
+
+
+def _replace_end(pod: Pod, end: float) -> Pod:
+    from dataclasses import replace
+
+    return replace(pod, end=end)

@@ -1,0 +1,149 @@
+"""Falco's three generations of metrics: native, falco-exporter, falcosidekick (both namings)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from promsoc.lab.cluster import Cluster, Node
+from promsoc.lab.families_k8s import _burst, _pod_named
+from promsoc.lab.families_traffic import PRIORITY_NAMES, sidekick_priority
+from promsoc.lab.scenario import Scenario
+from promsoc.lab.series import TRAFFIC, Series, ValueFn, constant, stable_seed, steady
+
+FALCO_VERSION = "0.39.2"
+DESTINATIONS = ("slack", "elasticsearch", "loki")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Matches of one Falco rule in one pod (on that pod's node)."""
+
+    rule: str
+    priority: int  # Falco's numbering: 0 Emergency .. 7 Debug
+    tags: tuple[str, ...]
+    host: str
+    namespace: str
+    pod: str
+    rate: ValueFn
+    start: float = -math.inf
+
+
+def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
+    at = scenario.anchor
+    prom = _pod_named(cluster, "monitoring", "prometheus", at)
+    grafana = _pod_named(cluster, "monitoring", "grafana", at)
+    web = _pod_named(cluster, "shop", "storefront", at)
+    miner = next(p for p in cluster.pods_at(at) if p.name == scenario.incident("crypto-miner").labels["pod"])
+    etl = _pod_named(cluster, "data", "etl-worker", at)
+    shell = scenario.incident("shell-burst").start
+    critical = scenario.incident("critical-binary").start
+    modify = scenario.incident("error-priority-events").start
+    return [
+        Stream("Read sensitive file untrusted", 4, ("filesystem", "mitre_credential_access"),
+               prom.node, prom.namespace, prom.name,
+               _burst(scenario, "noisy-rule", 0.02, constant(0.0067))),
+        Stream("Contact K8S API Server From Container", 5, ("network", "k8s", "mitre_discovery"),
+               grafana.node, grafana.namespace, grafana.name, constant(0.003)),
+        Stream("Terminal shell in container", 5, ("container", "shell", "mitre_execution"),
+               web.node, web.namespace, web.name, _burst(scenario, "shell-burst", 0.15), shell),
+        Stream("Drop and execute new binary in container", 2,
+               ("container", "process", "mitre_persistence", "TA0003"),
+               miner.node, miner.namespace, miner.name, _burst(scenario, "critical-binary", 0.04), critical),
+        Stream("Modify binary dirs", 3, ("filesystem", "mitre_persistence"),
+               etl.node, etl.namespace, etl.name, _burst(scenario, "error-priority-events", 0.04), modify),
+    ]
+
+
+def _segments(node: Node, scenario: Scenario) -> list[tuple[float, float]]:
+    """A Falco instance's lifetimes: one, or two around the benign restart on worker-2."""
+    if node.name != "worker-2":
+        return [(node.start, node.end)]
+    restart = scenario.incident("falco-restart").start + 120
+    return [(node.start, restart), (restart + 60, node.end)]
+
+
+def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
+    streams = _streams(cluster, scenario)
+
+    def gone(t: float) -> bool:
+        return scenario.active("falco-gone", t)
+
+    out: list[Series] = []
+    for node in cluster.nodes:
+        native = {"job": "falco", "instance": f"{node.internal_ip}:8765"}
+        exporter = {"job": "falco-exporter", "instance": f"{node.internal_ip}:9376"}
+        on_node = [s for s in streams if s.host == node.name]
+        for start, end in _segments(node, scenario):
+            def add(name: str, labels: dict[str, str], fn: ValueFn, counter: bool = True,
+                    from_: float = start) -> None:
+                out.append(Series(name, labels, fn, counter, TRAFFIC, max(start, from_), end,
+                                  hidden=gone, integer=counter))
+
+            seed = stable_seed(node.name)
+            add("falcosecurity_scap_n_evts_total", native, steady(40000.0, seed))
+            drops = _burst(scenario, "falco-drops", 300.0) if node.name == "worker-3" else constant(0.0)
+            add("falcosecurity_scap_n_drops_total", native, drops)
+            add("falcosecurity_falco_outputs_queue_num_drops_total", native, constant(0.0))
+            add("falcosecurity_evt_hostname_info", {**native, "hostname": node.name}, constant(1.0), False)
+            add("falcosecurity_falco_version_info", {**native, "version": FALCO_VERSION}, constant(1.0),
+                False)
+            for rule in sorted({s.rule for s in on_node}):
+                mine = [s for s in on_node if s.rule == rule]
+                tags = {f"tag_{t}": "true" for t in mine[0].tags}
+                add("falcosecurity_falco_rules_matches_total",
+                    {**native, "rule_name": rule, "priority": str(mine[0].priority), "source": "syscall",
+                     **tags}, lambda t, mine=mine: sum(s.rate(t) for s in mine),
+                    from_=min(s.start for s in mine))
+            for s in on_node:
+                add("falco_events", {**exporter, "rule": s.rule, "priority": str(s.priority),
+                                     "hostname": node.name, "source": "syscall",
+                                     "k8s_ns_name": s.namespace, "k8s_pod_name": s.pod,
+                                     "tags": "," + ",".join(s.tags) + ","}, s.rate, from_=s.start)
+    return out
+
+
+def falcosidekick(cluster: Cluster, scenario: Scenario, *, legacy: bool = False) -> list[Series]:
+    """falcosidekick's metrics: the >= 2.30 names by default, the < 2.30 ones with legacy=True."""
+    streams = _streams(cluster, scenario)
+    sk = _pod_named(cluster, "falco", "falcosidekick", scenario.anchor)
+    base = {"job": "falcosidekick", "instance": f"{sk.pod_ip}:2801"}
+    out: list[Series] = []
+
+    def total(t: float) -> float:
+        return 0.0 if scenario.active("falco-gone", t) else sum(s.rate(t) for s in streams)
+
+    for s in streams:
+        labels = {**base, "rule": s.rule, "hostname": s.host, "source": "syscall",
+                  "k8s_ns_name": s.namespace, "k8s_pod_name": s.pod}
+        if legacy:
+            labels["priority"] = PRIORITY_NAMES[s.priority]
+            name = "falco_events"
+        else:
+            labels["priority"] = str(sidekick_priority(s.priority))
+            labels["priority_raw"] = PRIORITY_NAMES[s.priority].lower()
+            name = "falcosecurity_falcosidekick_falco_events_total"
+        out.append(Series(name, labels, s.rate, True, TRAFFIC, s.start, integer=True))
+    outputs = "falcosidekick_outputs" if legacy else "falcosecurity_falcosidekick_outputs_total"
+    inputs = "falcosidekick_inputs" if legacy else "falcosecurity_falcosidekick_inputs_total"
+    slack_down = scenario.incident("sidekick-slack-down").start
+    transient = scenario.incident("sidekick-transient-error").start
+    for dest in DESTINATIONS:
+        def ok(t: float, dest: str = dest) -> float:
+            failing = dest == "slack" and scenario.active("sidekick-slack-down", t)
+            return 0.0 if failing else total(t)
+
+        out.append(Series(outputs, {**base, "destination": dest, "status": "ok"}, ok, True, TRAFFIC,
+                          integer=True))
+        if dest == "slack":
+            err = _burst(scenario, "sidekick-slack-down", 0.2, lambda t: total(t))
+            out.append(Series(outputs, {**base, "destination": dest, "status": "error"},
+                              lambda t, err=err: err(t) if scenario.active("sidekick-slack-down", t)
+                              else 0.0, True, TRAFFIC, slack_down, integer=True))
+        if dest == "elasticsearch":
+            out.append(Series(outputs, {**base, "destination": dest, "status": "error"},
+                              _burst(scenario, "sidekick-transient-error", 1.5 / 480), True, TRAFFIC,
+                              transient, integer=True))
+    out.append(Series(inputs, {**base, "source": "falco", "status": "accepted"}, total, True, TRAFFIC,
+                      integer=True))
+    return out

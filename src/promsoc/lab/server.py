@@ -1,0 +1,59 @@
+"""The simulator's loopback /metrics endpoint that the lab's Prometheus scrapes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from promsoc.lab.simulator import Simulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MetricsServer
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] != "/metrics":
+            self.send_error(404, "only /metrics lives here")
+            return
+        body = self.server.simulator.exposition(time.time()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Scrapes are not news; keep the terminal (and the TUI) clean."""
+
+
+class MetricsServer(ThreadingHTTPServer):
+    """Serves the simulator's current values on 127.0.0.1 from a background thread."""
+
+    daemon_threads = True
+
+    def __init__(self, simulator: Simulator) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.simulator = simulator
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    def start(self) -> MetricsServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="promsoc-lab-metrics",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()

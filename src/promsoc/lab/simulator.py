@@ -1,0 +1,204 @@
+"""The simulated cluster's exporters: backfill history as OpenMetrics, then serve live values."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from promsoc.lab import families_falco, families_k8s, families_traffic
+from promsoc.lab.cluster import DAY, HOUR, Cluster, build_cluster
+from promsoc.lab.scenario import Scenario, build_scenario
+from promsoc.lab.series import LIVE, TOPOLOGY, TRAFFIC, Family, Series, constant, stable_seed
+
+FINE_SPAN = 10 * HOUR  # the incident window keeps 30-second samples
+FINE_STEP = 30
+TOPOLOGY_STEP = 300  # within the 5-minute lookback: instant queries always see a sample
+SPARSE_STEP = 900  # topology older than the traffic window is sparse, as after downsampling
+TRAFFIC_STEP = 120  # two samples in every 5-minute rate() window
+
+FAMILIES: dict[str, Family] = {
+    f.name: f for f in (*families_k8s.FAMILIES, *families_traffic.FAMILIES)
+}
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """What to simulate. The defaults are the demo's cluster."""
+
+    pods: int = 120
+    nodes: int = 6
+    history_days: float = 29.0
+    traffic_days: float = 8.0
+    live_incidents: bool = True
+    certmanager: bool = True
+    falcosidekick_legacy: bool = False
+    traffic: bool = True  # False: only the topology families (for the scale benchmark)
+    seed: int = 7
+
+
+def family_of(name: str) -> str:
+    """The metric family a sample name belongs to (histograms: strip the suffix)."""
+    if name in FAMILIES:
+        return name
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name.endswith(suffix) and name[: -len(suffix)] in FAMILIES:
+            return name[: -len(suffix)]
+    return name
+
+
+class Simulator:
+    """All series of the simulated cluster, their backfill, and their live state."""
+
+    def __init__(self, anchor: float, options: SimOptions, live_start: float | None = None) -> None:
+        self.anchor = anchor
+        self.options = options
+        self.cluster: Cluster = build_cluster(
+            anchor, history=options.history_days * DAY, pods=options.pods, nodes=options.nodes,
+            seed=options.seed,
+        )
+        self.scenario: Scenario = build_scenario(
+            self.cluster, anchor, live_start if options.live_incidents else None
+        )
+        self.series = self._build_series()
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def _build_series(self) -> list[Series]:
+        c, s, o = self.cluster, self.scenario, self.options
+        series = families_k8s.kube_state_metrics(c, s)
+        if o.traffic:
+            series += families_k8s.apiserver(c, s)
+            if o.certmanager:
+                series += families_k8s.cert_manager(c, s)
+            series += families_k8s.kubelet_volumes(c, s)
+            series += families_k8s.cadvisor(c, s)
+            series += families_traffic.ingress_nginx(c, s)
+            series += families_traffic.istio(c, s)
+            series += families_traffic.linkerd(c, s)
+            series += families_falco.falco(c, s)
+            series += families_falco.falcosidekick(c, s, legacy=o.falcosidekick_legacy)
+        series.sort(key=lambda x: (family_of(x.name), x.name, x.text, x.start))
+        return series
+
+    # ---- backfill -------------------------------------------------------------------------
+    def grid(self, schedule: str, t_from: float, t_to: float) -> list[int]:
+        """Sample times of a schedule within [t_from, t_to], aligned to absolute multiples."""
+        if schedule == LIVE:
+            return []
+        begin = self.anchor - (self.options.history_days if schedule == TOPOLOGY
+                               else self.options.traffic_days) * DAY
+        coarse = TOPOLOGY_STEP if schedule == TOPOLOGY else TRAFFIC_STEP
+        fine_from = self.anchor - FINE_SPAN
+        lo = max(t_from, begin)
+        out: list[int] = []
+        sparse_until = self.anchor - self.options.traffic_days * DAY
+        t = math.ceil(lo / SPARSE_STEP) * SPARSE_STEP
+        while schedule == TOPOLOGY and t < min(sparse_until, t_to + 1):
+            out.append(t)
+            t += SPARSE_STEP
+        t = math.ceil(max(lo, t) / coarse) * coarse
+        while t < min(fine_from, t_to + 1):
+            out.append(t)
+            t += coarse
+        t = max(t, math.ceil(max(lo, fine_from) / FINE_STEP) * FINE_STEP)
+        while t <= t_to:
+            out.append(t)
+            t += FINE_STEP
+        return out
+
+    def write_backfill(self, out: TextIO, t_from: float, t_to: float,
+                       series: Iterable[Series] | None = None) -> int:
+        """Write OpenMetrics samples for [t_from, t_to] (each series ascending); return the count.
+
+        Counter state carries across calls, so a later call continues where this one stopped.
+        """
+        grids = {sched: self.grid(sched, t_from, t_to) for sched in (TOPOLOGY, TRAFFIC)}
+        count = 0
+        for s in self.series if series is None else series:
+            if s.schedule == LIVE:
+                continue
+            grid = grids[s.schedule]
+            lo = bisect.bisect_left(grid, s.start)
+            hi = bisect.bisect_left(grid, s.end)
+            if lo >= hi:
+                continue
+            times = grid[lo:hi]
+            if s.hidden is not None:
+                hidden = s.hidden
+                if not s.counter:
+                    times = [t for t in times if not hidden(t)]
+            lines = self._lines(s, times)
+            out.write(lines)
+            count += lines.count("\n")
+        return count
+
+    def _lines(self, s: Series, times: list[int]) -> str:
+        prefix = s.text + " "
+        fn = s.fn
+        if not s.counter:
+            if isinstance(fn, constant):
+                value = f"{fn.value:.12g} "
+                return "".join([f"{prefix}{value}{t}\n" for t in times])
+            return "".join([f"{prefix}{fn(t):.12g} {t}\n" for t in times])
+        last_t, acc = self._state.get(s.key, (None, None))
+        if acc is None:
+            acc = fn(times[0]) * 86400 * (1 + stable_seed(s.key) % 5) if s.start == -math.inf else 0.0
+            last_t = times[0]
+        parts = []
+        hidden = s.hidden
+        integer = s.integer
+        for t in times:
+            acc += fn(t) * (t - last_t)
+            last_t = t
+            if hidden is not None and hidden(t):
+                continue
+            parts.append(f"{prefix}{int(acc) if integer else round(acc, 6)} {t}\n")
+        self._state[s.key] = (float(last_t), acc)
+        return "".join(parts)
+
+    # ---- live -----------------------------------------------------------------------------
+    def exposition(self, now: float) -> str:
+        """The Prometheus text exposition of every series present at `now`."""
+        with self._lock:
+            lines: list[str] = []
+            current_family = ""
+            for s in self.series:
+                if not s.present(now):
+                    if s.counter and s.start <= now < s.end:
+                        self._advance(s, now)
+                    continue
+                family = family_of(s.name)
+                if family != current_family:
+                    current_family = family
+                    meta = FAMILIES.get(family)
+                    if meta is not None:
+                        lines.append(f"# HELP {family} {meta.help}")
+                        lines.append(f"# TYPE {family} {meta.type}")
+                value = self._advance(s, now) if s.counter else s.fn(now)
+                if s.counter and s.integer:
+                    lines.append(f"{s.text} {int(value)}")
+                else:
+                    lines.append(f"{s.text} {value:.12g}")
+            return "\n".join(lines) + "\n"
+
+    def _advance(self, s: Series, now: float) -> float:
+        last_t, acc = self._state.get(s.key, (now, 0.0))
+        if now > last_t:
+            acc += s.fn(now) * (now - last_t)
+            self._state[s.key] = (now, acc)
+        else:
+            self._state.setdefault(s.key, (last_t, acc))
+        return acc
+
+    def state(self) -> dict[str, tuple[float, float]]:
+        return dict(self._state)
+
+    def load_state(self, state: dict[str, tuple[float, float]]) -> None:
+        self._state = dict(state)
+
+
+__all__ = ["FAMILIES", "SimOptions", "Simulator", "family_of"]

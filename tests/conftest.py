@@ -1,0 +1,25 @@
+"""Shared fixtures: one real lab (Prometheus + simulated cluster) for the whole test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promsoc.lab import Lab, LabOptions
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A running lab with live incident repeats off, so "now" is quiet and the history is fixed.
+
+    The history cache is shared between runs (PROMSOC_LAB_CACHE or the user cache dir), so only
+    the first run of the day pays for the backfill.
+    """
+    cache = os.environ.get("PROMSOC_LAB_CACHE")
+    options = LabOptions(live_incidents=False, scrape_interval="5s",
+                         cache_dir=Path(cache) if cache else None)
+    with Lab(options) as running:
+        yield running
