@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import random
 import re
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from types import TracebackType
@@ -51,6 +53,7 @@ log = logging.getLogger("promsoc.prom")
 RETRY_STATUSES = frozenset({502, 503, 504})
 POST_OVER = 1500
 """Encoded parameters longer than this go in a form-encoded POST body (URL limits of proxies)."""
+_TLS_DROPPED = ("reset by peer", "without sending a response", "EOF occurred", "UNEXPECTED_EOF")
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CLIENT_CERT_REFUSED = (
     "certificate required",
@@ -297,10 +300,8 @@ class PromClient:
         attempts = self.retries + 1
         if isinstance(outcome, httpx.Response):
             raise http_error(outcome, self._redact, self.host, self.name, attempts=attempts)
-        raise Unreachable(
-            f"cannot connect to {self.host}: {outcome} (after {attempts} attempts)",
-            source=self.name,
-        )
+        tail = f" (after {attempts} attempts)" if attempts > 1 else ""
+        raise Unreachable(f"cannot connect to {self.host}: {outcome}{tail}", source=self.name)
 
     async def _attempt(self, path: str, encoded: str) -> httpx.Response | str:
         """One request: the response, or the reason of a retryable connect error."""
@@ -322,20 +323,30 @@ class PromClient:
                 f"no answer from {self.host} within {self.source.timeout:g}s", source=self.name
             ) from None
         except httpx.ConnectError as exc:
-            text = self._redact(str(exc) or type(exc).__name__)
+            text = self._redact(_connect_reason(exc))
             if "SSL" in text or "certificate" in text.lower():
                 raise self._tls_error(text) from None
             return text
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            text = self._redact(str(exc) or type(exc).__name__)
+            text = self._redact(_chain_text(exc))
             if any(word in text.lower() for word in _CLIENT_CERT_REFUSED):
                 raise self._tls_error(text) from None
+            if self.source.url.startswith("https:") and any(m in text for m in _TLS_DROPPED):
+                # Go servers close (often with a reset that beats the TLS alert) when they
+                # reject a client certificate after a TLS 1.3 handshake.
+                raise AuthRefused(
+                    f"{self.host} closed the TLS connection before answering ({text}); it "
+                    "probably refused the client certificate (see tls.cert_file)",
+                    source=self.name,
+                ) from None
             if "incomplete" in text or "message body" in text:
                 raise self._malformed(f"truncated body: {text}") from None
             raise Unreachable(
                 f"{self.host} dropped the connection: {text}", source=self.name
             ) from None
-        except httpx.HTTPError as exc:
+        except ssl.SSLError as exc:  # raised raw by the TLS stream when the server sends an alert
+            raise self._tls_error(self._redact(str(exc) or type(exc).__name__)) from None
+        except (httpx.HTTPError, OSError) as exc:
             text = self._redact(str(exc) or type(exc).__name__)
             raise Unreachable(f"{self.host}: {text}", source=self.name) from None
 
@@ -345,6 +356,30 @@ class PromClient:
                 f"{self.host} refused the client certificate ({text})", source=self.name
             )
         return Unreachable(f"TLS with {self.host} failed: {text}", source=self.name)
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """`connection refused`, `unknown host ...`, or the errors' own words."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return f"unknown host ({seen.strerror})"
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno).lower()
+        seen = seen.__cause__ or seen.__context__
+    return _chain_text(exc)
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of an exception and its causes (a TLS alert hides under a bare ReadError)."""
+    texts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(texts) < 5:
+        text = str(seen)
+        if text and text not in texts:
+            texts.append(text)
+        seen = seen.__cause__ or seen.__context__
+    return "; ".join(texts) or type(exc).__name__
 
 
 def _retry_after(response: httpx.Response) -> float:
