@@ -1,0 +1,61 @@
+"""Reusable PromQL fragments the packs reference as `{{ name }}` macros."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def increase_new(selector: str, window: str = "{{ window }}") -> str:
+    """increase() that also counts series born inside the window.
+
+    A counter series appears with its first value already counted (a rule's first
+    match, the first 403 on a resource); `increase()` never sees that step. Series
+    absent `window` ago contribute their whole value instead.
+    """
+    return f"(({selector} unless {selector} offset {window}) or increase({selector}[{window}]))"
+
+
+def label_filter(label: str, values: Sequence[str]) -> str:
+    """A vector with one element per value of `label`, for `X and on (label) <this>`."""
+    parts = [f'label_replace(vector(1), "{label}", "{v}", "", "")' for v in values]
+    return "(" + " or ".join(parts) + ")"
+
+
+def _rename(expr: str, target: str, source: str) -> str:
+    return f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
+
+
+def pod_workload() -> str:
+    """One series per pod, value 1, labelled with the pod's workload (kind and name).
+
+    ReplicaSet pods resolve to their Deployment (kube_pod_owner joined with
+    kube_replicaset_owner on namespace+replicaset); a bare ReplicaSet, StatefulSet,
+    DaemonSet or Job is the workload itself. Pods without an owner are left out: they
+    have no siblings to be compared with.
+    """
+    owner = 'kube_pod_owner{owner_is_controller="true"}'
+    via_deployment = (
+        "max by (namespace, pod, workload_kind, workload) ("
+        + _rename(f'{owner[:-1]}, owner_kind="ReplicaSet"}}', "replicaset", "owner_name")
+        + " * on (namespace, replicaset) group_left (workload_kind, workload) "
+        + "max by (namespace, replicaset, workload_kind, workload) ("
+        + _rename(
+            _rename(
+                'kube_replicaset_owner{owner_kind="Deployment"}', "workload_kind", "owner_kind"
+            ),
+            "workload",
+            "owner_name",
+        )
+        + "))"
+    )
+    direct = (
+        "max by (namespace, pod, workload_kind, workload) ("
+        + _rename(
+            _rename(f'{owner[:-1]}, owner_kind!=""}}', "workload_kind", "owner_kind"),
+            "workload",
+            "owner_name",
+        )
+        + ")"
+    )
+    return f"({via_deployment} or on (namespace, pod) {direct})"
+
