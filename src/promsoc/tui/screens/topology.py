@@ -1,0 +1,411 @@
+"""The topology time machine in the console: three views, offsets back in time, diffs, filters.
+
+Pluggable: give it a `loader(at) -> Topology` (and a `results()` provider for findings), or let it
+use the app's `backend.topology(source, at)` and `state.results` when the console provides them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
+
+from promsoc.detectors.model import DetectorResult
+from promsoc.topology.diff import TopologyDiff, diff_topology
+from promsoc.topology.model import Topology
+from promsoc.topology.render import (
+    Line,
+    render_diff_summary,
+    render_nodes,
+    render_traffic,
+    render_workloads,
+)
+from promsoc.topology.select import filter_diff, filter_topology
+from promsoc.topology.text import safe
+from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.time_cursor import format_utc
+from promsoc.tui.widgets.topology_details import details
+from promsoc.tui.widgets.topology_view import TopologyView
+
+TopologyLoader = Callable[[float], Awaitable[Topology]]
+ResultsProvider = Callable[[], Iterable[DetectorResult]]
+
+OFFSETS: tuple[tuple[str, float], ...] = (
+    ("now", 0.0), ("−5m", 300.0), ("−1h", 3600.0), ("−1d", 86400.0),
+    ("−2d", 172800.0), ("−1w", 604800.0), ("−4w", 2419200.0),
+)  # fmt: skip
+DIFF_AGAINST: tuple[tuple[str, float], ...] = (
+    ("5m", 300.0), ("1h", 3600.0), ("1d", 86400.0), ("2d", 172800.0),
+    ("1w", 604800.0), ("4w", 2419200.0),
+)  # fmt: skip
+VIEWS = ("nodes", "workloads", "traffic", "changes")
+CACHE_SIZE = 8
+REFRESH_EVERY = 30.0
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the view currently draws: the (filtered) map, its diff and the lines."""
+
+    topo: Topology
+    diff: TopologyDiff | None
+    lines: list[Line]
+
+
+def render_view(
+    topo: Topology, before: Topology | None, view: str, filter_text: str, width: int
+) -> Shown:
+    """Filter, diff and draw one view (pure: runs in a thread so keys never wait for it)."""
+    diff = diff_topology(before, topo) if before is not None else None
+    shown = filter_topology(topo, filter_text)
+    if diff is not None and filter_text:
+        diff = filter_diff(diff, filter_text)
+    if view == "workloads":
+        lines = render_workloads(shown, diff, width)
+    elif view == "traffic":
+        lines = render_traffic(shown, diff, width)
+    elif view == "changes":
+        lines = (
+            render_diff_summary(diff, width)
+            if diff
+            else [Line("press d to diff against an earlier time")]
+        )
+    else:
+        lines = render_nodes(shown, diff, width)
+    if not shown.pods and view != "changes":
+        lines = [Line("no pods match" if filter_text else "no pods at this moment"), *lines]
+    return Shown(shown, diff, lines)
+
+
+class TopologyScreen(ConsoleScreen):
+    """Loads maps in workers and draws them in a thread; the view scrolls only what is visible."""
+
+    DEFAULT_CSS = """
+    TopologyScreen #topology-title { height: auto; padding: 0 1; }
+    TopologyScreen #topology-legend { height: 1; padding: 0 1; color: $foreground-muted; }
+    TopologyScreen #topology-body { height: 1fr; }
+    TopologyScreen #topology-side { width: 46; border-left: solid $primary 50%; padding: 0 1; }
+    TopologyScreen #topology-filter { dock: bottom; display: none; }
+    TopologyScreen #topology-filter.-shown { display: block; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "view('nodes')", "Nodes"),
+        Binding("2", "view('workloads')", "Workloads"),
+        Binding("3", "view('traffic')", "Traffic"),
+        Binding("4", "view('changes')", "Changes", show=False),
+        Binding("comma", "offset(1)", "Older"),
+        Binding("full_stop", "offset(-1)", "Newer"),
+        Binding("0", "offset_now", "Now", show=False),
+        Binding("d", "toggle_diff", "Diff"),
+        Binding("D", "diff_against", "Diff vs…"),
+        Binding("slash", "filter", "Filter"),
+        Binding("r", "reload", "Reload", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(
+        self,
+        loader: TopologyLoader | None = None,
+        results: ResultsProvider | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self._loader = loader
+        self._results = results
+        self.clock = clock
+        self.view = "nodes"
+        self.offset_index = 0
+        self.diff_on = False
+        self.diff_index = 2
+        self.filter_text = ""
+        self.shown: Shown | None = None
+        self.error: str | None = None
+        self.loading = False
+        self._maps: tuple[Topology, Topology | None] | None = None
+        self._cache: dict[int, Topology] = {}
+        self._pending: tuple[str, str] | None = None
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        if hasattr(self.app, "state") and hasattr(self.app, "cursor"):
+            yield self.make_header()
+        yield Static(id="topology-title")
+        yield Static(
+            Text("+ added  - removed  ~ moved here  ! lost mTLS  [hostNet] host network"),
+            id="topology-legend",
+        )
+        with Horizontal(id="topology-body"):
+            yield TopologyView(id="topology-view")
+            with VerticalScroll(id="topology-side"):
+                yield Static(
+                    Text("Select a line and press Enter.", style="dim"), id="topology-details"
+                )
+        yield Input(
+            placeholder="filter: ns:NAME node:NAME name:TEXT or any text", id="topology-filter"
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TopologyView).focus()
+        self.set_interval(REFRESH_EVERY, self._refresh_live)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load()
+
+    def cursor_moved(self) -> None:
+        super().cursor_moved()
+        self.load()
+
+    # -- time -------------------------------------------------------------------------------------
+    def base_time(self) -> float:
+        """The app's time cursor when it has one, else now; offsets count back from it."""
+        cursor = getattr(self.app, "cursor", None)
+        now = self.clock()
+        eval_time = getattr(cursor, "eval_time", None)
+        return float(eval_time(now)) if callable(eval_time) else now
+
+    @property
+    def at(self) -> float:
+        return self.base_time() - OFFSETS[self.offset_index][1]
+
+    @property
+    def against(self) -> float | None:
+        return self.at - DIFF_AGAINST[self.diff_index][1] if self.diff_on else None
+
+    # -- loading ----------------------------------------------------------------------------------
+    def _resolve_loader(self) -> TopologyLoader | None:
+        if self._loader is not None:
+            return self._loader
+        backend = getattr(self.app, "backend", None)
+        method = getattr(backend, "topology", None)
+        if not callable(method):
+            return None
+        sources = list(getattr(getattr(self.app, "state", None), "sources", []) or [""])
+
+        async def load(at: float) -> Topology:
+            topo: Topology = await method(sources[0], at)
+            return topo
+
+        return load
+
+    def results(self) -> list[DetectorResult]:
+        if self._results is not None:
+            return list(self._results())
+        state = getattr(self.app, "state", None)
+        found: dict[Any, DetectorResult] = getattr(state, "results", {}) or {}
+        return list(found.values())
+
+    def load(self) -> None:
+        """Fetch the maps for the current moment (and the diff's) in a worker."""
+        loader = self._resolve_loader()
+        if loader is None:
+            self.error = "this console offers no topology data (its backend has no topology())"
+            self._update_title()
+            return
+        at, against = self.at, self.against
+        self.loading = True
+        self._update_title()
+        fetch = partial(self._fetch, loader, at, against)
+        self._start(fetch, "topology-load")
+
+    def _start(self, work: Callable[[], Coroutine[Any, Any, None]], group: str) -> None:
+        """A callable, not a coroutine: a worker cancelled early leaves nothing unawaited."""
+        worker: Worker[None] = self.run_worker(work, group=group, exclusive=True)
+        del worker
+
+    async def _get(self, loader: TopologyLoader, at: float) -> Topology:
+        key = int(at)
+        if key not in self._cache:
+            self._cache[key] = await loader(at)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+        return self._cache[key]
+
+    async def _fetch(self, loader: TopologyLoader, at: float, against: float | None) -> None:
+        try:
+            if against is None:
+                topo, before = await self._get(loader, at), None
+            else:
+                topo, before = await asyncio.gather(
+                    self._get(loader, at), self._get(loader, against)
+                )
+        except Exception as exc:  # shown in the title; the console keeps running
+            self.loading = False
+            self.error = safe(
+                " ".join(str(exc).split()) or type(exc).__name__, 200, ascii_only=False
+            )
+            self._update_title()
+            return
+        self.error = None
+        self._maps = (topo, before)
+        await self._draw()
+
+    def rerender(self) -> None:
+        if self._maps is not None:
+            self._start(self._draw, "topology-draw")
+
+    async def _draw(self) -> None:
+        if self._maps is None:
+            return
+        topo, before = self._maps
+        width = max(60, min(self.query_one(TopologyView).size.width - 1, 160))
+        wanted = (self.view, self.filter_text)
+        shown = await asyncio.to_thread(render_view, topo, before, *wanted, width)
+        self.loading = False
+        self.shown = shown
+        view = self.query_one(TopologyView)
+        view.set_lines(shown.lines)
+        self._update_title()
+        if self._pending is not None and wanted == (self.view, self.filter_text):
+            self._apply_pending()
+
+    def _refresh_live(self) -> None:
+        """Live and at "now": refresh like the other views; past moments do not change."""
+        cursor = getattr(self.app, "cursor", None)
+        live = getattr(cursor, "live", True)
+        if self.app.screen is self and live and self.offset_index == 0:
+            self._cache.clear()
+            self.load()
+
+    # -- title ------------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        title = Text(no_wrap=False)
+        title.append("Topology", style="bold")
+        title.append(f" · {self.view.upper()} · {OFFSETS[self.offset_index][0]} · ")
+        title.append(format_utc(self.at))
+        if self.diff_on and self.against is not None:
+            title.append(
+                f" · diff vs −{DIFF_AGAINST[self.diff_index][0]} ({format_utc(self.against)})"
+            )
+        if self.filter_text:
+            title.append(" · filter ")
+            title.append(safe(self.filter_text, 40, ascii_only=False), style="bold")
+        if self.shown is not None:
+            topo = self.shown.topo
+            title.append(
+                f"\n{len(topo.nodes)} nodes · {len(topo.workloads)} workloads"
+                f" · {len(topo.pods)} pods · {len(topo.edges)} edges"
+                f" ({topo.mesh or 'no mesh metrics'})"
+            )
+            for warning in topo.warnings:
+                title.append("\n⚠ " + safe(warning, 120, ascii_only=False))
+        if self.loading:
+            title.append("  loading…", style="dim")
+        if self.error:
+            title.append("\n✗ " + self.error, style="bold")
+        self.query_one("#topology-title", Static).update(title)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def action_view(self, view: str) -> None:
+        if view in VIEWS and view != self.view:
+            self.view = view
+            self._update_title()
+            self.rerender()
+
+    def action_offset(self, step: int) -> None:
+        index = max(0, min(len(OFFSETS) - 1, self.offset_index + step))
+        if index != self.offset_index:
+            self.offset_index = index
+            self.load()
+
+    def action_offset_now(self) -> None:
+        if self.offset_index:
+            self.offset_index = 0
+            self.load()
+
+    def action_toggle_diff(self) -> None:
+        self.diff_on = not self.diff_on
+        self.load()
+
+    def action_diff_against(self) -> None:
+        """Cycle the earlier moment the diff compares with (and turn the diff on)."""
+        self.diff_index = (
+            (self.diff_index + 1) % len(DIFF_AGAINST) if self.diff_on else self.diff_index
+        )
+        self.diff_on = True
+        self.load()
+
+    def action_reload(self) -> None:
+        self._cache.clear()
+        self.load()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#topology-filter", Input)
+        box.add_class("-shown")
+        box.value = self.filter_text
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#topology-filter", Input)
+        if box.has_class("-shown"):
+            box.remove_class("-shown")
+            self.query_one(TopologyView).focus()
+        else:
+            show = getattr(self.app, "action_show", None)
+            if callable(show):
+                show("overview")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "topology-filter":
+            event.stop()
+            self.filter_text = event.value.strip()
+            event.input.remove_class("-shown")
+            self.query_one(TopologyView).focus()
+            self._update_title()
+            self.rerender()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.rerender()
+
+    # -- selection and jumps ----------------------------------------------------------------------
+    def on_topology_view_selected(self, message: TopologyView.Selected) -> None:
+        if self.shown is None:
+            return
+        panel = self.query_one("#topology-details", Static)
+        panel.update(details(self.shown.topo, message.line, self.shown.diff, self.results()))
+
+    def show_pod(self, namespace: str, pod: str) -> None:
+        """Jump to a pod's place on the map (from a finding): workload view, cursor on the pod."""
+        self._pending = (namespace, pod)
+        if self.filter_text:
+            self.filter_text = ""
+        if self.view != "workloads":
+            self.view = "workloads"
+        if self._maps is not None:
+            self.rerender()
+
+    def _apply_pending(self) -> None:
+        assert self._pending is not None
+        namespace, pod = self._pending
+        view = self.query_one(TopologyView)
+        index = view.find("pod", f"{namespace}/{pod}")
+        if index is None:
+            self.error = f"pod {safe(namespace)}/{safe(pod)} is not on the map at this moment"
+            self._update_title()
+        else:
+            view.cursor = index
+            view.action_select()
+        self._pending = None
+
+
+async def jump_to_pod(app: App[Any], namespace: str, pod: str) -> None:
+    """For other screens: open the topology mode and put the cursor on a finding's pod."""
+    await app.switch_mode("topology")
+    screen = app.screen
+    if isinstance(screen, TopologyScreen):
+        screen.show_pod(namespace, pod)

@@ -1,0 +1,230 @@
+"""The topology screen under Pilot: views, offsets, diff, filter, selection, hostile text, scale."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import App
+from textual.widgets import Static
+
+from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.topology.build import build_topology, istio_edges
+from promsoc.topology.model import Topology
+from promsoc.topology.synthetic import churn_pair, generate, node_sample, pod_samples
+from promsoc.tui.screens.topology import OFFSETS, TopologyScreen, jump_to_pod
+from promsoc.tui.widgets.topology_view import TopologyView
+
+NOW = 1_795_835_520.0
+BEFORE, AFTER = churn_pair()
+HOSTILE = "[@click=app.quit]boom[/] \x1b[31mred\x1b]0;pwned\x07 \u202eexe.txt" + "A" * 300
+
+
+class FakeLoader:
+    """`after` for moments within the last hour, `before` for older ones; records every call."""
+
+    def __init__(self, after: Topology = AFTER, before: Topology = BEFORE) -> None:
+        self.after, self.before = after, before
+        self.calls: list[float] = []
+        self.fail = False
+
+    async def __call__(self, at: float) -> Topology:
+        self.calls.append(at)
+        if self.fail:
+            raise ConnectionError("source unreachable: connection refused")
+        return self.after if at > NOW - 3600 else self.before
+
+
+def results() -> list[DetectorResult]:
+    finding = Finding({"namespace": "shop", "pod": "db-0", "container": HOSTILE}, 4.2)
+    return [
+        DetectorResult(
+            "lab", "container-cpu-outlier", "A pod using far more CPU than its siblings",
+            "workload", "high", Status.FIRING, NOW, [finding],
+        )
+    ]  # fmt: skip
+
+
+class Host(App[None]):
+    def __init__(self, screen: TopologyScreen) -> None:
+        super().__init__()
+        self.topology = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.topology)
+
+
+def _lines(screen: TopologyScreen) -> list[str]:
+    return [line.text for line in screen.query_one(TopologyView).lines]
+
+
+def _static(screen: TopologyScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).visual)
+
+
+async def _settle(app: App[None], pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_three_views_and_the_node_boxes() -> None:
+    loader = FakeLoader()
+    screen = TopologyScreen(loader, results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await _settle(app, pilot)
+        assert loader.calls == [NOW]
+        text = "\n".join(_lines(screen))
+        assert "+- w3 (192.168.0.1)" in text and "[hostNet]" in text
+        assert "3 nodes · 3 workloads · 3 pods · 3 edges (istio)" in _static(
+            screen, "#topology-title"
+        )
+        await pilot.press("2")
+        await _settle(app, pilot)
+        assert any("db-0" in line for line in _lines(screen))
+        await pilot.press("3")
+        await _settle(app, pilot)
+        assert any("-> shop/db" in line and "PLAIN" in line for line in _lines(screen))
+        assert loader.calls == [NOW], "switching views must not query again"
+
+
+async def test_offsets_step_back_and_forward() -> None:
+    loader = FakeLoader()
+    screen = TopologyScreen(loader, results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        for _ in range(4):
+            await pilot.press("comma")
+        await _settle(app, pilot)
+        assert OFFSETS[screen.offset_index][0] == "−2d"
+        assert loader.calls[-1] == NOW - 2 * 86400
+        assert "−2d" in _static(screen, "#topology-title")
+        assert not any("w3" in line for line in _lines(screen)), "the old map has no node w3"
+        await pilot.press("0")
+        await _settle(app, pilot)
+        assert screen.offset_index == 0 and any("w3" in line for line in _lines(screen))
+        assert loader.calls.count(NOW) == 1, "a moment already loaded comes from the cache"
+
+
+async def test_diff_marks_and_changes_view() -> None:
+    loader = FakeLoader()
+    screen = TopologyScreen(loader, results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("d")
+        await _settle(app, pilot)
+        assert NOW - 86400 in loader.calls
+        view = screen.query_one(TopologyView)
+        marks = {(line.ref, line.mark) for line in view.lines if line.kind == "workload"}
+        assert ("kube-system/DaemonSet/agent", "+") in marks
+        assert ("batch/Job/old-job-1", "-") in marks
+        await pilot.press("4")
+        await _settle(app, pilot)
+        text = "\n".join(_lines(screen))
+        assert "  ~ shop/db-0: w1 -> w3" in text and "  ! shop/web -> shop/db" in text
+
+
+async def test_filter_by_namespace() -> None:
+    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("2", "slash", *"ns:kube", "enter")
+        await _settle(app, pilot)
+        text = "\n".join(_lines(screen))
+        assert "agent-x" in text and "db-0" not in text
+        assert "ns:kube" in _static(screen, "#topology-title")
+
+
+async def test_selecting_a_pod_shows_its_findings_inert() -> None:
+    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _settle(app, pilot)
+        screen.show_pod("shop", "db-0")
+        await _settle(app, pilot)
+        view = screen.query_one(TopologyView)
+        assert view.current is not None and view.current.ref == "shop/db-0"
+        panel = _static(screen, "#topology-details")
+        assert "Pod shop/db-0" in panel and "A pod using far more CPU" in panel
+        assert "[@click=app.quit]boom[/]" in panel, "markup must show literally"
+        assert "\x1b" not in panel and "\u202e" not in panel and "A" * 100 not in panel
+        assert app.is_running
+
+
+async def test_jump_to_a_pod_that_is_gone_says_so() -> None:
+    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        screen.show_pod("shop", "no-such-pod")
+        await _settle(app, pilot)
+        assert "not on the map" in _static(screen, "#topology-title")
+
+
+async def test_a_failing_source_is_shown_not_raised() -> None:
+    loader = FakeLoader()
+    loader.fail = True
+    screen = TopologyScreen(loader, results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        assert "✗ source unreachable" in _static(screen, "#topology-title")
+        assert app.is_running
+
+
+async def test_hostile_node_names_render_as_plain_ascii() -> None:
+    info, owner = pod_samples("ns", HOSTILE, HOSTILE, "DaemonSet", HOSTILE, True)
+    topo = build_topology(NOW, [info], [owner], [], [node_sample(HOSTILE, HOSTILE)])
+    screen = TopologyScreen(FakeLoader(topo, topo), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        for line in _lines(screen):
+            assert all(" " <= ch <= "~" for ch in line), repr(line)
+
+
+def _big(at: float) -> Topology:
+    cluster = generate(pods=5000, nodes=200, workloads=800, at=at)
+    edges = istio_edges(cluster.istio_total, cluster.istio_errors)
+    return build_topology(
+        at, cluster.pod_info, cluster.pod_owner, cluster.rs_owner, cluster.node_info, edges, "istio"
+    )
+
+
+async def test_5000_pods_scroll_while_keys_keep_answering() -> None:
+    big = _big(NOW)
+    screen = TopologyScreen(FakeLoader(big, big), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("2")
+        await _settle(app, pilot)
+        view = screen.query_one(TopologyView)
+        assert len(view.lines) > 5800
+        start = time.perf_counter()
+        for _ in range(40):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        per_key = (time.perf_counter() - start) / 40
+        assert view.cursor > 40 * 30
+        assert per_key < 0.25, f"{per_key * 1000:.0f} ms per key"
+
+
+async def test_jump_to_pod_helper_uses_the_topology_mode() -> None:
+    class Modes(App[None]):
+        MODES = {"topology": lambda: TopologyScreen(FakeLoader(), results, clock=lambda: NOW)}
+
+        def on_mount(self) -> None:
+            self.push_screen(TopologyScreen(FakeLoader(), results, clock=lambda: NOW))
+
+    app = Modes()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await jump_to_pod(app, "shop", "db-0")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TopologyScreen)
+        view = screen.query_one(TopologyView)
+        assert view.current is not None and view.current.ref == "shop/db-0"
