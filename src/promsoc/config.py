@@ -129,10 +129,17 @@ class Source:
         found.extend(value for name, value in self.headers.items() if is_secret_header(name))
         return tuple(found)
 
+    @property
+    def display_url(self) -> str:
+        """The URL without any userinfo, safe to show."""
+        parts = urlsplit(self.url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
     def __repr__(self) -> str:
         auth = type(self.auth).__name__ if self.auth else None
         return (
-            f"Source(name={self.name!r}, url={self.url!r}, auth={auth}, "
+            f"Source(name={self.name!r}, url={self.display_url!r}, auth={auth}, "
             f"headers={sorted(self.headers)!r}, selector={self.selector!r})"
         )
 

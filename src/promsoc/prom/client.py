@@ -27,7 +27,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httpx
 
@@ -139,16 +139,23 @@ class PromClient:
         if parts.port:
             self.host = f"{self.host}:{parts.port}"
         self._redact = Redactor(source.secrets())
-        if parts.password:
-            self._redact.add(parts.password)
+        auth = source.auth
+        if parts.username or parts.password:
+            # userinfo would reach httpx's log lines: move it into an Authorization header.
+            from promsoc.config import BasicAuth, Secret
+
+            password = unquote(parts.password or "")
+            self._redact.add(password)
+            if auth is None:
+                auth = BasicAuth(unquote(parts.username or ""), Secret(password))
         self._semaphore = asyncio.Semaphore(source.max_concurrency)
         limits = httpx.Limits(
             max_connections=source.max_concurrency, max_keepalive_connections=source.max_concurrency
         )
         self._http = httpx.AsyncClient(
-            base_url=source.url,
+            base_url=source.display_url,
             headers={"User-Agent": f"promsoc/{__version__}", **source.headers},
-            auth=_FileAuth(source.auth, self._redact) if source.auth else None,
+            auth=_FileAuth(auth, self._redact) if auth else None,
             verify=_ssl_context(source),
             timeout=httpx.Timeout(source.timeout),
             limits=limits,
