@@ -244,7 +244,12 @@ def load_settings(
     `require_sources`), the ConfigError says how to make a config or try `promsoc demo`.
     """
     path = find_config(config_path)
-    settings = load_file(path) if path else Settings()
+    if path:
+        settings = load_file(path)
+    else:
+        from promsoc.config_schema import default_packs_dir
+
+        settings = Settings(packs_dir=default_packs_dir())
     if url:
         adhoc = adhoc_source(url, name=source)
         return _replace_sources(settings, (adhoc,))

@@ -94,7 +94,7 @@ class _Parser:
                 sources.append(self.source(node, key))
             self.unique_names(sources, top["sources"][1])
         overrides: dict[str, DetectorOverride] = {}
-        packs_dir = None
+        packs_dir = default_packs_dir()
         if "detectors" in top:
             overrides, packs_dir = self.detectors(top["detectors"][1])
         theme = str(self.r.text(top["theme"][1], "theme").value) if "theme" in top else None
@@ -260,7 +260,7 @@ class _Parser:
 
     def detectors(self, node: yaml.Node) -> tuple[dict[str, DetectorOverride], Path | None]:
         out: dict[str, DetectorOverride] = {}
-        packs_dir = None
+        packs_dir = default_packs_dir()
         for ident, (key_node, value_node) in self.r.mapping(node, "detectors").items():
             key = f"detectors.{ident}"
             if ident == "packs_dir":
@@ -270,10 +270,10 @@ class _Parser:
                 continue
             if not _DETECTOR_ID.match(ident):
                 raise self.r.error(key_node, key, "detector ids are lower-case words joined by '-'")
-            out[ident] = self.detector(value_node, key)
+            out[ident] = self.detector(value_node, key, key_node.start_mark.line + 1)
         return out, packs_dir
 
-    def detector(self, node: yaml.Node, key: str) -> DetectorOverride:
+    def detector(self, node: yaml.Node, key: str, line: int) -> DetectorOverride:
         entries = self.r.mapping(node, key, DETECTOR_KEYS)
         enabled = (
             self.r.boolean(entries["enabled"][1], f"{key}.enabled")
@@ -300,7 +300,7 @@ class _Parser:
             severity=severity,
             params=params,
             file=self.r.path,
-            line=node.start_mark.line + 1,
+            line=line,
         )
 
     def kiosk(self, node: yaml.Node) -> Kiosk:
@@ -312,6 +312,12 @@ class _Parser:
         )
         views = self.r.text_list(entries["views"][1], "kiosk.views") if "views" in entries else ()
         return Kiosk(rotate_seconds=rotate, views=views)
+
+
+def default_packs_dir() -> Path | None:
+    """The XDG packs folder, when the user has made one."""
+    folder = locations.packs_dir()
+    return folder if folder.is_dir() else None
 
 
 def parse_settings(reader: Reader, path: Path, *, others_can_read: bool) -> Settings:
