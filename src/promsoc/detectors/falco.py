@@ -101,16 +101,13 @@ def outputs(status: str | None, window: str = "{{ window }}") -> str:
     return "max by (destination) (" + " or ".join(parts) + ")"
 
 
-# Families that show a Falco instance is alive and reporting, any generation.
+# Families that show Falco itself (not falcosidekick, which outlives it) is reporting.
 HEARTBEATS = (
     "falcosecurity_evt_hostname_info",
     "falcosecurity_scap_n_evts_total",
     "falcosecurity_falco_version_info",
     "falcosecurity_falco_rules_matches_total",
     "falco_events",
-    "falcosecurity_falcosidekick_falco_events_total",
-    "falcosecurity_falcosidekick_inputs_total",
-    "falcosidekick_inputs",
 )
 
 

@@ -37,3 +37,5 @@ class DetectorResult:
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     latency: float = 0.0
+    missing: tuple[str, ...] = ()
+    """For no_data: the required metric families (or 'a|b' alternatives) that were absent."""

@@ -1,0 +1,173 @@
+"""Evaluate detectors against a source at a moment: firing, ok, no_data or error, concurrently.
+
+`ok` and `no_data` differ by whether the metric families a detector depends on exist at the
+evaluation time: one extra query (`group by (__name__) ({__name__=~"a|b|..."})`), run in the
+same wave as the detectors' own queries, so a scan costs about as long as its slowest query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from promsoc import anomaly
+from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.detectors.spec import Detector
+from promsoc.prom.errors import PromError
+from promsoc.prom.types import InstantResult
+
+DEFAULT_CONCURRENCY = 32
+
+
+class QueryClient(Protocol):
+    """What the engine needs of a Prometheus client (promsoc.prom.client.PromClient has it)."""
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
+
+
+def presence_query(families: Iterable[str]) -> str:
+    """One query answering which of `families` have at least one series at the time."""
+    names = sorted(set(families))
+    return 'group by (__name__) ({__name__=~"' + "|".join(names) + '"})'
+
+
+def missing_requirements(det: Detector, present: set[str]) -> list[str]:
+    """The `requires` entries not met: a name, or 'a|b' when none of the alternatives exist."""
+    return ["|".join(group) for group in det.requires if not any(n in present for n in group)]
+
+
+async def _timed(
+    client: QueryClient, promql: str, at: float | None, gate: asyncio.Semaphore
+) -> tuple[InstantResult | PromError, float]:
+    async with gate:
+        began = time.perf_counter()
+        try:
+            result: InstantResult | PromError = await client.query(promql, at)
+        except PromError as exc:
+            result = exc
+        return result, time.perf_counter() - began
+
+
+def _findings(result: InstantResult) -> list[Finding]:
+    findings = [
+        Finding(labels=dict(sample.labels), value=sample.value)
+        for sample in result.samples
+        if not math.isnan(sample.value)
+    ]
+    return sorted(findings, key=lambda f: (-f.value, sorted(f.labels.items())))
+
+
+def _result(
+    det: Detector,
+    source: str,
+    at: float,
+    outcome: InstantResult | PromError,
+    latency: float,
+    presence: InstantResult | PromError | None,
+) -> DetectorResult:
+    def make(
+        status: Status,
+        findings: list[Finding] | None = None,
+        error: str | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> DetectorResult:
+        return DetectorResult(
+            source=source, detector=det.id, title=det.title, category=det.category,
+            severity=det.severity, status=status, evaluated_at=at,
+            findings=findings or [], error=error, latency=latency, missing=missing,
+        )
+
+    if isinstance(outcome, PromError):
+        return make(Status.ERROR, error=str(outcome))
+    findings = _findings(outcome)
+    if findings:
+        return make(Status.FIRING, findings)
+    if not det.requires:
+        return make(Status.OK)
+    if presence is None or isinstance(presence, PromError):
+        return make(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
+    present = {s.labels.get("__name__", "") for s in presence.samples}
+    missing = missing_requirements(det, present)
+    if missing:
+        return make(Status.NO_DATA, missing=tuple(missing))
+    return make(Status.OK)
+
+
+async def evaluate(
+    detectors: Sequence[Detector],
+    client: QueryClient,
+    source_name: str,
+    at: float | None = None,
+    *,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[DetectorResult]:
+    """Every enabled detector's result at `at` (None: now), in pack order.
+
+    All queries run at once (capped by `max_concurrency`; the client has its own per-source
+    cap); a failing query makes that detector `error`, never the whole scan.
+    """
+    enabled = [det for det in detectors if det.enabled]
+    when = time.time() if at is None else at
+    gate = asyncio.Semaphore(max(1, max_concurrency))
+    families = {name for det in enabled for name in det.required_families}
+    tasks = [_timed(client, det.query, when, gate) for det in enabled]
+    if families:
+        tasks.append(_timed(client, presence_query(families), when, gate))
+    outcomes = await asyncio.gather(*tasks)
+    presence = outcomes[-1][0] if families else None
+    return [
+        _result(det, source_name, when, outcome, latency, presence)
+        for det, (outcome, latency) in zip(enabled, outcomes, strict=False)
+    ]
+
+
+async def missing_families(
+    det: Detector, client: QueryClient, at: float | None = None
+) -> list[str]:
+    """Which of the detector's required families are absent at `at` (for `promsoc check`)."""
+    if not det.requires:
+        return []
+    result = await client.query(presence_query(det.required_families), at)
+    present = {s.labels.get("__name__", "") for s in result.samples}
+    return missing_requirements(det, present)
+
+
+@dataclass(frozen=True)
+class ChartQueries:
+    """What a chart of one detector (optionally one finding) draws: series, band, threshold."""
+
+    signal: str
+    upper: str | None
+    lower: str | None
+    band_kind: str | None
+    band_description: str | None
+
+
+def chart_queries(det: Detector, labels: dict[str, str] | None = None) -> ChartQueries:
+    """The signal and band queries for a chart, narrowed to one finding's series if given.
+
+    Use them with `query_range`; the band comes from the same `anomaly` builder the
+    detector's query uses, so the chart's line is where the detector fires.
+    """
+    labels = labels or {}
+    signal = det.signal or det.query
+    band = det.band
+    if band is None:
+        return ChartQueries(anomaly.select(signal, labels), None, None, None, None)
+    if band.kind == "threshold":
+        band_labels: dict[str, str] = {}
+    elif band.by is not None:
+        band_labels = {k: v for k, v in labels.items() if k in band.by}
+    else:
+        band_labels = labels
+    return ChartQueries(
+        signal=anomaly.select(signal, labels),
+        upper=anomaly.select(band.upper, band_labels),
+        lower=anomaly.select(band.lower, band_labels) if band.lower else None,
+        band_kind=band.kind,
+        band_description=band.description,
+    )
