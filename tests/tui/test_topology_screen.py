@@ -228,3 +228,26 @@ async def test_jump_to_pod_helper_uses_the_topology_mode() -> None:
         assert isinstance(screen, TopologyScreen)
         view = screen.query_one(TopologyView)
         assert view.current is not None and view.current.ref == "shop/db-0"
+
+
+async def test_the_console_app_hosts_the_screen_through_its_backend() -> None:
+    """The console's mode factory builds TopologyScreen() bare: data comes from backend.topology."""
+    from promsoc.tui.app import ConsoleApp
+    from tests.tui.fakes import FakeBackend
+
+    calls: list[tuple[str, float]] = []
+
+    class Backend(FakeBackend):
+        async def topology(self, source: str, at: float) -> Topology:
+            calls.append((source, at))
+            return AFTER
+
+    backend = Backend()
+    app = ConsoleApp(backend, clock=lambda: NOW, poll=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("m")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TopologyScreen)
+        assert calls and calls[0][0] == backend.sources[0]
+        assert any("+- w3 " in line for line in _lines(screen))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -22,17 +21,9 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from promsoc.detectors.model import DetectorResult
-from promsoc.topology.diff import TopologyDiff, diff_topology
 from promsoc.topology.model import Topology
-from promsoc.topology.render import (
-    Line,
-    render_diff_summary,
-    render_nodes,
-    render_traffic,
-    render_workloads,
-)
-from promsoc.topology.select import filter_diff, filter_topology
 from promsoc.topology.text import safe
+from promsoc.topology.views import VIEWS, Shown, render_view
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.time_cursor import format_utc
 from promsoc.tui.widgets.topology_details import details
@@ -49,43 +40,8 @@ DIFF_AGAINST: tuple[tuple[str, float], ...] = (
     ("5m", 300.0), ("1h", 3600.0), ("1d", 86400.0), ("2d", 172800.0),
     ("1w", 604800.0), ("4w", 2419200.0),
 )  # fmt: skip
-VIEWS = ("nodes", "workloads", "traffic", "changes")
 CACHE_SIZE = 8
 REFRESH_EVERY = 30.0
-
-
-@dataclass(frozen=True)
-class Shown:
-    """What the view currently draws: the (filtered) map, its diff and the lines."""
-
-    topo: Topology
-    diff: TopologyDiff | None
-    lines: list[Line]
-
-
-def render_view(
-    topo: Topology, before: Topology | None, view: str, filter_text: str, width: int
-) -> Shown:
-    """Filter, diff and draw one view (pure: runs in a thread so keys never wait for it)."""
-    diff = diff_topology(before, topo) if before is not None else None
-    shown = filter_topology(topo, filter_text)
-    if diff is not None and filter_text:
-        diff = filter_diff(diff, filter_text)
-    if view == "workloads":
-        lines = render_workloads(shown, diff, width)
-    elif view == "traffic":
-        lines = render_traffic(shown, diff, width)
-    elif view == "changes":
-        lines = (
-            render_diff_summary(diff, width)
-            if diff
-            else [Line("press d to diff against an earlier time")]
-        )
-    else:
-        lines = render_nodes(shown, diff, width)
-    if not shown.pods and view != "changes":
-        lines = [Line("no pods match" if filter_text else "no pods at this moment"), *lines]
-    return Shown(shown, diff, lines)
 
 
 class TopologyScreen(ConsoleScreen):
