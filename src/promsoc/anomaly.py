@@ -6,7 +6,7 @@ Every builder takes a *signal* (any PromQL expression) and returns a `Band`: the
 console and the alert agree by construction.
 
 Why the group builders differ from the talk's `avg + k*stddev`: for one outlier among n
-members its z-score is at most (n-1)/sqrt(n) (population stddev, as PromQL's stddev), so
+members its z-score is at most sqrt(n-1) (PromQL's stddev is the population one), so
 `k = 3` can never fire for n < 11. The median of 3 or more members does not move
 when one of them runs away, so `group_median_ratio_band` and `group_mad_band` catch one
 compromised pod among 3 replicas as well as among 50; `group_loo_band` compares each

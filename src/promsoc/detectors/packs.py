@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -13,6 +14,24 @@ from promsoc.detectors.spec import Detector, SpecError, parse_detector
 
 BUILTIN_PACKAGE = "promsoc.detectors"
 BUILTIN_DIR = "packs"
+
+
+class Override(Protocol):
+    """What the engine reads of a config entry (promsoc.config.DetectorOverride has it)."""
+
+    @property
+    def enabled(self) -> bool | None: ...
+    @property
+    def severity(self) -> str | None: ...
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+
+def _where(det_id: str, wanted: object) -> str:
+    """`file:line: detectors.<id>` when the config loader recorded where the entry is."""
+    file, line = getattr(wanted, "file", None), getattr(wanted, "line", None)
+    prefix = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+    return f"{prefix}detectors.{det_id}"
 
 
 @dataclass(frozen=True)
@@ -94,14 +113,16 @@ def merge(base: Iterable[Detector], extra: Iterable[Detector]) -> list[Detector]
 
 
 def apply_settings(
-    detectors: Iterable[Detector], settings: Mapping[str, DetectorSettings]
+    detectors: Iterable[Detector], settings: Mapping[str, Override]
 ) -> list[Detector]:
     """Apply the config's per-detector settings; naming an unknown detector is an error."""
     detectors = list(detectors)
     known = {det.id for det in detectors}
-    for det_id in settings:
+    for det_id, entry in settings.items():
         if det_id not in known:
-            raise SpecError(f"detectors.{det_id}: no such detector (see `promsoc check`)")
+            raise SpecError(
+                f"{_where(det_id, entry)}: no such detector; known: {', '.join(sorted(known))}"
+            )
     result = []
     for det in detectors:
         wanted = settings.get(det.id)
@@ -109,14 +130,15 @@ def apply_settings(
             try:
                 det = det.with_overrides(wanted.enabled, wanted.severity, wanted.params)
             except SpecError as exc:
-                raise SpecError(f"detectors.{det.id}: {exc}") from None
+                detail = str(exc).removeprefix(f"detector {det.id}: ")
+                raise SpecError(f"{_where(det.id, wanted)}: {detail}") from None
         result.append(det)
     return result
 
 
 def load_detectors(
     packs_dir: Path | None = None,
-    settings: Mapping[str, DetectorSettings] | None = None,
+    settings: Mapping[str, Override] | None = None,
     include_disabled: bool = False,
 ) -> list[Detector]:
     """Built-ins, then user packs, then the user's settings; disabled ones left out by default."""

@@ -1,0 +1,126 @@
+"""`promsoc check`: the config loads, and per source every detector's query runs on real metrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from promsoc.cli.common import EXIT_OK, EXIT_SOURCE, add_source_options
+from promsoc.cli.scan import WIDTH, configured_detectors, load_config
+from promsoc.detectors.engine import missing_requirements, presence_query
+from promsoc.detectors.spec import Detector
+from promsoc.prom.errors import PromError
+from promsoc.prom.types import InstantResult
+from promsoc.topology.text import safe
+
+if TYPE_CHECKING:
+    from promsoc.config import Settings
+    from promsoc.prom.client import PromClient
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One (source, detector): does its query run, and do the metrics it needs exist?"""
+
+    source: str
+    detector: str
+    query_error: str | None
+    missing: tuple[str, ...]
+    metrics_error: str | None = None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate the config and every detector's query against each source",
+        description=(
+            "Load the config and the detector packs, then run every detector's query on each "
+            "source and report whether it runs and whether the metrics it needs exist. Exit "
+            "codes: 0 every query runs, 2 config error, 3 a query or a source failed."
+        ),
+    )
+    add_source_options(parser)
+    parser.set_defaults(handler=run)
+
+
+async def _check_source(
+    client: PromClient, name: str, detectors: Sequence[Detector]
+) -> list[CheckRow]:
+    async def attempt(promql: str) -> InstantResult | PromError:
+        try:
+            return await client.query(promql)
+        except PromError as exc:
+            return exc
+
+    families = {f for det in detectors for f in det.required_families}
+    outcomes = await asyncio.gather(
+        attempt(presence_query(families)), *(attempt(det.query) for det in detectors)
+    )
+    presence, results = outcomes[0], outcomes[1:]
+    present = (
+        set() if isinstance(presence, PromError)
+        else {s.labels.get("__name__", "") for s in presence.samples}
+    )
+    rows = []
+    for det, result in zip(detectors, results, strict=True):
+        rows.append(
+            CheckRow(
+                source=name,
+                detector=det.id,
+                query_error=str(result) if isinstance(result, PromError) else None,
+                missing=() if isinstance(presence, PromError)
+                else tuple(missing_requirements(det, present)),
+                metrics_error=str(presence) if isinstance(presence, PromError) else None,
+            )
+        )
+    return rows
+
+
+async def check_sources(settings: Settings, detectors: Sequence[Detector]) -> list[CheckRow]:
+    """Check every detector on every configured source, sources concurrently."""
+    from promsoc.prom.sources import Sources
+
+    async with Sources(settings.sources) as pool:
+        per_source = await asyncio.gather(
+            *(_check_source(pool[name], name, detectors) for name in pool.names)
+        )
+    return [row for rows in per_source for row in rows]
+
+
+def render(rows: Sequence[CheckRow], detectors: int) -> str:
+    """SOURCE/DETECTOR/QUERY/METRICS lines that fit 80 columns."""
+    lines = [f"config ok: {detectors} detectors enabled"]
+    lines.append(f"{'DETECTOR':<31}{'QUERY':<10}METRICS")
+    source = None
+    for row in rows:
+        if row.source != source:
+            source = row.source
+            lines.append(f"-- source {safe(source, 60)}")
+        query = "✗ fails" if row.query_error else "✓ runs"
+        if row.metrics_error:
+            metrics = f"✗ {safe(row.metrics_error, 200)}"
+        elif row.missing:
+            metrics = "? missing " + ", ".join(row.missing)
+        else:
+            metrics = "✓ present"
+        line = f"{row.detector:<31}{query:<10}{metrics}"
+        lines.append(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…")
+        if row.query_error:
+            lines.append(f"  {safe(row.query_error, WIDTH - 2)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Config, packs, then the queries: exit 0 when every query runs on every source."""
+    settings = load_config(args)
+    detectors = configured_detectors(settings)
+    for warning in settings.warnings:
+        print(f"promsoc: warning: {warning}", file=sys.stderr)
+    rows = asyncio.run(check_sources(settings, detectors))
+    sys.stdout.write(render(rows, len(detectors)) + "\n")
+    failed = any(row.query_error or row.metrics_error for row in rows)
+    return EXIT_SOURCE if failed else EXIT_OK

@@ -1,0 +1,47 @@
+"""`promsoc rules export`: the detector packs as a Prometheus rules file or PrometheusRule."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError
+from promsoc.cli.scan import configured_detectors, load_config
+from promsoc.detectors.rules import FORMATS, export
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "rules",
+        help="export the detector pack as Prometheus alerting rules",
+        description="Work with the detectors as Prometheus alerting rules.",
+    )
+    sub = parser.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    exp = sub.add_parser(
+        "export",
+        help="write one alerting rule per enabled detector",
+        description=(
+            "Write the enabled detectors (built-in packs, packs_dir and the config's overrides) "
+            "as a Prometheus rules file, or as a prometheus-operator PrometheusRule."
+        ),
+    )
+    exp.add_argument("--config", metavar="PATH", help="config file (for detector overrides)")
+    exp.add_argument("--format", choices=FORMATS, default="rules")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    exp.add_argument("--name", default="promsoc", help="metadata.name of the PrometheusRule")
+    exp.set_defaults(handler=run, url=None, source=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render and write; a config error exits 2, an unwritable file too."""
+    settings = load_config(args, require_sources=False)
+    text = export(configured_detectors(settings), args.format, args.name)
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"-o {args.output}: {exc.strerror or exc}", EXIT_USAGE) from None
+    return EXIT_OK

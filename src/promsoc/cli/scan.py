@@ -1,0 +1,180 @@
+"""`promsoc scan`: every detector once, against every source, as an 80-column table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from promsoc.cli.common import (
+    EXIT_FIRING,
+    EXIT_OK,
+    EXIT_SOURCE,
+    EXIT_USAGE,
+    CliError,
+    add_source_options,
+    format_time,
+    parse_time,
+)
+from promsoc.detectors.engine import evaluate
+from promsoc.detectors.model import DetectorResult, Status
+from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.spec import Detector, SpecError
+from promsoc.topology.text import safe
+
+if TYPE_CHECKING:
+    from promsoc.config import Settings
+
+WIDTH = 80
+# Glyph + word: statuses read without colour (NO_COLOR, 16-colour jump hosts, colour blindness).
+STATUS_TEXT = {
+    Status.FIRING: "● FIRING",
+    Status.OK: "✓ ok",
+    Status.NO_DATA: "? no data",
+    Status.ERROR: "✗ error",
+}
+QUIET_LABELS = ("job", "instance", "__name__")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "scan",
+        help="evaluate every detector once and print the results",
+        description=(
+            "Evaluate every enabled detector against every source at one moment. Exit codes: "
+            "0 nothing firing, 1 something firing, 2 usage or config error, 3 a source failed."
+        ),
+    )
+    add_source_options(parser)
+    parser.add_argument("--at", metavar="TIME", help="RFC 3339 or Unix seconds (default: now)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(handler=run)
+
+
+def load_config(args: argparse.Namespace, require_sources: bool = True) -> Settings:
+    """The config per the contract (--config, --url, --source); errors exit 2."""
+    from promsoc.config import ConfigError, load_settings
+
+    try:
+        return load_settings(args.config, args.url, args.source, require_sources=require_sources)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def configured_detectors(settings: Settings, include_disabled: bool = False) -> list[Detector]:
+    """Built-in packs, the user's packs_dir and per-detector settings; errors exit 2."""
+    try:
+        return load_detectors(settings.packs_dir, settings.detectors, include_disabled)
+    except SpecError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+async def scan_sources(
+    settings: Settings, detectors: Sequence[Detector], at: float
+) -> list[DetectorResult]:
+    """Every detector on every source, sources concurrently; results in source, pack order."""
+    from promsoc.prom.sources import Sources
+
+    async with Sources(settings.sources) as pool:
+        per_source = await asyncio.gather(
+            *(evaluate(detectors, pool[name], name, at) for name in pool.names)
+        )
+    return [result for results in per_source for result in results]
+
+
+def exit_code(results: Sequence[DetectorResult]) -> int:
+    """3 if a source answered nothing, else 1 if anything fires, else 3 on any error, else 0."""
+    by_source: dict[str, list[DetectorResult]] = {}
+    for result in results:
+        by_source.setdefault(result.source, []).append(result)
+    if any(all(r.status is Status.ERROR for r in rs) for rs in by_source.values()):
+        return EXIT_SOURCE
+    if any(r.status is Status.FIRING for r in results):
+        return EXIT_FIRING
+    if any(r.status is Status.ERROR for r in results):
+        return EXIT_SOURCE
+    return EXIT_OK
+
+
+def to_json(results: Sequence[DetectorResult], at: float) -> dict[str, Any]:
+    """The contract's JSON document (plus `missing` for no_data)."""
+    return {
+        "evaluated_at": format_time(at),
+        "results": [
+            {
+                "source": r.source,
+                "detector": r.detector,
+                "title": r.title,
+                "category": r.category,
+                "severity": r.severity,
+                "status": r.status.value,
+                "findings": [{"labels": f.labels, "value": f.value} for f in r.findings],
+                "error": r.error,
+                "missing": list(r.missing),
+            }
+            for r in results
+        ],
+    }
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _value(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _detail(result: DetectorResult) -> str:
+    if result.status is Status.FIRING:
+        top = result.findings[0]
+        labels = " ".join(
+            f"{safe(k, 40)}={safe(v, 60)}" for k, v in top.labels.items() if k not in QUIET_LABELS
+        )
+        more = f"+{len(result.findings) - 1} " if len(result.findings) > 1 else ""
+        return f"{_value(top.value)} {more}{labels or '{}'}"
+    if result.status is Status.NO_DATA:
+        return "missing " + ", ".join(result.missing)
+    if result.status is Status.ERROR:
+        return safe(result.error or "", 200)
+    return ""
+
+
+def render_table(results: Sequence[DetectorResult], at: float) -> str:
+    """One block per source: status, detector, severity, top finding or reason; 80 columns."""
+    lines: list[str] = []
+    sources = list(dict.fromkeys(r.source for r in results))
+    for source in sources:
+        mine = [r for r in results if r.source == source]
+        firing = sum(r.status is Status.FIRING for r in mine)
+        blind = sum(r.status is Status.NO_DATA for r in mine)
+        errors = sum(r.status is Status.ERROR for r in mine)
+        if lines:
+            lines.append("")
+        lines.append(_fit(f"{safe(source, 40)} at {format_time(at)}: {firing} firing, "
+                          f"{blind} no data, {errors} error, {len(mine)} detectors", WIDTH))
+        lines.append(f"{'STATUS':<10}{'DETECTOR':<31}{'SEVERITY':<9}DETAIL")
+        for r in mine:
+            row = f"{STATUS_TEXT[r.status]:<10}{r.detector:<31}{r.severity:<9}{_detail(r)}"
+            lines.append(_fit(row.rstrip(), WIDTH))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load config and detectors, evaluate, print; the exit code says what happened."""
+    at = parse_time(args.at) if args.at else time.time()
+    settings = load_config(args)
+    detectors = configured_detectors(settings)
+    for warning in settings.warnings:
+        print(f"promsoc: warning: {warning}", file=sys.stderr)
+    results = asyncio.run(scan_sources(settings, detectors, at))
+    if args.format == "json":
+        json.dump(to_json(results, at), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(results, at) + "\n")
+    return exit_code(results)
