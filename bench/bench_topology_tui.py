@@ -1,0 +1,103 @@
+"""Topology at scale, the slow halves: the console screen under Pilot, and a real scaled lab."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from textual.app import App
+
+from promsoc.topology.model import Topology
+from promsoc.tui.screens.topology import TopologyScreen
+from promsoc.tui.widgets.topology_view import TopologyView
+
+
+class _Host(App[None]):
+    def __init__(self, screen: TopologyScreen) -> None:
+        super().__init__()
+        self.topology = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.topology)
+
+
+def _time_screen(topo: Topology, keys: int) -> tuple[float, int, list[float], float]:
+    """(ms to first workload view, its lines, per-key ms while paging, ms to apply a filter)."""
+
+    async def loader(at: float) -> Topology:
+        return topo
+
+    async def run() -> tuple[float, int, list[float], float]:
+        screen = TopologyScreen(loader, list, clock=time.time)
+        app = _Host(screen)
+        async with app.run_test(size=(160, 50)) as pilot:
+            start = time.perf_counter()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.press("2")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown = (time.perf_counter() - start) * 1000
+            lines = len(screen.query_one(TopologyView).lines)
+            latencies = []
+            for index in range(keys):
+                began = time.perf_counter()
+                await pilot.press("pagedown" if index % 4 else "down")
+                latencies.append((time.perf_counter() - began) * 1000)
+            await pilot.press("1", "slash", *"ns:ns-01", "enter")
+            began = time.perf_counter()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            return shown, lines, latencies, (time.perf_counter() - began) * 1000
+
+    return asyncio.run(run())
+
+
+def bench_screen(topo: Topology, keys: int = 200) -> None:
+    """Page through the big map, and through a tiny one as the baseline of Pilot's own overhead."""
+    from promsoc.topology.synthetic import churn_pair
+
+    for label, subject in (("big", topo), ("tiny", churn_pair()[1])):
+        shown, lines, latencies, filtered = _time_screen(subject, keys)
+        p95 = sorted(latencies)[int(len(latencies) * 0.95)]
+        print(
+            f"  screen ({label}, {lines} lines): first view {shown:6.1f} ms, key while paging "
+            f"median {statistics.median(latencies):5.1f} ms p95 {p95:5.1f} ms, filter {filtered:5.1f} ms"
+        )
+
+
+def bench_lab(pods: int, nodes: int) -> None:
+    """End to end against Prometheus: the lab scaled up, topology families only, 1 day of history."""
+    from promsoc.lab import Lab, LabOptions
+    from promsoc.prom.client import PromClient
+    from promsoc.topology.queries import load_topology
+
+    options = LabOptions(
+        pods=pods,
+        nodes=nodes,
+        history_days=1.0,
+        traffic_days=1.0,
+        traffic=False,
+        live_incidents=False,
+        certmanager=False,
+    )
+    began = time.perf_counter()
+    with Lab(options) as lab:
+        started = time.perf_counter() - began
+
+        async def run() -> list[tuple[str, float, int]]:
+            out = []
+            async with PromClient.from_url(lab.url) as client:
+                for label, at in (("now", time.time()), ("-12h", lab.anchor - 12 * 3600)):
+                    start = time.perf_counter()
+                    topo = await load_topology(client, at)
+                    out.append((label, (time.perf_counter() - start) * 1000, len(topo.pods)))
+            return out
+
+        for label, ms, count in asyncio.run(run()):
+            print(
+                f"  lab ({pods} pods, {nodes} nodes): load_topology at {label:>5} "
+                f"{ms:7.1f} ms  ({count} pods; lab start {started:.0f} s, cache hit {lab.cache_hit})"
+            )
