@@ -23,8 +23,10 @@ class CliError(Exception):
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """--config, --url and --source, common to tui, scan, topology and check."""
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $PROMSOC_CONFIG, then the XDG config dir)")
-    parser.add_argument("--url", metavar="URL", help="an ad-hoc Prometheus URL (no auth); overrides the config's sources")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $PROMSOC_CONFIG, then the XDG config dir)")
+    parser.add_argument("--url", metavar="URL",
+                        help="an ad-hoc Prometheus URL (no auth); overrides the config's sources")
     parser.add_argument("--source", metavar="NAME", help="restrict to one configured source")
 
 

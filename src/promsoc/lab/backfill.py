@@ -83,9 +83,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "promsoc" / "lab"
 
 
+def _source_fingerprint() -> str:
+    """Any change to the simulator's code invalidates cached histories."""
+    here = Path(__file__).parent
+    text = "".join(p.read_text() for p in sorted(here.glob("*.py")) if p.name != "launcher.py")
+    return f"{stable_seed(text):08x}"
+
+
 def _cache_key(options: SimOptions) -> str:
     history = asdict(replace(options, live_incidents=True))  # live repeats are not in the history
-    return f"v{CACHE_VERSION}-{stable_seed(json.dumps(history, sort_keys=True)):08x}"
+    options_hash = stable_seed(json.dumps(history, sort_keys=True))
+    return f"v{CACHE_VERSION}-{_source_fingerprint()}-{options_hash:08x}"
 
 
 def restore(cache_dir: Path, options: SimOptions, now: float) -> tuple[float, Path] | None:

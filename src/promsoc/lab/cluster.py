@@ -231,7 +231,7 @@ def _build_workloads(
     current = sum(w.replicas for w in result) + 5 * nodes
     i = 0
     while current < pods - 5:
-        replicas = 3 + rng.randrange(8)
+        replicas = 2 + rng.randrange(7)
         ns = f"team-{i % max(1, pods // 200):03d}"
         result.append(Workload(ns, "Deployment", f"svc-{i:04d}", replicas, 0.1, 1e5, begin))
         current += replicas
@@ -254,7 +254,7 @@ class _PodBuilder:
         n = self._ip_counter.get(node.index, 1) + 1
         self._ip_counter[node.index] = n
         base = node.pod_cidr.rsplit(".", 2)[0]
-        return f"{base}.{n % 250 + 2}" if n < 250 else f"{base}.{n % 250 + 2}"
+        return f"{base}.{n % 250 + 2}"
 
     def _pick_node(self, t: float) -> Node:
         workers = [n for n in self.nodes if not n.control_plane and n.alive(t)]
@@ -310,6 +310,8 @@ class _PodBuilder:
         """Recreate a few StatefulSet pods on another node (a drained node, a rescheduled pod)."""
         for ns, workload, ordinal, ago in MOVED_PODS:
             at = round((anchor - ago) / 300) * 300
+            if at <= self.begin:
+                continue
             name = f"{workload}-{ordinal}"
             old = next(p for p in self.pods if p.namespace == ns and p.name == name and p.alive(at))
             self.pods.remove(old)

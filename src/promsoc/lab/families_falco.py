@@ -55,6 +55,10 @@ def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
     ]
 
 
+def _sum_of(streams: list[Stream]) -> ValueFn:
+    return lambda t: sum(s.rate(t) for s in streams)
+
+
 def _segments(node: Node, scenario: Scenario) -> list[tuple[float, float]]:
     """A Falco instance's lifetimes: one, or two around the benign restart on worker-2."""
     if node.name != "worker-2":
@@ -76,7 +80,7 @@ def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
         on_node = [s for s in streams if s.host == node.name]
         for start, end in _segments(node, scenario):
             def add(name: str, labels: dict[str, str], fn: ValueFn, counter: bool = True,
-                    from_: float = start) -> None:
+                    from_: float = start, start: float = start, end: float = end) -> None:
                 out.append(Series(name, labels, fn, counter, TRAFFIC, max(start, from_), end,
                                   hidden=gone, integer=counter))
 
@@ -93,7 +97,7 @@ def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
                 tags = {f"tag_{t}": "true" for t in mine[0].tags}
                 add("falcosecurity_falco_rules_matches_total",
                     {**native, "rule_name": rule, "priority": str(mine[0].priority), "source": "syscall",
-                     **tags}, lambda t, mine=mine: sum(s.rate(t) for s in mine),
+                     **tags}, _sum_of(mine),
                     from_=min(s.start for s in mine))
             for s in on_node:
                 add("falco_events", {**exporter, "rule": s.rule, "priority": str(s.priority),
@@ -136,10 +140,11 @@ def falcosidekick(cluster: Cluster, scenario: Scenario, *, legacy: bool = False)
         out.append(Series(outputs, {**base, "destination": dest, "status": "ok"}, ok, True, TRAFFIC,
                           integer=True))
         if dest == "slack":
-            err = _burst(scenario, "sidekick-slack-down", 0.2, lambda t: total(t))
-            out.append(Series(outputs, {**base, "destination": dest, "status": "error"},
-                              lambda t, err=err: err(t) if scenario.active("sidekick-slack-down", t)
-                              else 0.0, True, TRAFFIC, slack_down, integer=True))
+            def failed(t: float) -> float:
+                return total(t) + 0.2 if scenario.active("sidekick-slack-down", t) else 0.0
+
+            out.append(Series(outputs, {**base, "destination": dest, "status": "error"}, failed, True,
+                              TRAFFIC, slack_down, integer=True))
         if dest == "elasticsearch":
             out.append(Series(outputs, {**base, "destination": dest, "status": "error"},
                               _burst(scenario, "sidekick-transient-error", 1.5 / 480), True, TRAFFIC,

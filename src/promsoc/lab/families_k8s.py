@@ -14,6 +14,7 @@ from promsoc.lab.series import (
     constant,
     diurnal,
     noise,
+    scaled,
     stable_seed,
     steady,
 )
@@ -116,9 +117,9 @@ def _ingresses(base: dict[str, str], scenario: Scenario) -> list[Series]:
     one = constant(1.0)
     for ns, name, klass, host, paths, age_days in INGRESSES:
         ids = {**base, "namespace": ns, "ingress": name}
-        created = float(int(scenario.anchor - age_days * DAY))
+        born = float(int(scenario.anchor - age_days * DAY))
         out.append(Series("kube_ingress_info", {**ids, "ingressclass": klass}, one, False, TOPOLOGY))
-        out.append(Series("kube_ingress_created", ids, constant(created), False, TOPOLOGY))
+        out.append(Series("kube_ingress_created", ids, constant(born), False, TOPOLOGY))
         for path, service, _rps in paths:
             out.append(Series("kube_ingress_path", {
                 **ids, "host": host, "path": path, "path_type": "Prefix",
@@ -198,9 +199,9 @@ def apiserver(cluster: Cluster, scenario: Scenario) -> list[Series]:
     req("LIST", "", "secrets", "403", _burst(scenario, "secrets-denied", 0.5), start=sec)
     rbac = scenario.incident("rbac-escalation").start
     rbac_group = "rbac.authorization.k8s.io"
-    req("POST", rbac_group, "clusterrolebindings", "201", _burst(scenario, "rbac-escalation", 0.006),
+    req("POST", rbac_group, "clusterrolebindings", "201", _burst(scenario, "rbac-escalation", 0.01),
         scope="cluster", start=rbac)
-    req("PATCH", rbac_group, "clusterroles", "200", _burst(scenario, "rbac-escalation", 0.006),
+    req("PATCH", rbac_group, "clusterroles", "200", _burst(scenario, "rbac-escalation", 0.01),
         scope="cluster", start=rbac)
     nsrbac = scenario.incident("namespaced-rbac-writes").start
     req("PATCH", rbac_group, "rolebindings", "200", _burst(scenario, "namespaced-rbac-writes", 0.02),
@@ -214,8 +215,8 @@ def apiserver(cluster: Cluster, scenario: Scenario) -> list[Series]:
 
 
 def _apiserver_auth(base: dict[str, str], scenario: Scenario) -> list[Series]:
-    out = []
-    authn = {"success": steady(60.0, 21), "failure": _burst(scenario, "api-unauthorized-burst", 5.0,
+    out: list[Series] = []
+    authn: dict[str, ValueFn] = {"success": steady(60.0, 21), "failure": _burst(scenario, "api-unauthorized-burst", 5.0,
                                                              constant(0.005)), "error": constant(0.0)}
     for result, fn in authn.items():
         out.append(Series("authentication_attempts", {**base, "result": result}, fn, True, TRAFFIC,
@@ -345,8 +346,8 @@ def _volume(scenario: Scenario, ns: str, pvc: str, node: str, ip: str, start: fl
         r = inode_ratio * (1 + 0.02 * noise(seed, t, 600))
         if pvc == "uploads" and (ph := scenario.phase("inode-exhaustion", t)) is not None:
             r += (0.96 - r) * min(1.0, ph / 120)
-        if pvc == "git-mirror" and (ph := scenario.phase("git-mirror-growth", t)) is not None:
-            r += 0.13 * min(1.0, ph / 120)
+        if (ph := scenario.phase("volumes-grow-together", t)) is not None:
+            r += 0.10 * min(1.0, ph / 120)
         return r
 
     def used_inodes(t: float) -> float:
@@ -400,13 +401,11 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
                "id": f"/kubepods/burstable/pod{p.uid}"}
         out.append(Series("container_network_transmit_bytes_total", net, tx, True, TRAFFIC,
                           p.start, p.end))
-        out.append(Series("container_network_receive_bytes_total", net, _scaled(tx, 1.3), True, TRAFFIC,
+        out.append(Series("container_network_receive_bytes_total", net, scaled(tx, 1.3), True, TRAFFIC,
                           p.start, p.end))
     return out
 
 
-def _scaled(fn: ValueFn, factor: float) -> ValueFn:
-    return lambda t: fn(t) * factor
 
 
 __all__ = ["FAMILIES", "apiserver", "cadvisor", "cert_manager", "diurnal", "kube_state_metrics",

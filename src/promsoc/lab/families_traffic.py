@@ -7,7 +7,7 @@ import math
 from promsoc.lab.cluster import Cluster
 from promsoc.lab.families_k8s import INGRESSES, _burst, _pod_named
 from promsoc.lab.scenario import Scenario
-from promsoc.lab.series import LIVE, TRAFFIC, Family, Series, ValueFn, constant, stable_seed, steady
+from promsoc.lab.series import LIVE, TRAFFIC, Family, Series, ValueFn, scaled, stable_seed, steady
 
 FAMILIES = [
     Family("nginx_ingress_controller_requests", "counter", "The total number of client requests"),
@@ -15,7 +15,8 @@ FAMILIES = [
     Family("nginx_ingress_controller_request_duration_seconds", "histogram", "The request processing time"),
     Family("istio_requests_total", "counter", "Total requests."),
     Family("istio_tcp_sent_bytes_total", "counter", "Total bytes sent during response in case of a TCP connection"),
-    Family("istio_tcp_received_bytes_total", "counter", "Total bytes received during request in case of a TCP connection"),
+    Family("istio_tcp_received_bytes_total", "counter",
+           "Total bytes received during request in case of a TCP connection"),
     Family("request_total", "counter", "Total count of HTTP requests."),
     Family("response_total", "counter", "Total count of HTTP responses."),
     Family("falcosecurity_falco_rules_matches_total", "counter", "Number of times rules match"),
@@ -128,9 +129,11 @@ def _size_histogram(scenario: Scenario, ids: dict[str, str], path: str, total: V
             return 0.3 * normal[i] + 0.7 * extraction[i]
         return normal[i]
 
+    def bucket(i: int) -> ValueFn:
+        return lambda t: total(t) * cdf(t, i)
+
     for i, le in enumerate(SIZE_BUCKETS):
-        out.append(Series(f"{name}_bucket", {**labels, "le": f"{le:g}"},
-                          lambda t, i=i: total(t) * cdf(t, i), True, TRAFFIC))
+        out.append(Series(f"{name}_bucket", {**labels, "le": f"{le:g}"}, bucket(i), True, TRAFFIC))
     out.append(Series(f"{name}_bucket", {**labels, "le": "+Inf"}, total, True, TRAFFIC))
     mean = median * 1.2
 
@@ -146,7 +149,7 @@ def _size_histogram(scenario: Scenario, ids: dict[str, str], path: str, total: V
         label = "+Inf" if le == math.inf else f"{le:g}"
         share = 1.0 if le == math.inf else _lognormal_cdf(le, 0.04, 0.8)
         out.append(Series(f"{dname}_bucket", {**labels, "le": label},
-                          lambda t, s=share: total(t) * s, True, LIVE))
+                          scaled(total, share), True, LIVE))
     out.append(Series(f"{dname}_sum", labels, lambda t: total(t) * 0.05, True, LIVE))
     out.append(Series(f"{dname}_count", labels, total, True, LIVE))
     return out
@@ -204,13 +207,13 @@ def istio(cluster: Cluster, scenario: Scenario) -> list[Series]:
             fn = steady(rps, stable_seed(src + dst), amplitude=0.45)
             for code, share in (("200", 0.995), ("503", 0.005)):
                 out.append(Series("istio_requests_total", {**labels, "response_code": code},
-                                  lambda t, fn=fn, share=share: fn(t) * share, True, TRAFFIC,
+                                  scaled(fn, share), True, TRAFFIC,
                                   seg_start, seg_end, integer=True))
             if dst in ("postgres", "redis", "ledger-db"):
                 tcp = {k: v for k, v in labels.items() if k not in ("grpc_response_status", "request_protocol")}
-                out.append(Series("istio_tcp_sent_bytes_total", tcp, lambda t, fn=fn: fn(t) * 900,
+                out.append(Series("istio_tcp_sent_bytes_total", tcp, scaled(fn, 900),
                                   True, LIVE, seg_start, seg_end))
-                out.append(Series("istio_tcp_received_bytes_total", tcp, lambda t, fn=fn: fn(t) * 300,
+                out.append(Series("istio_tcp_received_bytes_total", tcp, scaled(fn, 300),
                                   True, LIVE, seg_start, seg_end))
     return out
 

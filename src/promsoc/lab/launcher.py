@@ -164,7 +164,7 @@ class PrometheusServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG
+                    preexec_fn=_die_with_parent,
                 )
             _REGISTRY.add(self)
             outcome = self._wait_ready(timeout)

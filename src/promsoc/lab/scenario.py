@@ -9,6 +9,8 @@ from promsoc.lab.cluster import DAY, HOUR, Cluster
 SLOT = 600.0  # each incident owns a 10-minute slot
 ACTIVE = 480.0  # and is active for the first 8 minutes of it
 DETECT_AFTER = 420.0  # a 5-minute rate window is entirely inside the incident 7 minutes in
+# "appeared in the last 5 minutes" can only be seen within 5 minutes of the change
+DETECT_EARLY = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0}
 LIVE_EVERY = 90.0  # live mode: a new attack every 90 s ...
 LIVE_ACTIVE = 240.0  # ... active for 4 minutes
 
@@ -54,7 +56,7 @@ class Incident:
     @property
     def eval_at(self) -> float:
         """A moment at which the incident must be detected (or, if benign, must not be)."""
-        return self.start + DETECT_AFTER
+        return self.start + DETECT_EARLY.get(self.name, DETECT_AFTER)
 
 
 # name, detector, benign, summary (labels are filled from the cluster)
@@ -101,8 +103,9 @@ _TIMELINE: list[tuple[str, str, bool, str]] = [
      "ten times the usual traffic on cdn.example.com/downloads, same (large) sizes"),
     ("inode-exhaustion", "volume-inode-anomaly", False,
      "media/uploads inodes go from 8% to 96% used (symlink/small-file flood)"),
-    ("git-mirror-growth", "volume-inode-anomaly", True,
-     "data/git-mirror, always the fullest volume, grows from 45% to 58% of its inodes"),
+    ("volumes-grow-together", "volume-inode-anomaly", True,
+     "a restore job: every volume's inode usage rises by 10 points at once "
+     "(and data/git-mirror is always the fullest, at 45%)"),
     ("crypto-miner", "container-cpu-outlier", False,
      "one thumbnailer pod burns 1.9 cores while its 4 siblings use 0.2"),
     ("thumbnailer-busy", "container-cpu-outlier", True,

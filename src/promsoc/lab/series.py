@@ -80,7 +80,12 @@ def steady(base: float, seed: int, *, amplitude: float = 0.4, jitter: float = 0.
     return fn
 
 
-class constant:  # noqa: N801 - reads as a function at call sites
+def scaled(fn: ValueFn, factor: float) -> ValueFn:
+    """fn times a constant factor."""
+    return lambda t: fn(t) * factor
+
+
+class constant:
     """A value that never changes; the backfill writes it without calling it per sample."""
 
     __slots__ = ("value",)

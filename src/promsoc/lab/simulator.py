@@ -144,8 +144,9 @@ class Simulator:
                 value = f"{fn.value:.12g} "
                 return "".join([f"{prefix}{value}{t}\n" for t in times])
             return "".join([f"{prefix}{fn(t):.12g} {t}\n" for t in times])
-        last_t, acc = self._state.get(s.key, (None, None))
-        if acc is None:
+        if s.key in self._state:
+            last_t, acc = self._state[s.key]
+        else:
             acc = fn(times[0]) * 86400 * (1 + stable_seed(s.key) % 5) if s.start == -math.inf else 0.0
             last_t = times[0]
         parts = []

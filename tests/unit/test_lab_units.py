@@ -1,0 +1,114 @@
+"""The lab's pure parts: scenario windows, cluster churn, the launcher's missing-binary message."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import subprocess
+import sys
+
+import pytest
+
+from promsoc.lab.cluster import DAY, HOUR, build_cluster
+from promsoc.lab.launcher import PrometheusNotFound, find_binaries
+from promsoc.lab.scenario import LIVE_ACTIVE, LIVE_EVERY, Window, build_scenario
+from promsoc.lab.simulator import SimOptions, Simulator
+
+ANCHOR = 1_800_000_000.0
+
+
+def test_window_once_and_periodic() -> None:
+    once = Window(100.0, 50.0)
+    assert once.phase(99.0) is None and once.phase(100.0) == 0.0 and once.phase(149.0) == 49.0
+    assert once.phase(150.0) is None
+    every = Window(100.0, 50.0, period=200.0)
+    assert every.phase(310.0) == 10.0 and every.phase(360.0) is None
+    assert every.last_start(399.0) == 300.0
+
+
+def test_scenario_covers_every_detector_with_distinct_slots() -> None:
+    cluster = build_cluster(ANCHOR)
+    scenario = build_scenario(cluster, ANCHOR, live_start=None)
+    starts = sorted(i.start for i in scenario.incidents)
+    assert all(b - a >= 600 for a, b in itertools.pairwise(starts))
+    assert all(i.start >= ANCHOR - 8 * HOUR and i.end < ANCHOR - HOUR for i in scenario.incidents)
+    for quiet in scenario.quiet_times:
+        assert not any(i.start - 1800 < quiet < i.end + 1800 for i in scenario.incidents)
+    assert len({i.detector for i in scenario.attacks}) == 17
+
+
+def test_live_loop_plays_an_attack_every_90_seconds() -> None:
+    cluster = build_cluster(ANCHOR)
+    live = ANCHOR + 100
+    scenario = build_scenario(cluster, ANCHOR, live_start=live)
+    attacks = [i.name for i in scenario.attacks]
+    for k in range(3 * len(attacks)):
+        t = live + k * LIVE_EVERY + 1
+        assert scenario.active(attacks[k % len(attacks)], t)
+    busy = [sum(scenario.active(a, live + s) for a in attacks) for s in range(0, 3600, 15)]
+    assert min(busy) >= 1 and max(busy) <= LIVE_ACTIVE // LIVE_EVERY + 1
+
+
+def test_default_cluster_size_and_churn() -> None:
+    cluster = build_cluster(ANCHOR)
+    pods_now = cluster.pods_at(ANCHOR - 1)
+    assert 110 <= len(pods_now) <= 130
+    assert len(cluster.nodes_at(ANCHOR)) == 6
+    assert len(cluster.workload_keys_at(ANCHOR - 1800)) >= 25
+    assert "shop/Deployment/legacy-search" in cluster.workload_keys_at(ANCHOR - 4 * 7 * DAY)
+    assert "shop/Deployment/legacy-search" not in cluster.workload_keys_at(ANCHOR)
+    host_net = {p.workload.name for p in pods_now if p.workload.host_network}
+    assert "node-debugger" in host_net
+    kinds = {p.owner_kind for p in pods_now}
+    assert {"ReplicaSet", "StatefulSet", "DaemonSet"} <= kinds
+
+
+def test_scale_knob_reaches_5000_pods_and_200_nodes() -> None:
+    cluster = build_cluster(ANCHOR, pods=5000, nodes=200, history=2 * DAY)
+    assert 4900 <= len(cluster.pods_at(ANCHOR - 1)) <= 5100
+    assert len(cluster.nodes_at(ANCHOR)) == 200
+    assert len(cluster.workload_keys_at(ANCHOR - 1800)) >= 700
+
+
+def test_backfill_never_writes_after_its_end_and_series_ascend(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sim = Simulator(ANCHOR, SimOptions(history_days=1.0, traffic_days=0.5, live_incidents=False))
+    out = tmp_path / "x.om"
+    with out.open("w") as fh:
+        sim.write_backfill(fh, ANCHOR - 3 * HOUR, ANCHOR)
+    last: dict[str, int] = {}
+    for line in out.read_text().splitlines():
+        series, _value, stamp = line.rsplit(" ", 2)
+        t = int(stamp)
+        assert t <= ANCHOR
+        assert t > last.get(series, -1), series
+        last[series] = t
+
+
+def test_counters_continue_from_backfill_into_live() -> None:
+    sim = Simulator(ANCHOR, SimOptions(history_days=1.0, traffic_days=0.5, live_incidents=False))
+    buf = io.StringIO()
+    sim.write_backfill(buf, ANCHOR - HOUR, ANCHOR)
+    key = 'nginx_ingress_controller_requests{'
+    backfilled = {ln.rsplit(" ", 2)[0]: float(ln.rsplit(" ", 2)[1]) for ln in buf.getvalue().splitlines()
+                  if ln.startswith(key)}
+    live = {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1])
+            for ln in sim.exposition(ANCHOR + 15).splitlines() if ln.startswith(key)}
+    assert backfilled.keys() <= live.keys()
+    for series, value in backfilled.items():
+        assert live[series] >= value  # a counter never goes back
+        assert live[series] - value < 2000  # ... and continues, it does not restart
+
+
+def test_missing_binaries_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMSOC_PROMETHEUS_BIN", "/nonexistent/prometheus")
+    with pytest.raises(PrometheusNotFound) as info:
+        find_binaries()
+    assert "apt-get install" in str(info.value) and "brew install prometheus" in str(info.value)
+
+
+def test_demo_without_prometheus_exits_2_without_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "promsoc", "demo", "--no-tui"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "apt-get install" in proc.stderr and "Traceback" not in proc.stderr
