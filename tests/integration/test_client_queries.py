@@ -84,7 +84,7 @@ TRICKY = [
     'count_values("v", up)',
     "topk(3, sum by (handler) (prometheus_http_requests_total)) # a comment with up{x}",
     "up @ end()",
-    "histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[5m])))",  # noqa: E501
+    "histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[5m])))",
     "absent(nothing_here)",
     "vector(1)",
 ]
