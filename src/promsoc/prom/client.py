@@ -330,10 +330,10 @@ class PromClient:
                 f"no answer from {self.host} within {self.source.timeout:g}s", source=self.name
             ) from None
         except httpx.ConnectError as exc:
-            text = self._redact(_connect_reason(exc))
-            if "SSL" in text or "certificate" in text.lower():
-                raise self._tls_error(text) from None
-            return text
+            tls = _tls_cause(exc)
+            if tls is not None:
+                raise self._tls_error(self._redact(str(tls))) from None
+            return self._redact(_connect_reason(exc))
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             text = self._redact(_chain_text(exc))
             if any(word in text.lower() for word in _CLIENT_CERT_REFUSED):
@@ -363,6 +363,16 @@ class PromClient:
                 f"{self.host} refused the client certificate ({text})", source=self.name
             )
         return Unreachable(f"TLS with {self.host} failed: {text}", source=self.name)
+
+
+def _tls_cause(exc: BaseException) -> BaseException | None:
+    """The TLS failure behind a connect error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "[SSL" in str(seen):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _connect_reason(exc: BaseException) -> str:
