@@ -170,3 +170,13 @@ def test_cli_text_fits_80_columns(lab: Lab, capsys: pytest.CaptureFixture[str]) 
     text = capsys.readouterr().out
     assert "topology of 127.0.0.1 at " in text and "changes" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("name", ["crypto-miner", "exfiltration"])
+def test_an_incident_pod_has_a_place_on_the_map(lab: Lab, name: str) -> None:
+    """What a finding names (namespace, pod) is on the map at the moment it is detectable."""
+    incident = lab.scenario.incident(name)
+    topo = _load(lab, incident.eval_at)
+    pod = topo.pod(incident.labels["namespace"], incident.labels["pod"])
+    assert pod is not None and pod.workload_kind == "Deployment"
+    assert pod.node in topo.nodes and topo.nodes[pod.node].known
