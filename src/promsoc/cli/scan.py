@@ -129,14 +129,15 @@ def _value(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _labels(labels: dict[str, str]) -> str:
+    shown = [f"{safe(k, 40)}={safe(v, 60)}" for k, v in labels.items() if k not in QUIET_LABELS]
+    return " ".join(shown) or "{}"
+
+
 def _detail(result: DetectorResult) -> str:
     if result.status is Status.FIRING:
-        top = result.findings[0]
-        labels = " ".join(
-            f"{safe(k, 40)}={safe(v, 60)}" for k, v in top.labels.items() if k not in QUIET_LABELS
-        )
-        more = f"+{len(result.findings) - 1} " if len(result.findings) > 1 else ""
-        return f"{_value(top.value)} {more}{labels or '{}'}"
+        count = len(result.findings)
+        return f"{count} finding{'s' if count > 1 else ''}, top {_value(result.findings[0].value)}"
     if result.status is Status.NO_DATA:
         return "missing " + ", ".join(result.missing)
     if result.status is Status.ERROR:
@@ -161,6 +162,8 @@ def render_table(results: Sequence[DetectorResult], at: float) -> str:
         for r in mine:
             row = f"{STATUS_TEXT[r.status]:<10}{r.detector:<31}{r.severity:<9}{_detail(r)}"
             lines.append(_fit(row.rstrip(), WIDTH))
+            for finding in r.findings[:3]:
+                lines.append(_fit(f"{'':<10}└ {_labels(finding.labels)}", WIDTH))
     return "\n".join(lines)
 
 
