@@ -65,6 +65,17 @@ def test_counts_four_weeks_ago_match_the_sparse_history(lab: Lab) -> None:
     assert retired in topo.workloads, "the retired workload still ran four weeks ago"
 
 
+def test_a_pod_that_just_ended_does_not_linger(lab: Lab) -> None:
+    """Seconds after a Job pod ends (30 s samples, no staleness markers in backfilled history)."""
+    cluster = lab.scenario.cluster
+    ended = next(p for p in cluster.pods if p.owner_kind == "Job" and lab.anchor - 9 * HOUR < p.end < lab.anchor - HOUR)
+    topo = _check_counts(lab, ended.end + 10)
+    assert topo.snapshot_at == ended.end
+    assert topo.pod(ended.namespace, ended.name) is None
+    before = _load(lab, ended.end - 15)
+    assert before.pod(ended.namespace, ended.name) is not None, "and it was there just before"
+
+
 def test_a_replicaset_pod_appears_under_its_deployment(lab: Lab) -> None:
     at = lab.anchor - 3 * HOUR
     topo = _load(lab, at)
@@ -82,9 +93,7 @@ def _expected_diff(lab: Lab, before: Topology, after: Topology) -> dict[str, set
     old = {p.key: p for p in cluster.pods_at(before.snapshot_at)}
     new = {p.key: p for p in cluster.pods_at(after.snapshot_at)}
     old_w, new_w = (cluster.workload_keys_at(t) for t in (before.snapshot_at, after.snapshot_at))
-    old_n, new_n = (
-        {n.name for n in cluster.nodes_at(t)} for t in (before.snapshot_at, after.snapshot_at)
-    )
+    old_n, new_n = ({n.name for n in cluster.nodes_at(t)} for t in (before.snapshot_at, after.snapshot_at))
     return {
         "added_pods": new.keys() - old.keys(),
         "removed_pods": old.keys() - new.keys(),
@@ -118,11 +127,7 @@ def test_diff_lists_exactly_the_scenario_changes(lab: Lab, span: float) -> None:
     assert debugger in diff.new_daemonsets
     assert "node-debug-privileged" in diff.new_priority_classes
     truth = {p.key: p for p in lab.scenario.cluster.pods_at(after.snapshot_at or 0)}
-    host_net = {
-        k
-        for k in _expected_diff(lab, before, after)["added_pods"]
-        if truth[k].workload.host_network
-    }
+    host_net = {k for k in _expected_diff(lab, before, after)["added_pods"] if truth[k].workload.host_network}
     assert set(diff.new_host_network_pods) == host_net
     assert any(p.startswith("kube-system/node-debugger-") for p in host_net)
     moved = {f"{ns}/{name}-{ordinal}" for ns, name, ordinal, ago in MOVED_PODS if ago < span}
@@ -153,16 +158,12 @@ def test_cli_json_against_the_lab(lab: Lab, capsys: pytest.CaptureFixture[str]) 
     assert code == 0
     assert out["at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(at) - 3600))
     assert out["source"] == "127.0.0.1"
-    assert {"against", "added_pods", "removed_pods", "added_workloads", "removed_workloads"} <= set(
-        out["diff"]
-    )
+    assert {"against", "added_pods", "removed_pods", "added_workloads", "removed_workloads"} <= set(out["diff"])
     debugger = f"{NEW_DAEMONSET[0]}/{NEW_DAEMONSET[1]}/{NEW_DAEMONSET[2]}"
     assert debugger in out["diff"]["added_workloads"]
     pods = [p for n in out["nodes"] for p in n["pods"]]
     assert any(p["workload_kind"] == "Deployment" and p["workload"] == "storefront" for p in pods)
-    assert out["edges"] and {"source", "destination", "rps", "error_ratio", "mtls"} == set(
-        out["edges"][0]
-    )
+    assert out["edges"] and {"source", "destination", "rps", "error_ratio", "mtls"} == set(out["edges"][0])
 
 
 def test_cli_text_fits_80_columns(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,9 +8,7 @@ from promsoc.topology.model import UNSCHEDULED
 from promsoc.topology.synthetic import node_sample, pod_samples, rs_sample
 
 
-def _build(
-    *pods: tuple[Sample, Sample], rs: tuple[Sample, ...] = (), nodes: tuple[Sample, ...] = ()
-):
+def _build(*pods: tuple[Sample, Sample], rs: tuple[Sample, ...] = (), nodes: tuple[Sample, ...] = ()):
     return build_topology(100.0, [p[0] for p in pods], [p[1] for p in pods], list(rs), list(nodes))
 
 
@@ -55,6 +53,11 @@ def test_daemonset_statefulset_and_bare_pods() -> None:
     assert topo.pods[("db", "pg-0")].host_network is False
 
 
+def test_static_pods_are_their_own_workload() -> None:
+    topo = _build(pod_samples("kube-system", "kube-apiserver-cp-1", "cp-1", "Node", "cp-1", True))
+    assert list(topo.workloads) == ["kube-system/StaticPod/kube-apiserver-cp-1"]
+
+
 def test_owner_falls_back_to_created_by_when_kube_pod_owner_is_missing() -> None:
     info, _owner = pod_samples("shop", "web-rs-1", "w1", "ReplicaSet", "web-rs")
     topo = build_topology(0.0, [info], [], [rs_sample("shop", "web-rs", "web")], [])
@@ -76,13 +79,30 @@ def test_latest_snapshot_drops_series_that_stopped_earlier() -> None:
     """A pod whose last sample is one step older than the newest snapshot has vanished."""
     samples = [
         Sample({"pod": "stays"}, 1000.0, 1200.0),
-        Sample({"pod": "also-stays"}, 990.0, 1200.0),
-        Sample({"pod": "gone"}, 700.0, 1200.0),
+        Sample({"pod": "also-stays"}, 1000.0, 1200.0),
+        Sample({"pod": "gone-one-30s-step-ago"}, 970.0, 1200.0),
+        Sample({"pod": "gone-long-ago"}, 700.0, 1200.0),
     ]
     kept, newest = latest_snapshot(samples, tolerance=60)
     assert newest == 1000.0
     assert sorted(s.labels["pod"] for s in kept) == ["also-stays", "stays"]
     assert latest_snapshot([]) == ([], None)
+
+
+def test_latest_snapshot_keeps_shards_scraped_at_other_offsets() -> None:
+    """Two kube-state-metrics shards scraped 20 s apart both count; a stopped one does not."""
+    a = {"job": "ksm", "instance": "10.0.0.1:8080"}
+    b = {"job": "ksm", "instance": "10.0.0.2:8080"}
+    old = {"job": "ksm", "instance": "10.0.0.9:8080"}
+    samples = [
+        Sample({**a, "pod": "p1"}, 1000.0, 0.0),
+        Sample({**a, "pod": "p1-gone"}, 970.0, 0.0),
+        Sample({**b, "pod": "p2"}, 980.0, 0.0),
+        Sample({**b, "pod": "p2-gone"}, 950.0, 0.0),
+        Sample({**old, "pod": "p3-replaced-exporter"}, 700.0, 0.0),
+    ]
+    kept, _ = latest_snapshot(samples, tolerance=60)
+    assert sorted(s.labels["pod"] for s in kept) == ["p1", "p2"]
 
 
 def _istio(src: str, dst: str, policy: str, value: float) -> Sample:
@@ -106,11 +126,7 @@ def test_istio_edges_sum_policies_and_compute_error_share() -> None:
     ]
     errors = [
         Sample(
-            {
-                k: v
-                for k, v in _istio("web", "cart", "", 0).labels.items()
-                if k != "connection_security_policy"
-            },
+            {k: v for k, v in _istio("web", "cart", "", 0).labels.items() if k != "connection_security_policy"},
             2.5,
             0.0,
         )

@@ -9,22 +9,44 @@ from promsoc.prom.types import Sample
 from promsoc.topology.model import UNSCHEDULED, Edge, Node, Pod, PodKey, Topology, Workload
 
 SNAPSHOT_TOLERANCE = 60.0
-"""Seconds a series may lag the newest one and still count as part of the same snapshot.
+"""Seconds one scrape target's newest snapshot may lag the newest overall and still count.
 
-kube-state-metrics reports the whole cluster in each scrape, so every live object shares (within
-a scrape's jitter or a shard's offset) the newest timestamp; a pod that vanished stops earlier.
-It must stay well below the coarsest step of the history (5 minutes in the lab's backfill).
+kube-state-metrics reports the whole cluster in each scrape, and every sample of one scrape
+carries the same timestamp: an object that vanished stops at an older one. Shards (or HA
+replicas) are scraped at different offsets within the scrape interval, so targets are compared
+with this tolerance, while series are compared only within their own target.
 """
+SCRAPE_JITTER = 1.0
+"""Seconds within which samples of one target count as the same scrape (float rounding)."""
+
+
+def _target(sample: Sample) -> tuple[str, str]:
+    return (sample.labels.get("job", ""), sample.labels.get("instance", ""))
 
 
 def latest_snapshot(
     samples: Sequence[Sample], tolerance: float = SNAPSHOT_TOLERANCE
 ) -> tuple[list[Sample], float | None]:
-    """Keep the series whose last-seen time (the sample value) belongs to the newest snapshot."""
+    """Keep the series in their target's newest scrape (the value is the series' last-seen time).
+
+    Exact per target, so a pod that vanished one 30 s step ago is dropped; a target whose newest
+    scrape lags the newest overall by more than `tolerance` (a replaced or stopped exporter) is
+    dropped as a whole.
+    """
     if not samples:
         return [], None
-    newest = max(s.value for s in samples)
-    return [s for s in samples if s.value >= newest - tolerance], newest
+    newest_of: dict[tuple[str, str], float] = {}
+    for sample in samples:
+        key = _target(sample)
+        if sample.value > newest_of.get(key, float("-inf")):
+            newest_of[key] = sample.value
+    newest = max(newest_of.values())
+    kept = [
+        s
+        for s in samples
+        if newest_of[_target(s)] >= newest - tolerance and s.value >= newest_of[_target(s)] - SCRAPE_JITTER
+    ]
+    return kept, newest
 
 
 def _owner_map(pod_owner: Iterable[Sample]) -> dict[PodKey, tuple[str, str]]:
@@ -49,9 +71,7 @@ def _replicaset_map(rs_owner: Iterable[Sample]) -> dict[tuple[str, str], str]:
     for sample in rs_owner:
         labels = sample.labels
         if labels.get("owner_kind") == "Deployment" and labels.get("owner_name"):
-            result[(labels.get("namespace", ""), labels.get("replicaset", ""))] = labels[
-                "owner_name"
-            ]
+            result[(labels.get("namespace", ""), labels.get("replicaset", ""))] = labels["owner_name"]
     return result
 
 
@@ -65,6 +85,8 @@ def resolve_workload(
     if owner is None:
         return ("Pod", pod)
     kind, name = owner
+    if kind == "Node":  # a static (mirror) pod: the kubelet runs it, no controller
+        return ("StaticPod", pod)
     if kind == "ReplicaSet":
         deployment = deployments.get((namespace, name))
         if deployment:
@@ -151,9 +173,7 @@ def istio_edges(total: Iterable[Sample], errors: Iterable[Sample]) -> list[Edge]
         labels = sample.labels
         failed[
             (
-                _ref(
-                    labels.get("source_workload_namespace", ""), labels.get("source_workload", "")
-                ),
+                _ref(labels.get("source_workload_namespace", ""), labels.get("source_workload", "")),
                 _ref(
                     labels.get("destination_workload_namespace", ""),
                     labels.get("destination_workload", ""),
