@@ -76,9 +76,7 @@ async def test_three_views_and_the_node_boxes() -> None:
         assert loader.calls == [NOW]
         text = "\n".join(_lines(screen))
         assert "+- w3 (192.168.0.1)" in text and "[hostNet]" in text
-        assert "3 nodes · 3 workloads · 3 pods · 3 edges (istio)" in _static(
-            screen, "#topology-title"
-        )
+        assert "3 nodes · 3 workloads · 3 pods · 3 edges (istio)" in _static(screen, "#topology-title")
         await pilot.press("2")
         await _settle(app, pilot)
         assert any("db-0" in line for line in _lines(screen))
@@ -189,9 +187,7 @@ async def test_hostile_node_names_render_as_plain_ascii() -> None:
 def _big(at: float) -> Topology:
     cluster = generate(pods=5000, nodes=200, workloads=800, at=at)
     edges = istio_edges(cluster.istio_total, cluster.istio_errors)
-    return build_topology(
-        at, cluster.pod_info, cluster.pod_owner, cluster.rs_owner, cluster.node_info, edges, "istio"
-    )
+    return build_topology(at, cluster.pod_info, cluster.pod_owner, cluster.rs_owner, cluster.node_info, edges, "istio")
 
 
 async def test_5000_pods_scroll_while_keys_keep_answering() -> None:
@@ -249,5 +245,11 @@ async def test_the_console_app_hosts_the_screen_through_its_backend() -> None:
         await _settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, TopologyScreen)
-        assert calls and calls[0][0] == backend.sources[0]
+        assert calls and calls[0] == (backend.sources[0], NOW)
         assert any("+- w3 " in line for line in _lines(screen))
+        await pilot.press("left_square_bracket")  # the console's time cursor, one step back
+        await _settle(app, pilot)
+        assert calls[-1] == (backend.sources[0], NOW - 300)
+        await pilot.press("comma")  # and the screen's own offset counts back from the cursor
+        await _settle(app, pilot)
+        assert calls[-1] == (backend.sources[0], NOW - 600)

@@ -76,13 +76,13 @@ class TopologyScreen(ConsoleScreen):
         loader: TopologyLoader | None = None,
         results: ResultsProvider | None = None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
         self._loader = loader
         self._results = results
-        self.clock = clock
+        self._clock = clock
         self.view = "nodes"
         self.offset_index = 0
         self.diff_on = False
@@ -107,12 +107,8 @@ class TopologyScreen(ConsoleScreen):
         with Horizontal(id="topology-body"):
             yield TopologyView(id="topology-view")
             with VerticalScroll(id="topology-side"):
-                yield Static(
-                    Text("Select a line and press Enter.", style="dim"), id="topology-details"
-                )
-        yield Input(
-            placeholder="filter: ns:NAME node:NAME name:TEXT or any text", id="topology-filter"
-        )
+                yield Static(Text("Select a line and press Enter.", style="dim"), id="topology-details")
+        yield Input(placeholder="filter: ns:NAME node:NAME name:TEXT or any text", id="topology-filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,10 +124,15 @@ class TopologyScreen(ConsoleScreen):
         self.load()
 
     # -- time -------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """The given clock, else the app's (the console's is fixed in tests), else the wall clock."""
+        clock = self._clock or getattr(self.app, "clock", None)
+        return float(clock()) if callable(clock) else time.time()
+
     def base_time(self) -> float:
         """The app's time cursor when it has one, else now; offsets count back from it."""
         cursor = getattr(self.app, "cursor", None)
-        now = self.clock()
+        now = self.now()
         eval_time = getattr(cursor, "eval_time", None)
         return float(eval_time(now)) if callable(eval_time) else now
 
@@ -197,14 +198,10 @@ class TopologyScreen(ConsoleScreen):
             if against is None:
                 topo, before = await self._get(loader, at), None
             else:
-                topo, before = await asyncio.gather(
-                    self._get(loader, at), self._get(loader, against)
-                )
+                topo, before = await asyncio.gather(self._get(loader, at), self._get(loader, against))
         except Exception as exc:  # shown in the title; the console keeps running
             self.loading = False
-            self.error = safe(
-                " ".join(str(exc).split()) or type(exc).__name__, 200, ascii_only=False
-            )
+            self.error = safe(" ".join(str(exc).split()) or type(exc).__name__, 200, ascii_only=False)
             self._update_title()
             return
         self.error = None
@@ -245,9 +242,7 @@ class TopologyScreen(ConsoleScreen):
         title.append(f" · {self.view.upper()} · {OFFSETS[self.offset_index][0]} · ")
         title.append(format_utc(self.at))
         if self.diff_on and self.against is not None:
-            title.append(
-                f" · diff vs −{DIFF_AGAINST[self.diff_index][0]} ({format_utc(self.against)})"
-            )
+            title.append(f" · diff vs −{DIFF_AGAINST[self.diff_index][0]} ({format_utc(self.against)})")
         if self.filter_text:
             title.append(" · filter ")
             title.append(safe(self.filter_text, 40, ascii_only=False), style="bold")
@@ -290,9 +285,7 @@ class TopologyScreen(ConsoleScreen):
 
     def action_diff_against(self) -> None:
         """Cycle the earlier moment the diff compares with (and turn the diff on)."""
-        self.diff_index = (
-            (self.diff_index + 1) % len(DIFF_AGAINST) if self.diff_on else self.diff_index
-        )
+        self.diff_index = (self.diff_index + 1) % len(DIFF_AGAINST) if self.diff_on else self.diff_index
         self.diff_on = True
         self.load()
 
