@@ -17,7 +17,7 @@ from promsoc.tui.backend import (
     RuleCount,
 )
 
-NOW = 1_795_835_520.0  # 2026-11-28 00:32:00 UTC: the fixed clock of every snapshot
+NOW = 1_795_835_520.0  # 2026-11-28 03:12:00 UTC: the fixed clock of every snapshot
 
 HOSTILE = {
     "markup": "[@click=app.quit]click me[/] [b]bold[/b]",
@@ -119,18 +119,14 @@ def findings_for(detector: str, hostile: bool) -> list[Finding]:
             )
         return found
     if detector == "container-cpu-outlier":
-        return [
-            Finding({"namespace": "batch", "pod": "miner-5d9f-x2x9q", "workload": "batch"}, 4.2)
-        ]
+        return [Finding({"namespace": "batch", "pod": "miner-5d9f-x2x9q", "workload": "batch"}, 4.2)]
     return []
 
 
 class FakeBackend:
     """Statuses can be changed per test; `delay` makes every query slow; `down` makes it fail."""
 
-    def __init__(
-        self, sources: Sequence[str] = ("demo",), *, hostile: bool = False, delay: float = 0.0
-    ) -> None:
+    def __init__(self, sources: Sequence[str] = ("demo",), *, hostile: bool = False, delay: float = 0.0) -> None:
         self._sources = list(sources)
         self.hostile = hostile
         self.delay = delay
@@ -174,31 +170,21 @@ class FakeBackend:
                     status=status,
                     evaluated_at=at,
                     findings=findings_for(info.id, self.hostile) if status is Status.FIRING else [],
-                    error="query failed: 503 Service Unavailable"
-                    if status is Status.ERROR
-                    else None,
+                    error="query failed: 503 Service Unavailable" if status is Status.ERROR else None,
                 )
             )
         return out
 
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
         await self._wait()
-        points = [
-            (at - window + i * 60, 0.2 + 0.1 * math.sin(i / 5) + (0.5 if i > 52 else 0))
-            for i in range(61)
-        ]
+        points = [(at - window + i * 60, 0.2 + 0.1 * math.sin(i / 5) + (0.5 if i > 52 else 0)) for i in range(61)]
         upper = [(t, 0.45) for t, _ in points]
         return History(points, Band("time band", [], upper), 0.3)
 
-    async def chart(
-        self, source: str, detector: str, labels: dict[str, str], at: float, window: float
-    ) -> Chart:
+    async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         await self._wait()
         step = window / 120
-        points = [
-            (at - window + i * step, 0.2 + 0.1 * math.sin(i / 8) + (0.4 if i > 100 else 0))
-            for i in range(121)
-        ]
+        points = [(at - window + i * step, 0.2 + 0.1 * math.sin(i / 8) + (0.4 if i > 100 else 0)) for i in range(121)]
         band = Band("time band", [(t, 0.05) for t, _ in points], [(t, 0.45) for t, _ in points])
         seasonal = Band(
             "seasonal band",
@@ -221,9 +207,7 @@ class FakeBackend:
             },
             top_rules=[
                 RuleCount("Read sensitive file untrusted", 12, 1, 0),
-                RuleCount(
-                    HOSTILE["markup"] if self.hostile else "Terminal shell in container", 4, 3, 5
-                ),
+                RuleCount(HOSTILE["markup"] if self.hostile else "Terminal shell in container", 4, 3, 5),
             ],
             deliveries=[Delivery("slack", 40, 0), Delivery("loki", 12, 3)],
             dropped_events=0,

@@ -85,8 +85,7 @@ class ConsoleApp(App[int]):
         self.theme = self._theme_name
         self._add_optional_modes()
         self.switch_mode("overview")
-        if self._poll:
-            self.start_polling()
+        self.start_polling()
         self.set_interval(2.0, self._tick)
         if self.kiosk:
             self.set_interval(self.rotate_every, self.rotate)
@@ -109,9 +108,13 @@ class ConsoleApp(App[int]):
                 clock=self.clock,
             )
             self.pollers[source] = poller
-            self.run_worker(
-                poller.run(), name=f"poll {source}", group=f"poll-{source}", exclusive=True
-            )
+            if self._poll:
+                self.run_worker(poller.run(), name=f"poll {source}", group=f"poll-{source}", exclusive=True)
+
+    def poll_now(self) -> None:
+        """One cycle per source as a finite worker: tests await it with wait_for_complete()."""
+        for source, poller in self.pollers.items():
+            self.run_worker(poller.cycle(), name=f"poll once {source}", group=f"once-{source}")
 
     def interval_of(self, source: str) -> float:
         return self.intervals.get(source, self.interval)
@@ -127,9 +130,7 @@ class ConsoleApp(App[int]):
 
     # -- messages from the pollers -----------------------------------------------------------
     def on_results_updated(self, message: ResultsUpdated) -> None:
-        keys = self.state.apply_results(
-            message.source, message.results, message.latency, message.polled_at, message.at
-        )
+        keys = self.state.apply_results(message.source, message.results, message.latency, message.polled_at, message.at)
         self._state_changed(keys)
 
     def on_poll_failed(self, message: PollFailed) -> None:
@@ -214,14 +215,10 @@ class ConsoleApp(App[int]):
                     continue
                 seen.add(binding.action)
                 title = binding.description or binding.action
-                yield SystemCommand(
-                    title, f"key: {binding.key}", partial(self.run_action, binding.action, owner)
-                )
+                yield SystemCommand(title, f"key: {binding.key}", partial(self.run_action, binding.action, owner))
 
 
-def run_console(
-    settings: Any, *, theme: str | None = None, kiosk: bool = False, at: float | None = None
-) -> int:
+def run_console(settings: Any, *, theme: str | None = None, kiosk: bool = False, at: float | None = None) -> int:
     """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app."""
     from promsoc.tui.domain import DomainBackend, console_options
 

@@ -57,9 +57,7 @@ class DomainBackend:
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
         raise RuntimeError("the detector engine is not available in this build")
 
-    async def chart(
-        self, source: str, detector: str, labels: dict[str, str], at: float, window: float
-    ) -> Chart:
+    async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         raise RuntimeError("the detector engine is not available in this build")
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:

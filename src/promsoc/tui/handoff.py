@@ -42,8 +42,7 @@ def incident_note(
         info = infos.get(result.detector)
         lines += [
             "",
-            f"## {status.GLYPH[result.status]} {status.WORD[result.status]}: "
-            f"{_code(result.detector, 80)}",
+            f"## {status.GLYPH[result.status]} {status.WORD[result.status]}: {_code(result.detector, 80)}",
         ]
         if info is not None:
             lines.append(f"{clean(info.title, 200)}")
@@ -52,17 +51,13 @@ def incident_note(
                 f"- severity: {clean(result.severity, 20)}; MITRE ATT&CK: "
                 + (", ".join(_code(m, 20) for m in info.mitre) or "—")
             )
-        lines.append(
-            f"- source: {_code(result.source, 60)}; category: {clean(result.category, 40)}"
-        )
+        lines.append(f"- source: {_code(result.source, 60)}; category: {clean(result.category, 40)}")
         if result.error:
             lines.append(f"- error: {_code(result.error, 300)}")
         if result.findings:
             lines += ["", f"Findings ({len(result.findings)}):", ""]
             for finding in result.findings[:MAX_FINDINGS]:
-                labels = ", ".join(
-                    f"{_code(k, 40)}={_code(v, 120)}" for k, v in sorted(finding.labels.items())
-                )
+                labels = ", ".join(f"{_code(k, 40)}={_code(v, 120)}" for k, v in sorted(finding.labels.items()))
                 lines.append(f"- value {finding.value:.4g}: {labels}")
             if len(result.findings) > MAX_FINDINGS:
                 lines.append(f"- … {len(result.findings) - MAX_FINDINGS} more")
@@ -98,9 +93,7 @@ def save_handoff(app: ConsoleApp) -> None:
     stem = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     results = chosen_results(app)
     if len(results) == 1:
-        stem += (
-            "-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in results[0].detector)[:60]
-        )
+        stem += "-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in results[0].detector)[:60]
     svg = app.export_screenshot(title=f"promsoc {describe(app.cursor, now)}")
     note = incident_note(results, app.state.detectors, app.cursor, now)
 
@@ -110,9 +103,7 @@ def save_handoff(app: ConsoleApp) -> None:
             (folder / f"{stem}.svg").write_text(svg, encoding="utf-8")
             (folder / f"{stem}.md").write_text(note, encoding="utf-8")
         except OSError as exc:
-            app.call_from_thread(
-                app.notify, f"hand-off not saved: {exc}", severity="error", markup=False
-            )
+            app.call_from_thread(app.notify, f"hand-off not saved: {exc}", severity="error", markup=False)
             return
         app.call_from_thread(app.notify, f"hand-off saved: {folder / stem}.md/.svg", markup=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -55,9 +54,17 @@ class Poller:
     async def run(self) -> None:
         while True:
             await self.cycle()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            await self._pause()
             self._wake.clear()
+
+    async def _pause(self) -> None:
+        """Sleep for the interval or until woken, and always honour cancellation."""
+        # asyncio.wait, unlike 3.11's wait_for, never swallows a cancel racing a wake-up (bpo-42130).
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=self.interval)
+        finally:
+            waiter.cancel()
 
     async def cycle(self) -> None:
         """Evaluate every detector at the cursor, then refresh sparklines when they are due."""
@@ -93,9 +100,7 @@ class Poller:
     async def _histories(self, detectors: list[str], at: float) -> None:
         async def one(detector: str) -> tuple[str, History | None]:
             try:
-                return detector, await self.backend.history(
-                    self.source, detector, at, HISTORY_WINDOW
-                )
+                return detector, await self.backend.history(self.source, detector, at, HISTORY_WINDOW)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a missing sparkline is not worth a failed cycle

@@ -50,9 +50,7 @@ def inert(value: str, style: str | Style = "", limit: int = MAX_VALUE) -> Text:
     return Text(clean(value, limit), style=style, no_wrap=True, overflow="ellipsis")
 
 
-def labels_line(
-    labels: dict[str, str], keys: tuple[str, ...] | None = None, limit: int = 60
-) -> Text:
+def labels_line(labels: dict[str, str], keys: tuple[str, ...] | None = None, limit: int = 60) -> Text:
     """`key=value key=value` as inert text, for the identifying labels of a finding."""
     chosen = [k for k in (keys or tuple(labels)) if k in labels]
     line = Text(no_wrap=True, overflow="ellipsis")
@@ -92,6 +90,4 @@ def identifying(labels: dict[str, str]) -> tuple[str, ...]:
     keys = tuple(k for k in IDENTIFYING if k in labels)
     if keys:
         return keys
-    return tuple(
-        k for k in sorted(labels) if not k.startswith("__") and k not in ("job", "instance")
-    )
+    return tuple(k for k in sorted(labels) if not k.startswith("__") and k not in ("job", "instance"))

@@ -72,8 +72,6 @@ def resolve(name: str | None, available: set[str]) -> str:
         return DEFAULT_THEME
     full = ALIASES.get(name, name)
     if full not in available:
-        choices = ", ".join(
-            sorted(set(ALIASES) | {n for n in available if n.startswith("promsoc")})
-        )
+        choices = ", ".join(sorted(set(ALIASES) | {n for n in available if n.startswith("promsoc")}))
         raise ThemeError(f"unknown theme {name!r}; choose one of: {choices}")
     return full

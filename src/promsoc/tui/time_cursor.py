@@ -85,9 +85,7 @@ def describe(cursor: Cursor, now: float) -> str:
     return f"AS OF {format_utc(cursor.at)} ({format_ago(now - cursor.at)})"
 
 
-_ABSOLUTE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2}))?)?\s*(?:Z|z|UTC|utc)?$"
-)
+_ABSOLUTE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2}))?)?\s*(?:Z|z|UTC|utc)?$")
 _RELATIVE = re.compile(r"^[-−]\s*((?:\d+[wdhms])+)$")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -110,9 +108,7 @@ def parse_moment(text: str, now: float) -> float:
         year, month, day = (int(match.group(i)) for i in (1, 2, 3))
         hour, minute, second = (int(match.group(i) or 0) for i in (4, 5, 6))
         try:
-            if not (
-                1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61
-            ):
+            if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
                 raise ValueError
             return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
         except (ValueError, OverflowError):

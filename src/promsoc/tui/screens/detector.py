@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -57,6 +57,7 @@ class DetectorScreen(ConsoleScreen):
         self.shown: list[Finding] = []
         self.selected: Finding | None = None
         self._signature: object = None
+        self._chart_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield self.make_header()
@@ -86,11 +87,7 @@ class DetectorScreen(ConsoleScreen):
         if keys and self.key not in keys:
             return
         result = self.result
-        signature = (
-            (result.status, result.evaluated_at, tuple(map(repr, result.findings)))
-            if result
-            else None
-        )
+        signature = (result.status, result.evaluated_at, tuple(map(repr, result.findings))) if result else None
         if signature == self._signature:
             return
         self._signature = signature
@@ -108,9 +105,7 @@ class DetectorScreen(ConsoleScreen):
         if result is None:
             line.append("… WAITING  ")
         else:
-            line.append(
-                f"{status.GLYPH[result.status]} {status.WORD[result.status]}  ", style="bold"
-            )
+            line.append(f"{status.GLYPH[result.status]} {status.WORD[result.status]}  ", style="bold")
         line.append(clean(self.key.detector, 60))
         if info is not None:
             line.append(" — " + clean(info.title, 80))
@@ -229,9 +224,7 @@ class DetectorScreen(ConsoleScreen):
         name, _ = WINDOWS[self.window_index]
         line = Text(f"{name} · ", no_wrap=True, overflow="ellipsis")
         if self.selected is not None:
-            line.append_text(
-                labels_line(self.selected.labels, identifying(self.selected.labels), 30)
-            )
+            line.append_text(labels_line(self.selected.labels, identifying(self.selected.labels), 30))
         line.append(extra)
         return line
 
@@ -247,18 +240,18 @@ class DetectorScreen(ConsoleScreen):
         key = (self.key.source, self.key.detector, repr(sorted(labels.items())))
         self.query_one("#chart-title", Static).update(self._chart_title("  loading…"))
 
-        async def load() -> None:
-            try:
-                data = await self.console.backend.chart(
-                    self.key.source, self.key.detector, labels, at, window
-                )
-            except Exception as exc:  # shown on the chart, never raised into the app
-                self.post_message(ChartLoaded(key, None, one_line(exc)))
-                return
-            self.post_message(ChartLoaded(key, data, None))
-
         self._chart_at = at
-        self.run_worker(load(), group="chart", exclusive=True)
+        self._fetch_chart(key, labels, at, window)
+
+    @work(exclusive=True, group="chart")
+    async def _fetch_chart(self, key: tuple[str, str, str], labels: dict[str, str], at: float, window: float) -> None:
+        backend = self.console.backend
+        try:
+            data = await backend.chart(self.key.source, self.key.detector, labels, at, window)
+        except Exception as exc:  # shown on the chart, never raised into the app
+            self.post_message(ChartLoaded(key, None, one_line(exc)))
+            return
+        self.post_message(ChartLoaded(key, data, None))
 
     def on_chart_loaded(self, message: ChartLoaded) -> None:
         chart = message.chart

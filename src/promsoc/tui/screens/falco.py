@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -101,15 +102,16 @@ class FalcoScreen(ConsoleScreen):
         title.append("loading…" if self.summary is None else "refreshing…", style="dim")
         self.query_one("#falco-title", Static).update(title)
 
-        async def fetch() -> None:
-            try:
-                summary = await self.console.backend.falco(source, at, WINDOW)
-            except Exception as exc:  # shown in the view, the console keeps running
-                self.post_message(FalcoLoaded(source, None, at, one_line(exc)))
-                return
-            self.post_message(FalcoLoaded(source, summary, at))
+        self._fetch(source, at)
 
-        self.run_worker(fetch(), group="falco", exclusive=True)
+    @work(exclusive=True, group="falco")
+    async def _fetch(self, source: str, at: float) -> None:
+        try:
+            summary = await self.console.backend.falco(source, at, WINDOW)
+        except Exception as exc:  # shown in the view, the console keeps running
+            self.post_message(FalcoLoaded(source, None, at, one_line(exc)))
+            return
+        self.post_message(FalcoLoaded(source, summary, at))
 
     def on_falco_loaded(self, message: FalcoLoaded) -> None:
         title = Text(f"Falco · {clean(message.source, 30)}", no_wrap=True)
@@ -118,9 +120,7 @@ class FalcoScreen(ConsoleScreen):
         self.query_one("#falco-title", Static).update(title)
         summary = message.summary or FalcoSummary()
         self.summary = summary
-        plot_lines(
-            self.query_one("#by-rule", PlotextPlot), "matches per rule", summary.by_rule, message.at
-        )
+        plot_lines(self.query_one("#by-rule", PlotextPlot), "matches per rule", summary.by_rule, message.at)
         plot_lines(
             self.query_one("#by-priority", PlotextPlot),
             "matches per priority",
@@ -151,10 +151,7 @@ class FalcoScreen(ConsoleScreen):
         health.append("dropped events: " + ("—" if dropped is None else f"{dropped:.4g}"))
         if dropped:
             health.append("  ▲ Falco is missing events", style="bold")
-        health.append(
-            "   instances reporting: "
-            + ("—" if summary.instances is None else str(summary.instances))
-        )
+        health.append("   instances reporting: " + ("—" if summary.instances is None else str(summary.instances)))
         for note in summary.notes:
             health.append("\n" + clean(note, 200))
         self.query_one("#falco-health", Static).update(health)

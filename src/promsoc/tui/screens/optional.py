@@ -23,9 +23,7 @@ class TopologyMissing(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield self.make_header()
-        yield Static(
-            Text("The topology view is not available in this build."), classes="screen-title"
-        )
+        yield Static(Text("The topology view is not available in this build."), classes="screen-title")
         yield Footer()
 
 

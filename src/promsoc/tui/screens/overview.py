@@ -59,9 +59,7 @@ class OverviewScreen(ConsoleScreen):
                 with TileGrid(title):
                     for key in keys:
                         info = state.detectors.get(key.detector)
-                        yield DetectorTile(
-                            key, info.title if info else key.detector, id=tile_id(key)
-                        )
+                        yield DetectorTile(key, info.title if info else key.detector, id=tile_id(key))
         yield Input(placeholder="filter tiles: detector, status, label…", id="filter")
         yield Footer()
 
@@ -141,9 +139,7 @@ class OverviewScreen(ConsoleScreen):
         if not tiles:
             return
         focused = self.focused
-        index = (
-            tiles.index(focused) if isinstance(focused, DetectorTile) and focused in tiles else 0
-        )
+        index = tiles.index(focused) if isinstance(focused, DetectorTile) and focused in tiles else 0
         target = tiles[max(0, min(len(tiles) - 1, index + delta))]
         target.focus()
         target.scroll_visible()

@@ -26,9 +26,7 @@ class TimePrompt(ModalScreen[float | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="time-box"):
-            yield Static(
-                Text("Evaluate as of: 2026-11-28 03:12 (UTC), RFC 3339, Unix seconds or -2h")
-            )
+            yield Static(Text("Evaluate as of: 2026-11-28 03:12 (UTC), RFC 3339, Unix seconds or -2h"))
             yield Input(placeholder="2026-11-28 03:12", id="time-input")
             yield Static("", id="time-error")
 

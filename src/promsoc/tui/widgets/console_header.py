@@ -61,7 +61,5 @@ class ConsoleHeader(Widget):
                 line.append(f" {stamp} UTC {latency}", style=dim)
             if health.stale(now, self.interval(source)):
                 reason = f": {clean(health.error, 40)}" if health.error else ""
-                line.append(
-                    f" ⌛ STALE{reason}", style=self.get_component_rich_style("header--stale")
-                )
+                line.append(f" ⌛ STALE{reason}", style=self.get_component_rich_style("header--stale"))
         return line

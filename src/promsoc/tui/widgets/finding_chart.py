@@ -45,8 +45,6 @@ class FindingChart(PlotextPlot):
         plt.plot(xs, ys, marker=VALUE_MARKER, label="value")
         if chart.threshold is not None:
             plt.horizontal_line(chart.threshold)
-            if xs:
-                plt.text(f"threshold {chart.threshold:g}", xs[0], chart.threshold)
         if chart.crossed_at is not None:
             x = (chart.crossed_at - at) / 3600.0
             plt.vertical_line(x)

@@ -55,9 +55,7 @@ class DetectorTile(Widget, can_focus=True):
         self.border_title = inert(key.detector, limit=60)
         self.tooltip = inert(title, limit=200)
 
-    def show(
-        self, result: DetectorResult | None, history: History | None, stale_reason: str | None
-    ) -> None:
+    def show(self, result: DetectorResult | None, history: History | None, stale_reason: str | None) -> None:
         """Update in place (tiles live for the whole session; nothing is remounted per poll)."""
         if (result, history, stale_reason) == (self.result, self.history, self.stale_reason):
             return
@@ -87,9 +85,7 @@ class DetectorTile(Widget, can_focus=True):
         if result.status is Status.FIRING:
             count = len(result.findings)
             line.append(f"  {count} finding{'s' if count != 1 else ''}")
-        line.append(
-            f"  {clean(result.severity, 12)}", style=self.get_component_rich_style("tile--dim")
-        )
+        line.append(f"  {clean(result.severity, 12)}", style=self.get_component_rich_style("tile--dim"))
         if self.stale_reason is not None:
             glyph, word = status.STALE
             line.append(f"  {glyph} {word}", style=self.get_component_rich_style("tile--stale"))
@@ -102,13 +98,9 @@ class DetectorTile(Widget, can_focus=True):
         if result is None:
             return Text("")
         if result.status is Status.ERROR:
-            return inert(
-                result.error or "query failed", style=self.get_component_rich_style("tile--error")
-            )
+            return inert(result.error or "query failed", style=self.get_component_rich_style("tile--error"))
         if result.status is Status.NO_DATA:
-            return Text(
-                "blind spot: metrics absent", style=self.get_component_rich_style("tile--dim")
-            )
+            return Text("blind spot: metrics absent", style=self.get_component_rich_style("tile--dim"))
         return top_finding(result)
 
     def render(self) -> Text:

@@ -1,0 +1,215 @@
+"""Pilot tests of the console on the deterministic fake backend: tiles, cursor, failure, keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from promsoc.detectors.model import Status
+from promsoc.tui.messages import ChartLoaded, PollFailed, ResultsUpdated
+from promsoc.tui.screens.detector import DetectorScreen
+from promsoc.tui.screens.help import HelpScreen
+from promsoc.tui.screens.overview import OverviewScreen
+from promsoc.tui.state import TileKey
+from promsoc.tui.widgets.tile import DetectorTile
+from tests.tui.conftest import make_app, settle
+from tests.tui.fakes import NOW, FakeBackend
+
+
+def tile(app: Any, detector: str, source: str = "demo") -> DetectorTile:
+    return next(t for t in app.screen.query(DetectorTile) if t.key == TileKey(source, detector))
+
+
+async def test_tiles_reach_the_backend_statuses_with_glyph_and_word() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert tile(app, "ingress-bruteforce").render().plain.startswith("… WAITING")
+        await settle(pilot)
+        lines = {
+            d: tile(app, d).render().plain.splitlines()[0]
+            for d in ("ingress-bruteforce", "ingress-fingerprinting", "cert-expiry-certmanager", "falco-blind")
+        }
+        assert lines["ingress-bruteforce"].startswith("▲ FIRING  2 findings")
+        assert lines["ingress-fingerprinting"].startswith("✓ OK")
+        assert lines["cert-expiry-certmanager"].startswith("○ NO DATA")
+        assert lines["falco-blind"].startswith("✗ ERROR")
+        assert tile(app, "ingress-bruteforce").has_class("-firing")
+        spark = tile(app, "ingress-fingerprinting").render().plain.splitlines()[2]
+        assert "▲" in spark  # points above the band stand out by glyph
+
+
+async def test_results_arrive_as_messages_posted_to_the_app() -> None:
+    seen: list[Message] = []
+    app = make_app()
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        await settle(pilot)
+    results = [m for m in seen if isinstance(m, ResultsUpdated)]
+    assert results and results[0].source == "demo" and results[0].at == NOW
+
+
+async def test_moving_the_time_cursor_changes_what_is_evaluated() -> None:
+    backend = FakeBackend()
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        await pilot.press("right_curly_bracket", "left_square_bracket")
+        await settle(pilot)
+        assert app.cursor.step_name == "1h"
+        await pilot.press("t")
+        await pilot.press(*"2026-11-27 03:12", "enter")
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+    assert backend.evaluated_at == [NOW, NOW - 300, NOW - 300 - 3600, NOW - 86400, NOW]
+
+
+async def test_header_says_live_or_as_of() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one("#header")
+        assert " LIVE " in header.render().plain
+        await pilot.press("right_curly_bracket", "left_square_bracket", "left_square_bracket")
+        assert "AS OF 2026-11-28 01:12 UTC (−2h)" in header.render().plain
+
+
+async def test_prometheus_going_away_marks_tiles_stale_and_they_recover() -> None:
+    backend = FakeBackend()
+    seen: list[Message] = []
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        backend.down = "unreachable: connection refused (127.0.0.1:9090)"
+        await settle(pilot)
+        text = tile(app, "ingress-fingerprinting").render().plain
+        assert "⌛ STALE" in text and "unreachable: connection" in text
+        assert "⌛ STALE: unreachable" in app.screen.query_one("#header").render().plain
+        backend.down = None
+        await settle(pilot)
+        assert "STALE" not in tile(app, "ingress-fingerprinting").render().plain
+    assert any(isinstance(m, PollFailed) for m in seen)
+
+
+async def test_hostile_labels_render_as_inert_text_and_do_not_act() -> None:
+    app = make_app(FakeBackend(hostile=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        top = tile(app, "ingress-bruteforce").render().plain.splitlines()[1]
+        assert "\u202e" not in top and "\\u202e" in top
+        tile(app, "ingress-bruteforce").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetectorScreen)
+        table = app.screen.query_one("#findings")
+        cells = [str(table.get_row_at(i)) for i in range(table.row_count)]  # type: ignore[attr-defined]
+        assert any("[@click=app.quit]click me[/] [b]bold[/b]" in c for c in cells)
+        for x in range(0, 120, 3):  # clicking all over the hostile row must not quit
+            await pilot.click(offset=(x, 3))
+        assert app.is_running
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "\u202e" not in svg
+        assert "A" * 200 not in svg  # 10 kB values are cut
+
+
+async def test_detector_view_shows_findings_and_loads_the_chart() -> None:
+    seen: list[Message] = []
+    app = make_app()
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        tile(app, "ingress-bruteforce").focus()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DetectorScreen)
+        assert [f.value for f in screen.shown] == [0.62, 0.41]
+        await pilot.press("s")  # sort by the first label column
+        assert screen.sort_index == 1
+        await pilot.press("slash", *"shop", "enter")
+        assert [f.labels["host"] for f in screen.shown] == ["shop.example.com"]
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "24h" in str(screen.query_one("#chart-title").render())
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, OverviewScreen)
+    charts = [m for m in seen if isinstance(m, ChartLoaded) and m.chart is not None]
+    assert charts and charts[-1].chart.crossed_at is not None  # type: ignore[union-attr]
+
+
+async def test_keys_answer_while_a_slow_query_is_in_flight() -> None:
+    backend = FakeBackend(delay=30)
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.poll_now()
+        await pilot.pause(0.05)
+        assert backend.in_flight == 1
+        await pilot.press("left_square_bracket")
+        assert not app.cursor.live
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        app.workers.cancel_all()
+
+
+async def test_help_lists_every_key_and_the_palette_has_every_action() -> None:
+    from promsoc.tui.app import ConsoleApp
+    from promsoc.tui.screens.help import key_table
+
+    listed = {keys for _, rows in key_table() for keys, _ in rows}
+    for binding in ConsoleApp.BINDINGS + OverviewScreen.BINDINGS + DetectorScreen.BINDINGS:
+        assert any(binding.key.split(",")[0] in k or k in ("[", "]", "{", "}", "?", "/") for k in listed)  # type: ignore[union-attr]
+    app = make_app()
+    async with app.run_test(size=(80, 24)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+    for wanted in ("Time…", "Live", "◀ Step", "Hand-off", "Falco", "Topology", "Filter", "Help"):
+        assert wanted in titles
+
+
+def read_handoff(folder: Path) -> tuple[list[str], str]:
+    names = sorted(p.name for p in folder.iterdir())
+    return [n.rsplit(".", 1)[1] for n in names], (folder / names[0]).read_text()
+
+
+async def test_hand_off_writes_svg_and_a_markdown_note(tmp_path: Path) -> None:
+    app = make_app(FakeBackend(hostile=True), handoff_dir=str(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        tile(app, "ingress-bruteforce").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("H")
+        await app.workers.wait_for_complete()
+    kinds, note = read_handoff(tmp_path)
+    assert kinds == ["md", "svg"]
+    assert "time cursor: LIVE" in note and "ingress-bruteforce" in note and "```promql" in note
+    assert "\x1b" not in note and "\u202e" not in note
+
+
+async def test_kiosk_hides_key_hints_and_rotates_past_prompts() -> None:
+    app = make_app(kiosk=True, rotate_every=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert not app.screen.query_one("Footer").display
+        await pilot.press("question_mark")
+        app.rotate()
+        await pilot.pause()
+        assert app.current_mode == "falco"
+        app.rotate()
+        await pilot.pause()
+        assert app.current_mode == "topology"
+        app.rotate()
+        await pilot.pause()
+        assert app.current_mode == "overview" and isinstance(app.screen, OverviewScreen)
+
+
+async def test_no_color_is_respected_and_statuses_still_read(monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        assert tile(app, "falco-blind").render().plain.startswith("✗ ERROR")
+        assert tile(app, "ingress-bruteforce").result.status is Status.FIRING  # type: ignore[union-attr]

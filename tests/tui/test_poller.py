@@ -1,0 +1,54 @@
+"""Poll cycles never overlap, failures become messages, and a cursor move wakes the loop early."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
+from promsoc.tui.poller import Poller
+from tests.tui.fakes import NOW, FakeBackend
+
+
+def make(backend: FakeBackend, interval: float = 0.01) -> tuple[Poller, list[Any], list[float | None]]:
+    posted: list[Any] = []
+    cursor: list[float | None] = [None]
+    poller = Poller(backend, "demo", interval=interval, cursor=lambda: cursor[0], post=posted.append, clock=lambda: NOW)
+    return poller, posted, cursor
+
+
+async def test_cycles_never_overlap_even_when_woken_during_a_slow_query() -> None:
+    backend = FakeBackend(delay=0.05)
+    poller, posted, _ = make(backend)
+    task = asyncio.create_task(poller.run())
+    for _ in range(10):
+        poller.wake()
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert poller.cycles >= 2
+    assert poller.max_in_flight == 1
+    assert any(isinstance(m, ResultsUpdated) for m in posted)
+
+
+async def test_a_failing_source_posts_the_reason_and_recovers() -> None:
+    backend = FakeBackend()
+    backend.down = "connection refused: 127.0.0.1:9"
+    poller, posted, _ = make(backend)
+    await poller.cycle()
+    assert isinstance(posted[-1], PollFailed)
+    assert posted[-1].reason == "connection refused: 127.0.0.1:9"
+    backend.down = None
+    await poller.cycle()
+    assert any(isinstance(m, ResultsUpdated) for m in posted)
+
+
+async def test_live_evaluates_at_the_clock_and_a_cursor_at_its_moment() -> None:
+    backend = FakeBackend()
+    poller, posted, cursor = make(backend)
+    await poller.cycle()
+    cursor[0] = NOW - 3600
+    await poller.cycle()
+    assert backend.evaluated_at == [NOW, NOW - 3600]
+    histories = [m for m in posted if isinstance(m, HistoriesUpdated)]
+    assert [h.at for h in histories] == [NOW, NOW - 3600]  # a moved cursor refetches sparklines
