@@ -96,5 +96,6 @@ def _console(lab: Lab, args: argparse.Namespace) -> int:
     except ImportError:  # the console is not installed in this build
         print(f"Prometheus: {lab.url} (console unavailable; serving until Ctrl-C)", flush=True)
         return _serve(lab)
-    settings = load_settings(None, lab.url, None)
+    # the lab is the only source, named as in the contract's examples
+    settings = load_settings(None, lab.url, "demo")
     return int(run_console(settings, theme=args.theme, kiosk=args.kiosk, at=None))

@@ -57,25 +57,46 @@ def render_series(name: str, labels: dict[str, str]) -> str:
     return f"{name}{{{inner}}}"
 
 
+_SINE: dict[float, float] = {}
+
+
+def _sine(t: float) -> float:
+    """sin of the time of day, memoised: every series samples the same grid."""
+    value = _SINE.get(t)
+    if value is None:
+        if len(_SINE) > 200_000:
+            _SINE.clear()
+        value = _SINE[t] = math.sin(2 * math.pi * ((t % DAY) / DAY - 0.375))
+    return value
+
+
 def diurnal(t: float, amplitude: float = 0.4) -> float:
     """The daily rhythm: 1 ± amplitude, lowest around 03:00 UTC, highest around 15:00 UTC."""
-    return 1.0 + amplitude * math.sin(2 * math.pi * ((t % DAY) / DAY - 0.375))
+    return 1.0 + amplitude * _sine(t)
+
+
+def _mix(x: int) -> int:
+    x &= 0xFFFFFFFF
+    x ^= x >> 13
+    x = (x * 1274126177) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+_NOISE = [_mix(i * 2654435761 + 12345) / 2147483647.5 - 1.0 for i in range(8192)]
 
 
 def noise(seed: int, t: float, bucket: float = 30.0) -> float:
-    """Deterministic noise in [-1, 1] for a series (seed) and a 30-second time bucket."""
-    x = (int(t // bucket) * 2654435761 + seed * 40503 + 12345) & 0xFFFFFFFF
-    x ^= x >> 13
-    x = (x * 1274126177) & 0xFFFFFFFF
-    x ^= x >> 16
-    return x / 2147483647.5 - 1.0
+    """Deterministic noise in [-1, 1] for a series (seed) and a time bucket (default 30 s)."""
+    return _NOISE[(int(t // bucket) * 40503 + seed) & 8191]
 
 
 def steady(base: float, seed: int, *, amplitude: float = 0.4, jitter: float = 0.05) -> ValueFn:
     """A rate or value with the daily rhythm and a little noise."""
+    table = _NOISE
+    sine = _sine
 
     def fn(t: float) -> float:
-        return base * diurnal(t, amplitude) * (1.0 + jitter * noise(seed, t))
+        return base * (1.0 + amplitude * sine(t)) * (1.0 + jitter * table[(int(t // 30) * 40503 + seed) & 8191])
 
     return fn
 

@@ -131,9 +131,8 @@ class Simulator:
                 hidden = s.hidden
                 if not s.counter:
                     times = [t for t in times if not hidden(t)]
-            lines = self._lines(s, times)
-            out.write(lines)
-            count += lines.count("\n")
+            out.write(self._lines(s, times))
+            count += len(times)
         return count
 
     def _lines(self, s: Series, times: list[int]) -> str:
@@ -157,7 +156,10 @@ class Simulator:
             last_t = t
             if hidden is not None and hidden(t):
                 continue
-            parts.append(f"{prefix}{int(acc) if integer else round(acc, 6)} {t}\n")
+            if integer:
+                parts.append(f"{prefix}{int(acc)} {t}\n")
+            else:
+                parts.append(f"{prefix}{acc:.6f} {t}\n")
         self._state[s.key] = (float(last_t), acc)
         return "".join(parts)
 
