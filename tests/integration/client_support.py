@@ -100,12 +100,22 @@ def wait_for_up(server: PrometheusServer, timeout: float = 30.0) -> None:
     raise TimeoutError("Prometheus scraped nothing in time")
 
 
+_SHARED: list[PrometheusServer] = []
+
+
 def self_scraping_prometheus() -> PrometheusServer:
-    """A plain Prometheus that scrapes itself every second (so `up` and friends exist)."""
+    """A plain Prometheus scraping itself every second (so `up` and friends exist).
+
+    One server is shared by every client test module (starting one costs seconds); the
+    launcher stops it at interpreter exit.
+    """
+    if _SHARED:
+        return _SHARED[0]
     port = free_port()
     server = PrometheusServer(port=port, scrape_targets=[f"127.0.0.1:{port}"], scrape_interval="1s")
     server.start()
     wait_for_up(server)
+    _SHARED[:] = [server]
     return server
 
 

@@ -63,11 +63,7 @@ def mtls(pki: PKI) -> Iterator[PrometheusServer]:
 
 @pytest.fixture(scope="module")
 def plain() -> Iterator[PrometheusServer]:
-    server = self_scraping_prometheus()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield self_scraping_prometheus()
 
 
 async def two(source: Source) -> float:

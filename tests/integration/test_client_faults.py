@@ -28,11 +28,7 @@ class Sleeps:
 
 @pytest.fixture(scope="module")
 def prom() -> Iterator[PrometheusServer]:
-    server = self_scraping_prometheus()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield self_scraping_prometheus()
 
 
 async def test_connection_refused_is_unreachable_after_retries() -> None:

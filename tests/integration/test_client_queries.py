@@ -23,11 +23,7 @@ JOB = "promsoc-lab"
 
 @pytest.fixture(scope="module")
 def prom() -> Iterator[PrometheusServer]:
-    server = self_scraping_prometheus()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield self_scraping_prometheus()
 
 
 async def test_instant_vector_and_scalar(prom: PrometheusServer) -> None:
