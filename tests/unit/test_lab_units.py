@@ -112,3 +112,18 @@ def test_demo_without_prometheus_exits_2_without_traceback(tmp_path) -> None:  #
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert "apt-get install" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_live_attack_moves_counters_in_the_exposition() -> None:
+    live = ANCHOR + 60
+    sim = Simulator(ANCHOR, SimOptions(history_days=1.0, traffic_days=0.5), live_start=live)
+    series = 'apiserver_request_total{job="apiserver"'
+
+    def refused(t: float) -> float:
+        text = sim.exposition(t)
+        return sum(float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines()
+                   if ln.startswith(series) and 'code="403"' in ln and 'verb="LIST"' in ln)
+
+    before = refused(live - 30)
+    during = refused(live + 90)
+    assert during - before > 200  # 3 refused LIST/s for two minutes: the first live attack
