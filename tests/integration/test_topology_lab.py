@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,20 @@ def test_an_incident_pod_has_a_place_on_the_map(lab: Lab, name: str) -> None:
     pod = topo.pod(incident.labels["namespace"], incident.labels["pod"])
     assert pod is not None and pod.workload_kind == "Deployment"
     assert pod.node in topo.nodes and topo.nodes[pod.node].known
+
+
+def test_cli_reads_the_config_and_picks_a_source(lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - name: elsewhere\n    url: http://127.0.0.1:9\n"
+        f"  - name: lab\n    url: {lab.url}\n    selector: 'job=\"kube-state-metrics\"'\n"
+    )
+    config.chmod(0o600)
+    assert main(["topology", "--config", str(config), "--source", "lab", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "lab" and sum(len(n["pods"]) for n in out["nodes"]) > 100
+    assert out["edges"] == [], "the source's selector scopes every query: no mesh metrics in it"
+    assert main(["topology", "--config", str(config), "--source", "elsewhere"]) == 3
+    assert main(["topology", "--config", str(config), "--source", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
