@@ -77,8 +77,8 @@ def time_band(
     """The talk's time band: mean ± k·stddev of the signal over the last `window`.
 
     `skip` leaves out the most recent stretch so that an ongoing anomaly does not widen
-    its own band; `min_ratio` keeps the upper bound at least that many times the mean,
-    so a flat history (stddev near 0) does not turn noise into alerts.
+    its own band; `min_ratio` scales the mean in the upper bound (min_ratio·mean + k·σ),
+    so a flat history (stddev near 0) does not turn small wobbles into alerts.
     """
     sub = f"({signal})[{_duration(window)}:{_duration(step)}]"
     if _duration(skip) not in ("0s", "0m"):
@@ -87,9 +87,8 @@ def time_band(
     upper = f"({mean} + {_num(k)} * {dev})"
     description = f"mean ± {_num(k)}σ over {window}"
     if min_ratio is not None:
-        floor = f"({_num(min_ratio)} * {mean})"
-        upper = f"(({upper} >= {floor}) or {floor})"
-        description += f", at least {_num(min_ratio)} × mean"
+        upper = f"({_num(min_ratio)} * {mean} + {_num(k)} * {dev})"
+        description = f"{_num(min_ratio)} × mean + {_num(k)}σ over {window}"
     return Band(
         kind="time",
         upper=upper,
