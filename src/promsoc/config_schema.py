@@ -247,6 +247,12 @@ class _Parser:
             if "insecure_skip_verify" in entries
             else False
         )
+        if skip:
+            line = entries["insecure_skip_verify"][1].start_mark.line + 1
+            self.warnings.append(
+                f"{self.r.path}:{line}: {key}.insecure_skip_verify: server certificates are not "
+                "checked: anyone in the path can read the queries and forge the answers"
+            )
         tls = TLS(insecure_skip_verify=skip, **files)
         problem = check_tls_files(tls)
         if problem:

@@ -244,6 +244,12 @@ def test_inline_secrets_in_readable_file_warn_without_showing_them(tmp_path: Pat
     assert a.auth.password == Secret("inline-pass-1234")
 
 
+def test_insecure_skip_verify_draws_a_warning(tmp_path: Path) -> None:
+    text = "sources:\n  - name: a\n    url: https://x\n    tls: {insecure_skip_verify: true}\n"
+    (warning,) = load_file(write(tmp_path / "c.yaml", text)).warnings
+    assert warning.startswith(f"{tmp_path / 'c.yaml'}:4: sources[0].tls.insecure_skip_verify: ")
+
+
 def test_env_expansion_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROMSOC_TEST_HOST", "prom.internal")
     monkeypatch.setenv("PROMSOC_TEST_EMPTY", "")
