@@ -77,7 +77,7 @@ def time_band(
     """The talk's time band: mean ± k·stddev of the signal over the last `window`.
 
     `skip` leaves out the most recent stretch so that an ongoing anomaly does not widen
-    its own band; `min_ratio` scales the mean in the upper bound (min_ratio·mean + k·σ),
+    its own band; `min_ratio` scales the mean in the upper bound (min_ratio * mean + k * stddev),
     so a flat history (stddev near 0) does not turn small wobbles into alerts.
     """
     sub = f"({signal})[{_duration(window)}:{_duration(step)}]"
