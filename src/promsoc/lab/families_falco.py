@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from promsoc.lab.cluster import Cluster, Node
-from promsoc.lab.families_k8s import _burst, _pod_named
+from promsoc.lab.families_k8s import burst, pod_named
 from promsoc.lab.families_traffic import PRIORITY_NAMES, sidekick_priority
 from promsoc.lab.scenario import Scenario
 from promsoc.lab.series import TRAFFIC, Series, ValueFn, constant, stable_seed, steady
@@ -31,27 +31,27 @@ class Stream:
 
 def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
     at = scenario.anchor
-    prom = _pod_named(cluster, "monitoring", "prometheus", at)
-    grafana = _pod_named(cluster, "monitoring", "grafana", at)
-    web = _pod_named(cluster, "shop", "storefront", at)
+    prom = pod_named(cluster, "monitoring", "prometheus", at)
+    grafana = pod_named(cluster, "monitoring", "grafana", at)
+    web = pod_named(cluster, "shop", "storefront", at)
     miner = next(p for p in cluster.pods_at(at) if p.name == scenario.incident("crypto-miner").labels["pod"])
-    etl = _pod_named(cluster, "data", "etl-worker", at)
+    etl = pod_named(cluster, "data", "etl-worker", at)
     shell = scenario.incident("shell-burst").start
     critical = scenario.incident("critical-binary").start
     modify = scenario.incident("error-priority-events").start
     return [
         Stream("Read sensitive file untrusted", 4, ("filesystem", "mitre_credential_access"),
                prom.node, prom.namespace, prom.name,
-               _burst(scenario, "noisy-rule", 0.02, constant(0.0067))),
+               burst(scenario, "noisy-rule", 0.02, constant(0.0067))),
         Stream("Contact K8S API Server From Container", 5, ("network", "k8s", "mitre_discovery"),
                grafana.node, grafana.namespace, grafana.name, constant(0.003)),
         Stream("Terminal shell in container", 5, ("container", "shell", "mitre_execution"),
-               web.node, web.namespace, web.name, _burst(scenario, "shell-burst", 0.15), shell),
+               web.node, web.namespace, web.name, burst(scenario, "shell-burst", 0.15), shell),
         Stream("Drop and execute new binary in container", 2,
                ("container", "process", "mitre_persistence", "TA0003"),
-               miner.node, miner.namespace, miner.name, _burst(scenario, "critical-binary", 0.04), critical),
+               miner.node, miner.namespace, miner.name, burst(scenario, "critical-binary", 0.04), critical),
         Stream("Modify binary dirs", 3, ("filesystem", "mitre_persistence"),
-               etl.node, etl.namespace, etl.name, _burst(scenario, "error-priority-events", 0.04), modify),
+               etl.node, etl.namespace, etl.name, burst(scenario, "error-priority-events", 0.04), modify),
     ]
 
 
@@ -86,7 +86,7 @@ def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
 
             seed = stable_seed(node.name)
             add("falcosecurity_scap_n_evts_total", native, steady(40000.0, seed))
-            drops = _burst(scenario, "falco-drops", 300.0) if node.name == "worker-3" else constant(0.0)
+            drops = burst(scenario, "falco-drops", 300.0) if node.name == "worker-3" else constant(0.0)
             add("falcosecurity_scap_n_drops_total", native, drops)
             add("falcosecurity_falco_outputs_queue_num_drops_total", native, constant(0.0))
             add("falcosecurity_evt_hostname_info", {**native, "hostname": node.name}, constant(1.0), False)
@@ -110,7 +110,7 @@ def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
 def falcosidekick(cluster: Cluster, scenario: Scenario, *, legacy: bool = False) -> list[Series]:
     """falcosidekick's metrics: the >= 2.30 names by default, the < 2.30 ones with legacy=True."""
     streams = _streams(cluster, scenario)
-    sk = _pod_named(cluster, "falco", "falcosidekick", scenario.anchor)
+    sk = pod_named(cluster, "falco", "falcosidekick", scenario.anchor)
     base = {"job": "falcosidekick", "instance": f"{sk.pod_ip}:2801"}
     out: list[Series] = []
 
@@ -147,7 +147,7 @@ def falcosidekick(cluster: Cluster, scenario: Scenario, *, legacy: bool = False)
                               TRAFFIC, slack_down, integer=True))
         if dest == "elasticsearch":
             out.append(Series(outputs, {**base, "destination": dest, "status": "error"},
-                              _burst(scenario, "sidekick-transient-error", 1.5 / 480), True, TRAFFIC,
+                              burst(scenario, "sidekick-transient-error", 1.5 / 480), True, TRAFFIC,
                               transient, integer=True))
     out.append(Series(inputs, {**base, "source": "falco", "status": "accepted"}, total, True, TRAFFIC,
                       integer=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from promsoc.lab.cluster import Cluster
-from promsoc.lab.families_k8s import INGRESSES, _burst, _pod_named
+from promsoc.lab.families_k8s import INGRESSES, burst, pod_named
 from promsoc.lab.scenario import Scenario
 from promsoc.lab.series import LIVE, TRAFFIC, Family, Series, ValueFn, scaled, stable_seed, steady
 
@@ -53,7 +53,7 @@ def _lognormal_cdf(x: float, median: float, sigma: float = 0.6) -> float:
 
 
 def ingress_nginx(cluster: Cluster, scenario: Scenario) -> list[Series]:
-    ctl = _pod_named(cluster, "ingress-nginx", "ingress-nginx-controller", scenario.anchor)
+    ctl = pod_named(cluster, "ingress-nginx", "ingress-nginx-controller", scenario.anchor)
     base = {"job": "ingress-nginx", "instance": f"{ctl.pod_ip}:10254", "controller_namespace": "ingress-nginx",
             "controller_class": "k8s.io/ingress-nginx", "controller_pod": ctl.name, "canary": ""}
     out: list[Series] = []
@@ -70,7 +70,7 @@ def _path_series(scenario: Scenario, ids: dict[str, str], host: str, path: str,
     seed = stable_seed(host + path)
     total = steady(rps, seed, amplitude=0.45, jitter=0.05)
     if path == "/downloads":
-        total = _burst(scenario, "download-rush", 9 * rps, total)
+        total = burst(scenario, "download-rush", 9 * rps, total)
     attacks = [(name, status, share) for name, h, p, status, share in _ERROR_INCIDENTS
                if (h, p) == (host, path)]
 
@@ -97,7 +97,7 @@ def _path_series(scenario: Scenario, ids: dict[str, str], host: str, path: str,
             if wanted is None:
                 continue
             # two requests in the whole incident, both failing: 2 / 480 s
-            fn: ValueFn = _burst(scenario, wanted, 2.2 / 480)
+            fn: ValueFn = burst(scenario, wanted, 2.2 / 480)
             start = scenario.incident(wanted).start
             out.append(Series("nginx_ingress_controller_requests", {**ids, "status": status}, fn,
                               True, TRAFFIC, start, integer=True))

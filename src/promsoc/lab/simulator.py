@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from promsoc.lab import families_falco, families_k8s, families_traffic
+from promsoc.lab import families_control, families_falco, families_k8s, families_traffic
 from promsoc.lab.cluster import DAY, HOUR, Cluster, build_cluster
 from promsoc.lab.scenario import Scenario, build_scenario
 from promsoc.lab.series import LIVE, TOPOLOGY, TRAFFIC, Family, Series, constant, stable_seed
@@ -71,9 +71,9 @@ class Simulator:
         c, s, o = self.cluster, self.scenario, self.options
         series = families_k8s.kube_state_metrics(c, s)
         if o.traffic:
-            series += families_k8s.apiserver(c, s)
+            series += families_control.apiserver(c, s)
             if o.certmanager:
-                series += families_k8s.cert_manager(c, s)
+                series += families_control.cert_manager(c, s)
             series += families_k8s.kubelet_volumes(c, s)
             series += families_k8s.cadvisor(c, s)
             series += families_traffic.ingress_nginx(c, s)
