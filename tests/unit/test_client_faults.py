@@ -228,6 +228,16 @@ async def test_unreadable_token_file_is_auth_refused(tmp_path: object) -> None:
     assert calls.requests == []
 
 
+async def test_vanished_tls_file_fails_each_call_not_the_constructor(tmp_path: object) -> None:
+    from promsoc.config import TLS
+
+    source = Source("t", "https://prom.example", tls=TLS(ca_file=tmp_path / "gone.pem"))  # type: ignore[operator]
+    async with client(lambda _r: vector(1), source) as prom:
+        with pytest.raises(Unreachable) as caught:
+            await prom.query("up")
+    assert "TLS files of t unusable" in str(caught.value)
+
+
 async def test_transport_errors_become_unreachable() -> None:
     def broken(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadError("connection reset", request=request)

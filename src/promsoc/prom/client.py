@@ -149,6 +149,14 @@ class PromClient:
             if auth is None:
                 auth = BasicAuth(unquote(parts.username or ""), Secret(password))
         self._semaphore = asyncio.Semaphore(source.max_concurrency)
+        # Unusable TLS files (the config checks them, but files change) fail each call, not here.
+        self._broken: PromError | None = None
+        try:
+            context = _ssl_context(source)
+        except (OSError, ssl.SSLError) as exc:
+            reason = self._redact(str(exc) or type(exc).__name__)
+            self._broken = Unreachable(f"TLS files of {self.name} unusable: {reason}", source=self.name)
+            context = ssl.create_default_context()
         limits = httpx.Limits(
             max_connections=source.max_concurrency, max_keepalive_connections=source.max_concurrency
         )
@@ -156,7 +164,7 @@ class PromClient:
             base_url=source.display_url,
             headers={"User-Agent": f"promsoc/{__version__}", **source.headers},
             auth=_FileAuth(auth, self._redact) if auth else None,
-            verify=_ssl_context(source),
+            verify=context,
             timeout=httpx.Timeout(source.timeout),
             limits=limits,
             transport=transport,
@@ -274,6 +282,8 @@ class PromClient:
 
     async def _call(self, path: str, params: list[tuple[str, str]]) -> tuple[Any, list[str]]:
         """One API call under the concurrency cap, with retries: the envelope's (data, warnings)."""
+        if self._broken is not None:
+            raise self._broken
         encoded = urlencode([*params, *self.source.params.items()])
         async with self._semaphore:
             for attempt in range(self.retries + 1):
