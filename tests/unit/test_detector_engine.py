@@ -1,0 +1,115 @@
+"""The engine's statuses, order and concurrency, against a scripted client (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from promsoc.detectors.engine import chart_queries, evaluate, presence_query
+from promsoc.detectors.model import Status
+from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.spec import Detector
+from promsoc.prom.errors import BadQuery, Unreachable
+from promsoc.prom.types import InstantResult, Sample
+
+DETECTORS = {d.id: d for d in load_detectors()}
+
+
+class ScriptedClient:
+    """Answers by query text; records how many queries were in flight at once."""
+
+    def __init__(self, answers: dict[str, InstantResult | Exception], present: set[str]) -> None:
+        self.answers = answers
+        self.present = present
+        self.in_flight = 0
+        self.peak = 0
+        self.queries: list[str] = []
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult:
+        self.queries.append(promql)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        if promql.startswith("group by (__name__)"):
+            samples = [Sample({"__name__": n}, 1.0, at or 0) for n in sorted(self.present)]
+            return InstantResult("vector", samples)
+        answer = self.answers.get(promql, InstantResult("vector", []))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _vector(*samples: tuple[dict[str, str], float]) -> InstantResult:
+    return InstantResult("vector", [Sample(labels, value, 0.0) for labels, value in samples])
+
+
+async def test_statuses_order_and_concurrency() -> None:
+    dets: list[Detector] = [DETECTORS[i] for i in (
+        "ingress-bruteforce", "cert-expiry-certmanager", "ingress-sqli", "falco-blind",
+        "apiserver-unauthorized",
+    )]
+    client = ScriptedClient(
+        answers={
+            dets[0].query: _vector(({"host": "a", "path": "/x"}, 0.4),
+                                   ({"host": "b", "path": "/login"}, 0.9)),
+            dets[3].query: BadQuery("parse error at char 3", source="lab"),
+            dets[4].query: Unreachable("connection refused", source="lab"),
+        },
+        present={"nginx_ingress_controller_requests", "kube_pod_info", "falco_events"},
+    )
+    results = await evaluate(dets, client, "lab", 1000.0)
+    assert [r.detector for r in results] == [d.id for d in dets]
+    assert [r.status for r in results] == [
+        Status.FIRING, Status.NO_DATA, Status.OK, Status.ERROR, Status.ERROR,
+    ]
+    assert results[0].findings[0].labels == {"host": "b", "path": "/login"}  # worst first
+    assert results[1].missing == ("certmanager_certificate_expiration_timestamp_seconds",)
+    assert results[3].error and "\n" not in results[3].error
+    assert all(r.source == "lab" and r.evaluated_at == 1000.0 for r in results)
+    assert client.peak == len(dets) + 1  # every query and the presence check in one wave
+    assert sum(q.startswith("group by (__name__)") for q in client.queries) == 1
+
+
+async def test_any_of_requirements_and_disabled_detectors() -> None:
+    blind = DETECTORS["falco-blind"]
+    off = DETECTORS["ingress-sqli"].with_overrides(enabled=False)
+    client = ScriptedClient({}, present={"kube_pod_info"})
+    results = await evaluate([blind, off], client, "lab", 5.0)
+    assert [r.detector for r in results] == ["falco-blind"]
+    assert results[0].status is Status.NO_DATA
+    assert results[0].missing[0].startswith("falcosecurity_evt_hostname_info|")
+
+
+async def test_presence_failure_is_an_error_not_ok() -> None:
+    class Broken(ScriptedClient):
+        async def query(self, promql: str, at: float | None = None) -> InstantResult:
+            if promql.startswith("group by"):
+                raise Unreachable("timed out", source="lab")
+            return InstantResult("vector", [])
+
+    results = await evaluate([DETECTORS["ingress-sqli"]], Broken({}, set()), "lab", 1.0)
+    assert results[0].status is Status.ERROR and "timed out" in (results[0].error or "")
+
+
+def test_presence_query_is_one_regex_over_names() -> None:
+    assert presence_query(["b", "a", "b"]) == 'group by (__name__) ({__name__=~"a|b"})'
+
+
+@pytest.mark.parametrize("det_id", ["container-cpu-outlier", "ingress-response-size-anomaly",
+                                    "ingress-bruteforce", "volume-inode-anomaly"])
+def test_chart_queries_narrow_to_one_finding(det_id: str) -> None:
+    det = DETECTORS[det_id]
+    labels = {"namespace": "media", "pod": "thumb-1", "workload_kind": "Deployment",
+              "workload": "thumb", "host": 'x"}', "path": "/$1"}
+    chart = chart_queries(det, labels)
+    assert det.signal is not None and chart.signal.startswith(f"({det.signal}) and on (")
+    assert chart.upper is not None and chart.band_kind == det.band.kind  # type: ignore[union-attr]
+    assert '"x\\"}"' in chart.signal and '"/$$1"' in chart.signal  # inert label values
+    if det_id == "container-cpu-outlier":
+        assert "on (namespace, workload, workload_kind) label_replace" in chart.upper
+        assert '"thumb-1"' not in chart.upper  # the band is the workload's, not the pod's
+    if det_id == "ingress-bruteforce":
+        assert chart.upper == "vector(0.3)"
+    assert chart_queries(det).signal == det.signal
