@@ -45,7 +45,21 @@ def _check_counts(lab: Lab, at: float) -> Topology:
     return topo
 
 
+def _wait_for_live_scrapes(lab: Lab, timeout: float = 30.0) -> None:
+    """Right after the lab starts, "now" is the end of the cached history until Prometheus scrapes."""
+
+    async def scraped() -> bool:
+        async with PromClient.from_url(lab.url) as client:
+            return bool((await client.query("up", time.time())).samples)
+
+    deadline = time.monotonic() + timeout
+    while not asyncio.run(scraped()):
+        assert time.monotonic() < deadline, "the lab's Prometheus never scraped the live exporter"
+        time.sleep(0.5)
+
+
 def test_counts_now_match_the_scenario(lab: Lab) -> None:
+    _wait_for_live_scrapes(lab)
     topo = _check_counts(lab, time.time())
     assert time.time() - (topo.snapshot_at or 0) < 120, "live scrapes keep 'now' fresh"
     assert len(topo.pods) > 100 and topo.warnings == []
