@@ -111,6 +111,22 @@ HEARTBEATS = (
 )
 
 
+def view_queries(window: str = "5m") -> dict[str, str]:
+    """PromQL for a Falco view (instant or range), normalised and de-duplicated like the detectors."""
+    counted = matches(window)
+    return {
+        "by_rule": f"sum by (rule) ({counted})",
+        "by_priority": f"sum by (priority) ({counted})",
+        "deliveries_ok": outputs("ok", window),
+        "deliveries_error": outputs("error", window),
+        "dropped_events": f"sum(increase(falcosecurity_scap_n_drops_total[{window}]))",
+        "instances": (
+            "count(falcosecurity_evt_hostname_info) "
+            "or count(count by (hostname) (falco_events))"
+        ),
+    }
+
+
 def macros() -> dict[str, str]:
     """The Falco macros the packs use."""
     return {
