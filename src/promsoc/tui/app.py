@@ -226,7 +226,7 @@ def run_console(settings: Any, *, theme: str | None = None, kiosk: bool = False,
     app = ConsoleApp(
         DomainBackend(settings),
         theme=theme or options.theme,
-        kiosk=kiosk or options.kiosk,
+        kiosk=kiosk,
         at=at,
         interval=options.interval,
         rotate_every=options.rotate_every,

@@ -27,6 +27,7 @@ class History:
     points: Points
     band: Band | None = None
     threshold: float | None = None
+    firing: list[float] | None = None  # moments the detector's own query fired, when known
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from promsoc.tui.state import TileKey
 from promsoc.tui.widgets import status
 from promsoc.tui.widgets.tile import DetectorTile, top_finding
 
-TILE_WIDTH = 30
+TILE_WIDTH = 28
 
 
 class TileGrid(Container):

@@ -37,7 +37,8 @@ def _edge_at(points: Points, stamp: float) -> float | None:
 
 
 def render(history: History | None, width: int, normal: Style, above: Style) -> Text:
-    """Sparkline text of `width` cells; an empty history renders as a dim placeholder."""
+    """Sparkline text of `width` cells: moments the detector fired (or, failing that, points
+    above the band) get the ABOVE glyph; an empty history renders as a dim placeholder."""
     text = Text(no_wrap=True)
     if history is None or not history.points or width <= 0:
         text.append("·" * max(width, 0), style=normal)
@@ -51,14 +52,19 @@ def render(history: History | None, width: int, normal: Style, above: Style) -> 
     low, high = min(limits), max(limits)
     scale = (high - low) or 1.0
     span = max(end - start, 1e-9)
+    firing = _buckets([(t, 1.0) for t in history.firing], width, start, end) if history.firing else []
     for index, value in enumerate(values):
         if value is None:
             text.append(NO_POINT)
             continue
-        stamp = start + (index + 0.5) * span / width
-        edge = _edge_at(upper, stamp) if upper else None
-        limit = edge if edge is not None else history.threshold
-        if limit is not None and value > limit:
+        if history.firing is not None:
+            beyond = bool(firing) and firing[index] is not None
+        else:
+            stamp = start + (index + 0.5) * span / width
+            edge = _edge_at(upper, stamp) if upper else None
+            limit = edge if edge is not None else history.threshold
+            beyond = limit is not None and value > limit
+        if beyond:
             text.append(ABOVE, style=above)
         else:
             level = int((value - low) / scale * (len(BLOCKS) - 1))
