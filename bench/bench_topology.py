@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/bench_topology.py [--pods N --nodes N --workloads N --runs N]
      [--tui]  also mount the console screen headless, page through the workload view, time keys
      [--lab]  also query a real lab Prometheus scaled to --pods/--nodes (1 day of history)
+     [--console URL]  also run the whole console (detectors + topology mode) on a Prometheus
 Budget (issue 6): build + render <= 300 ms; the process stays under 250 MB RSS.
 """
 
@@ -60,6 +61,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tui", action="store_true", help="also time the console screen")
     parser.add_argument("--lab", action="store_true", help="also query a scaled lab Prometheus")
+    parser.add_argument("--console", metavar="URL", help="also run the whole console on URL")
     args = parser.parse_args()
     cluster = generate(args.pods, args.nodes, args.workloads, seed=7)
     later = generate(args.pods, args.nodes, args.workloads, seed=7, rolled=args.workloads // 4)
@@ -105,6 +107,10 @@ def main() -> int:
         from bench_topology_tui import bench_lab
 
         bench_lab(args.pods, args.nodes)
+    if args.console:
+        from bench_topology_tui import bench_console
+
+        bench_console(args.console)
     peak = rss_mb()
     ok = total_ms <= BUDGET_MS and peak < RSS_BUDGET_MB
     print(f"  peak RSS                  {peak:7.1f} MB  (budget {RSS_BUDGET_MB:.0f} MB)")

@@ -101,3 +101,48 @@ def bench_lab(pods: int, nodes: int) -> None:
                 f"  lab ({pods} pods, {nodes} nodes): load_topology at {label:>5} "
                 f"{ms:7.1f} ms  ({count} pods; lab start {started:.0f} s, cache hit {lab.cache_hit})"
             )
+
+
+def bench_console(url: str, keys: int = 100) -> None:
+    """The whole console (domain backend, detectors, topology mode) on a Prometheus, e.g. the
+    scaled demo (`promsoc demo --no-tui --pods 5000 --nodes 200`): load time, keys, RSS."""
+    import resource
+
+    from promsoc.config import load_settings
+    from promsoc.tui.app import ConsoleApp
+    from promsoc.tui.domain import DomainBackend
+
+    async def run() -> None:
+        app = ConsoleApp(DomainBackend(load_settings(None, url, "bench")), poll=False)
+        async with app.run_test(size=(160, 50)) as pilot:
+            began = time.perf_counter()
+            app.poll_now()
+            await app.workers.wait_for_complete()
+            polled = (time.perf_counter() - began) * 1000
+            began = time.perf_counter()
+            await pilot.press("m")
+            screen = app.screen
+            while not isinstance(screen, TopologyScreen) or screen.shown is None:
+                await pilot.pause(0.02)
+                screen = app.screen
+            first = (time.perf_counter() - began) * 1000
+            await pilot.press("2")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            lines = len(screen.query_one(TopologyView).lines)
+            latencies = []
+            for index in range(keys):
+                start = time.perf_counter()
+                await pilot.press("pagedown" if index % 4 else "down")
+                latencies.append((time.perf_counter() - start) * 1000)
+            pods = len(screen.shown.topo.pods) if screen.shown else 0
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"  console on {url}: one detector cycle {polled:6.0f} ms; topology mode "
+                f"{first:6.0f} ms to the first map ({pods} pods, {lines} workload-view lines); "
+                f"key while paging median {statistics.median(latencies):5.1f} ms; "
+                f"peak RSS {peak:5.1f} MB"
+            )
+
+    asyncio.run(run())

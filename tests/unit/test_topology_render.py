@@ -126,3 +126,6 @@ def test_diff_summary_reads_without_colour() -> None:
     assert "  ~ shop/db-0: w1 -> w3" in text
     assert "  ! shop/web -> shop/db" in text
     assert "new priority classes (1)" in text
+    lines = render_diff_summary(diff_topology(BEFORE, AFTER))
+    lost = next(line for line in lines if line.mark == "!")
+    assert (lost.kind, lost.ref) == ("edge", "shop/web>shop/db"), "selectable like a traffic line"

@@ -30,9 +30,7 @@ def as_text(lines: list[Line]) -> str:
     return "\n".join(line.text.rstrip() for line in lines)
 
 
-def _node_rows(
-    pods: list[Pod], removed: list[Pod], diff: TopologyDiff | None
-) -> list[tuple[str, str, str, str]]:
+def _node_rows(pods: list[Pod], removed: list[Pod], diff: TopologyDiff | None) -> list[tuple[str, str, str, str]]:
     """(mark, count, workload ref, flags) per workload on one node."""
     now: dict[str, list[Pod]] = defaultdict(list)
     for pod in pods:
@@ -62,9 +60,7 @@ def _node_rows(
     return rows
 
 
-def render_nodes(
-    topo: Topology, diff: TopologyDiff | None = None, width: int = WIDTH
-) -> list[Line]:
+def render_nodes(topo: Topology, diff: TopologyDiff | None = None, width: int = WIDTH) -> list[Line]:
     """Nodes as boxes listing their workloads with pod counts; host-network pods flagged."""
     inner = width - 4  # "  |" ... "|" around each box row, the first column holds the mark
     lines: list[Line] = []
@@ -128,9 +124,7 @@ def render_workloads(
             if diff is not None and workload is None:
                 mark = "-"
             kind_name = safe(ref.split("/", 1)[1], 140)
-            lines.append(
-                Line(fit(f"{mark}  {kind_name}  {count} pods", width), "workload", ref, mark)
-            )
+            lines.append(Line(fit(f"{mark}  {kind_name}  {count} pods", width), "workload", ref, mark))
             pods = [topo.pods[(namespace, name)] for name in (workload.pods if workload else ())]
             members = sorted(pods + removed_by_workload.get(ref, []), key=lambda p: p.name)
             shown = members if max_pods is None else members[:max_pods]
@@ -160,9 +154,7 @@ def _edge_text(mark: str, edge: Edge, width: int) -> str:
     return fit(head, width - len(tail) - 1) + " " + tail
 
 
-def render_traffic(
-    topo: Topology, diff: TopologyDiff | None = None, width: int = WIDTH
-) -> list[Line]:
+def render_traffic(topo: Topology, diff: TopologyDiff | None = None, width: int = WIDTH) -> list[Line]:
     """Workload -> workload edges grouped by source, with rate, error share and mTLS."""
     if not topo.edges:
         return [Line("(no traffic edges: no istio_requests_total, no Linkerd request_total)")]
@@ -176,9 +168,7 @@ def render_traffic(
         lines.append(Line(fit(safe(source, 140), width), "workload", source))
         for edge in sorted(by_source[source], key=lambda e: e.destination):
             mark = "!" if edge.key in lost else "+" if edge.key in new else " "
-            lines.append(
-                Line(_edge_text(mark, edge, width), "edge", f"{source}>{edge.destination}", mark)
-            )
+            lines.append(Line(_edge_text(mark, edge, width), "edge", f"{source}>{edge.destination}", mark))
     return lines
 
 
@@ -209,9 +199,14 @@ def render_diff_summary(diff: TopologyDiff, width: int = WIDTH) -> list[Line]:
         for move in diff.moved_pods:
             text = f"  ~ {safe(move.pod, 120)}: {safe(move.from_node)} -> {safe(move.to_node)}"
             lines.append(Line(fit(text, width), "pod", move.pod, "~"))
-    section(
-        "new traffic edges", "+", [f"{e.source} -> {e.destination}" for e in diff.new_edges], ""
-    )
-    lost = [f"{e.source} -> {e.destination}" for e in diff.lost_mtls_edges]
-    section("edges that lost mTLS", "!", lost, "")
+    for title, mark, edges in (
+        ("new traffic edges", "+", diff.new_edges),
+        ("edges that lost mTLS", "!", diff.lost_mtls_edges),
+    ):
+        if edges:
+            lines.append(Line(fit(f"{title} ({len(edges)})", width)))
+        for edge in edges:
+            text = f"  {mark} {safe(edge.source, 100)} -> {safe(edge.destination, 100)}"
+            ref = f"{edge.source}>{edge.destination}"
+            lines.append(Line(fit(text, width), "edge", ref, mark))
     return lines
