@@ -5,6 +5,7 @@ from __future__ import annotations
 from promsoc.lab.cluster import DAY, Cluster, Pod
 from promsoc.lab.scenario import Scenario
 from promsoc.lab.series import (
+    LIVE,
     TOPOLOGY,
     TRAFFIC,
     Family,
@@ -204,8 +205,9 @@ def _volume(scenario: Scenario, ns: str, pvc: str, node: str, ip: str, start: fl
     }
     labels = {"job": "kubelet", "instance": f"{ip}:10250", "metrics_path": "/metrics", "node": node,
               "namespace": ns, "persistentvolumeclaim": pvc}
-    return [Series(f"kubelet_volume_stats_{m}", labels, fn, False, TRAFFIC, start, end)
-            for m, fn in values.items()]
+    # the inode series have history (volume-inode-anomaly reads them); byte series are live only
+    return [Series(f"kubelet_volume_stats_{m}", labels, fn, False, TRAFFIC if "inodes" in m else LIVE,
+                   start, end) for m, fn in values.items()]
 
 
 def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
@@ -239,7 +241,8 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
                "id": f"/kubepods/burstable/pod{p.uid}"}
         out.append(Series("container_network_transmit_bytes_total", net, tx, True, TRAFFIC,
                           p.start, p.end))
-        out.append(Series("container_network_receive_bytes_total", net, scaled(tx, 1.3), True, TRAFFIC,
+        # no detector reads received bytes: served live, not backfilled (a smaller, faster history)
+        out.append(Series("container_network_receive_bytes_total", net, scaled(tx, 1.3), True, LIVE,
                           p.start, p.end))
     return out
 
