@@ -26,6 +26,8 @@ def safe(value: str, limit: int = MAX_LABEL, ascii_only: bool = True) -> str:
     With `ascii_only` every other non-ASCII character becomes '?' too, so that one character is
     one terminal column and the boxes of the ASCII views stay aligned (Kubernetes names are ASCII).
     """
+    if len(value) <= limit and value.isascii() and value.isprintable():
+        return value  # the usual Kubernetes name: nothing to escape (isprintable rejects ESC, DEL)
     text = _ESCAPES.sub("?", value)
     out: list[str] = []
     for char in text:
