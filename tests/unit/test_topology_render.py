@@ -129,3 +129,14 @@ def test_diff_summary_reads_without_colour() -> None:
     lines = render_diff_summary(diff_topology(BEFORE, AFTER))
     lost = next(line for line in lines if line.mark == "!")
     assert (lost.kind, lost.ref) == ("edge", "shop/web>shop/db"), "selectable like a traffic line"
+
+
+def test_json_output_keeps_hostile_values_but_escaped() -> None:
+    """JSON carries the value as it is (scripts need it) but no raw escape reaches a terminal."""
+    import json
+
+    from promsoc.topology.export import to_json
+
+    text = json.dumps(to_json(_hostile_topology(), "demo"))
+    assert "\x1b" not in text and "\u202e" not in text and "\r" not in text
+    assert json.loads(text)["nodes"][0]["name"] == HOSTILE
