@@ -18,10 +18,7 @@ from promsoc.topology.text import safe
 
 BEFORE, AFTER = churn_pair()
 
-HOSTILE = (
-    "evil\x1b]8;;http://x\x07click\x1b]8;;\x07\x1b[31mRED\x1b[0m\u202egnp.exe\r\nrm -rf\x00"
-    + "A" * 500
-)
+HOSTILE = "evil\x1b]8;;http://x\x07click\x1b]8;;\x07\x1b[31mRED\x1b[0m\u202egnp.exe\r\nrm -rf\x00" + "A" * 500
 
 
 def _hostile_topology():
@@ -49,11 +46,7 @@ def test_views_fit_80_columns_at_scale(view) -> None:  # type: ignore[no-untyped
 @pytest.mark.parametrize("view", [render_nodes, render_workloads, render_diff_summary])
 def test_hostile_values_are_inert_and_bounded(view) -> None:  # type: ignore[no-untyped-def]
     topo = _hostile_topology()
-    arg = (
-        diff_topology(build_topology(0.0, [], [], [], []), topo)
-        if view is render_diff_summary
-        else topo
-    )
+    arg = diff_topology(build_topology(0.0, [], [], [], []), topo) if view is render_diff_summary else topo
     text = as_text(view(arg))
     assert all(ch == "\n" or " " <= ch <= "~" for ch in text), repr(text[:200])
     assert "\x1b" not in text and "\u202e" not in text and "\r" not in text

@@ -47,19 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_source_options(parser)
     parser.add_argument("--at", metavar="TIME", help="RFC 3339 or Unix seconds (default: now)")
-    parser.add_argument(
-        "--offset", metavar="DURATION", help="show the view that long before --at (5m, 1h, 2d, 4w)"
-    )
-    parser.add_argument(
-        "--diff", metavar="DURATION", help="compare with the view that long before the shown moment"
-    )
+    parser.add_argument("--offset", metavar="DURATION", help="show the view that long before --at (5m, 1h, 2d, 4w)")
+    parser.add_argument("--diff", metavar="DURATION", help="compare with the view that long before the shown moment")
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument(
-        "--view", choices=VIEWS, default="nodes", help="text view to print (default: nodes)"
-    )
-    parser.add_argument(
-        "--filter", metavar="TEXT", default="", help="keep pods matching ns:X node:Y name:Z or text"
-    )
+    parser.add_argument("--view", choices=VIEWS, default="nodes", help="text view to print (default: nodes)")
+    parser.add_argument("--filter", metavar="TEXT", default="", help="keep pods matching ns:X node:Y name:Z or text")
     parser.set_defaults(handler=run)
 
 
@@ -104,9 +96,7 @@ async def _load(
         async with PromClient(source) as client:
             if against is None:
                 return source.name, await load_topology(client, at), None
-            before, after = await asyncio.gather(
-                load_topology(client, against), load_topology(client, at)
-            )
+            before, after = await asyncio.gather(load_topology(client, against), load_topology(client, at))
     except PromError as exc:
         raise CliError(f"source {source.name}: {exc}", EXIT_SOURCE) from None
     return source.name, after, diff_topology(before, after)
@@ -123,9 +113,7 @@ def render_text(topo: Topology, source: str, diff: TopologyDiff | None, view: st
         ),
     ]
     if diff is not None:
-        header.append(
-            Line(f"diff against {format_time(diff.before_at)}: + added  - removed  ~ moved")
-        )
+        header.append(Line(f"diff against {format_time(diff.before_at)}: + added  - removed  ~ moved"))
     header.extend(Line(f"warning: {safe(w, 200)}") for w in topo.warnings)
     sections: list[list[Line]] = [header]
     if view in ("nodes", "all"):

@@ -123,9 +123,7 @@ def diff_topology(before: Topology, after: Topology) -> TopologyDiff:
         new_priority_classes=sorted(new_classes - old_classes),
         new_edges=[edge for edge in after.edges if edge.key not in old_edges],
         lost_mtls_edges=[
-            edge
-            for edge in after.edges
-            if edge.key in old_edges and old_edges[edge.key].mtls and not edge.mtls
+            edge for edge in after.edges if edge.key in old_edges and old_edges[edge.key].mtls and not edge.mtls
         ],
         removed=sorted(removed, key=lambda p: p.key),
     )

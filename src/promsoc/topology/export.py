@@ -31,9 +31,7 @@ def diff_to_json(diff: TopologyDiff) -> dict[str, Any]:
         "removed_pods": diff.removed_pods,
         "added_workloads": diff.added_workloads,
         "removed_workloads": diff.removed_workloads,
-        "moved_pods": [
-            {"pod": m.pod, "from_node": m.from_node, "to_node": m.to_node} for m in diff.moved_pods
-        ],
+        "moved_pods": [{"pod": m.pod, "from_node": m.from_node, "to_node": m.to_node} for m in diff.moved_pods],
         "added_nodes": diff.added_nodes,
         "removed_nodes": diff.removed_nodes,
         "new_daemonsets": diff.new_daemonsets,

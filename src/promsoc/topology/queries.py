@@ -44,10 +44,7 @@ class QueryOptions:
 
 KSM_METRICS = ("kube_pod_info", "kube_pod_owner", "kube_replicaset_owner", "kube_node_info")
 
-_ISTIO_SRC_DST = (
-    "source_workload_namespace, source_workload, "
-    "destination_workload_namespace, destination_workload"
-)
+_ISTIO_SRC_DST = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload"
 _LINKERD_SRC_DST = (
     "namespace, deployment, statefulset, daemonset, "
     "dst_namespace, dst_deployment, dst_statefulset, dst_daemonset, dst_service"
@@ -78,10 +75,7 @@ def traffic_queries(window: str) -> dict[str, str]:
             '(rate(istio_requests_total{reporter="destination", response_code=~"5.."}'
             f"[{window}]))"
         ),
-        "linkerd_total": (
-            f"sum by ({_LINKERD_SRC_DST}, tls) "
-            f'(rate(request_total{{direction="outbound"}}[{window}]))'
-        ),
+        "linkerd_total": (f'sum by ({_LINKERD_SRC_DST}, tls) (rate(request_total{{direction="outbound"}}[{window}]))'),
         "linkerd_errors": (
             f"sum by ({_LINKERD_SRC_DST}) "
             f'(rate(response_total{{direction="outbound", classification="failure"}}[{window}]))'
@@ -103,9 +97,7 @@ async def fetch_snapshot(
     return latest_snapshot(samples, options.tolerance)
 
 
-async def fetch_edges(
-    client: QueryClient, at: float, options: QueryOptions
-) -> tuple[list[Edge], str | None]:
+async def fetch_edges(client: QueryClient, at: float, options: QueryOptions) -> tuple[list[Edge], str | None]:
     """Workload -> workload traffic from Istio and Linkerd (Istio wins where both see a pair)."""
     for window in (options.rate_window, options.wide_rate_window):
         queries = traffic_queries(window)
@@ -128,9 +120,7 @@ async def fetch_edges(
     return [], None
 
 
-async def load_topology(
-    client: QueryClient, at: float, options: QueryOptions | None = None
-) -> Topology:
+async def load_topology(client: QueryClient, at: float, options: QueryOptions | None = None) -> Topology:
     """Query Prometheus for the map at `at` (all queries at once) and build it."""
     opts = options or QueryOptions()
     snapshots, (edges, mesh) = await asyncio.gather(
@@ -138,14 +128,10 @@ async def load_topology(
         fetch_edges(client, at, opts),
     )
     (pods, pods_at), (owners, _), (replicasets, _), (nodes, _) = snapshots
-    topo = build_topology(
-        at, pods, owners, replicasets, nodes, edges=edges, mesh=mesh, snapshot_at=pods_at
-    )
+    topo = build_topology(at, pods, owners, replicasets, nodes, edges=edges, mesh=mesh, snapshot_at=pods_at)
     if pods_at is None:
         topo.warnings.append(f"no kube_pod_info within {opts.window} before this moment")
     elif at - pods_at > 330:
         minutes = (at - pods_at) / 60
-        topo.warnings.append(
-            f"sparse history: the newest kube-state-metrics snapshot is {minutes:.0f} min older"
-        )
+        topo.warnings.append(f"sparse history: the newest kube-state-metrics snapshot is {minutes:.0f} min older")
     return topo

@@ -57,11 +57,7 @@ def filter_topology(topo: Topology, text: str) -> Topology:
         name: node
         for name, node in topo.nodes.items()
         if any(p.node == name for p in pods.values())
-        or (
-            node_terms
-            and all(v in name.lower() for v in node_terms)
-            and len(node_terms) == len(terms)
-        )
+        or (node_terms and all(v in name.lower() for v in node_terms) and len(node_terms) == len(terms))
     }
     shown = {w.short_ref for w in workloads.values()}
     edges = [e for e in topo.edges if e.source in shown or e.destination in shown]

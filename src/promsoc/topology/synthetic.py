@@ -94,15 +94,11 @@ def generate(
     rng = random.Random(seed)
     cluster = SyntheticCluster()
     node_names = [f"worker-{i:03d}" for i in range(nodes)]
-    cluster.node_info = [
-        node_sample(n, f"192.168.{i // 250}.{i % 250}", at) for i, n in enumerate(node_names)
-    ]
+    cluster.node_info = [node_sample(n, f"192.168.{i // 250}.{i % 250}", at) for i, n in enumerate(node_names)]
     specs = []
     for index in range(workloads):
         namespace = f"ns-{index % 40:02d}"
-        kind = (
-            "DaemonSet" if index % 50 == 0 else "StatefulSet" if index % 10 == 0 else "Deployment"
-        )
+        kind = "DaemonSet" if index % 50 == 0 else "StatefulSet" if index % 10 == 0 else "Deployment"
         specs.append((namespace, kind, f"app-{index:04d}"))
     for index in range(pods):
         namespace, kind, name = specs[index % workloads]
@@ -115,9 +111,7 @@ def generate(
                 cluster.rs_owner.append(rs_sample(namespace, replicaset, name, at))
         else:
             pod = f"{name}-{index:05d}"
-            info, owner = pod_samples(
-                namespace, pod, node, kind, name, host_network=kind == "DaemonSet", at=at
-            )
+            info, owner = pod_samples(namespace, pod, node, kind, name, host_network=kind == "DaemonSet", at=at)
         cluster.pod_info.append(info)
         cluster.pod_owner.append(owner)
     for index in range(min(workloads, 1600)):

@@ -27,9 +27,7 @@ class Shown:
     lines: list[Line]
 
 
-def render_view(
-    topo: Topology, before: Topology | None, view: str, filter_text: str, width: int
-) -> Shown:
+def render_view(topo: Topology, before: Topology | None, view: str, filter_text: str, width: int) -> Shown:
     """Filter, diff and draw one view (pure: runs in a thread so keys never wait for it)."""
     diff = diff_topology(before, topo) if before is not None else None
     shown = filter_topology(topo, filter_text)
@@ -40,11 +38,7 @@ def render_view(
     elif view == "traffic":
         lines = render_traffic(shown, diff, width)
     elif view == "changes":
-        lines = (
-            render_diff_summary(diff, width)
-            if diff
-            else [Line("press d to diff against an earlier time")]
-        )
+        lines = render_diff_summary(diff, width) if diff else [Line("press d to diff against an earlier time")]
     else:
         lines = render_nodes(shown, diff, width)
     if not shown.pods and view != "changes":

@@ -35,9 +35,7 @@ def findings_for_pod(
     return found
 
 
-def findings_for_node(
-    results: Iterable[DetectorResult], node: str
-) -> list[tuple[DetectorResult, Finding]]:
+def findings_for_node(results: Iterable[DetectorResult], node: str) -> list[tuple[DetectorResult, Finding]]:
     return [
         (result, finding)
         for result in results
@@ -96,9 +94,7 @@ def workload_details(topo: Topology, ref: str) -> Text:
     text = Text()
     text.append("Workload ", style="bold")
     text.append(_value(ref, 80) + "\n", style="bold")
-    workload = topo.workloads.get(ref) or next(
-        (w for w in topo.workloads.values() if w.short_ref == ref), None
-    )
+    workload = topo.workloads.get(ref) or next((w for w in topo.workloads.values() if w.short_ref == ref), None)
     if workload is None:
         text.append("not present at this moment\n", style="dim")
         return text
@@ -111,9 +107,7 @@ def workload_details(topo: Topology, ref: str) -> Text:
         text.append("\nTraffic\n", style="bold")
         for edge in talks[:10]:
             arrow = f"→ {edge.destination}" if edge.source == short else f"← {edge.source}"
-            text.append(
-                f"{_value(arrow, 50)}  {edge.rps:.3g} rps  {'mTLS' if edge.mtls else 'PLAIN'}\n"
-            )
+            text.append(f"{_value(arrow, 50)}  {edge.rps:.3g} rps  {'mTLS' if edge.mtls else 'PLAIN'}\n")
     return text
 
 
@@ -149,9 +143,7 @@ def edge_details(topo: Topology, line: Line) -> Text:
     return text
 
 
-def details(
-    topo: Topology, line: Line, diff: TopologyDiff | None, results: Iterable[DetectorResult]
-) -> Text:
+def details(topo: Topology, line: Line, diff: TopologyDiff | None, results: Iterable[DetectorResult]) -> Text:
     """The panel for whatever `line` points at (a hint when it points at nothing)."""
     if line.kind == "pod":
         namespace, _, name = line.ref.partition("/")

@@ -86,11 +86,7 @@ class TopologyView(ScrollView, can_focus=True):
         target = 0
         if current is not None and current.ref:
             target = next(
-                (
-                    i
-                    for i, line in enumerate(lines)
-                    if (line.kind, line.ref) == (current.kind, current.ref)
-                ),
+                (i for i, line in enumerate(lines) if (line.kind, line.ref) == (current.kind, current.ref)),
                 min(self.cursor, max(len(lines) - 1, 0)),
             )
         self.set_reactive(TopologyView.cursor, target)
@@ -102,9 +98,7 @@ class TopologyView(ScrollView, can_focus=True):
         return self.lines[self.cursor] if 0 <= self.cursor < len(self.lines) else None
 
     def find(self, kind: str, ref: str) -> int | None:
-        return next(
-            (i for i, line in enumerate(self.lines) if line.kind == kind and line.ref == ref), None
-        )
+        return next((i for i, line in enumerate(self.lines) if line.kind == kind and line.ref == ref), None)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
