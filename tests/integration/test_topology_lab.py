@@ -150,6 +150,30 @@ def test_diff_lists_exactly_the_scenario_changes(lab: Lab, span: float) -> None:
     if span > 3 * WEEK:
         assert f"{RETIRED[0]}/{RETIRED[1]}/{RETIRED[2]}" in diff.removed_workloads
         assert diff.added_nodes == ["worker-5"]
+    _check_churn_events(lab, before, after, diff)
+
+
+def _check_churn_events(lab: Lab, before: Topology, after: Topology, diff: TopologyDiff) -> None:
+    """Every churn event the scenario lists between the two snapshots shows in the diff."""
+    assert before.snapshot_at is not None and after.snapshot_at is not None
+    cluster = lab.scenario.cluster
+    alive = {p.key: p for p in cluster.pods_at(after.snapshot_at)}
+    moves = {m.pod: m for m in diff.moved_pods}
+    events = [e for e in cluster.churn if before.snapshot_at < e.at <= after.snapshot_at]
+    assert {e.kind for e in events} >= {"rollout", "pod-moved", "workload-added"}
+    for event in events:
+        if event.kind == "rollout":
+            namespace = event.subject.split("/")[0]
+            new_pods = [k for k in alive if k.startswith(f"{namespace}/{event.detail}-")]
+            assert all(k in diff.added_pods for k in new_pods), event
+        elif event.kind == "pod-moved" and event.subject in alive:
+            assert moves[event.subject].to_node == event.detail.split(" -> ")[1], event
+        elif event.kind == "node-added":
+            assert event.subject in diff.added_nodes, event
+        elif event.kind == "workload-retired":
+            assert event.subject in diff.removed_workloads, event
+        elif event.kind == "workload-added" and event.subject in cluster.workload_keys_at(after.snapshot_at):
+            assert event.subject in diff.added_workloads, event
 
 
 def test_traffic_edges_lateral_movement_and_lost_mtls(lab: Lab) -> None:
