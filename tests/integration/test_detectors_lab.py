@@ -107,3 +107,22 @@ def test_no_detector_errors_or_lacks_data_in_the_full_lab(evaluations: Evaluatio
            for name, results in by_incident.items() for r in results
            if r.status in (Status.ERROR, Status.NO_DATA) and not name.startswith("falco-gone")]
     assert not bad, "\n".join(bad)
+
+
+def test_batched_and_single_queries_agree(lab: Lab) -> None:
+    """Combining light detectors into one request changes nothing but the cost."""
+
+    async def both() -> list[tuple[list[DetectorResult], list[DetectorResult]]]:
+        detectors = load_detectors()
+        times = [inc.eval_at for inc in lab.scenario.incidents] + lab.scenario.quiet_times[:1]
+        async with PromClient.from_url(lab.url, name="lab") as client:
+            return [
+                (await evaluate(detectors, client, "lab", t, batch=True),
+                 await evaluate(detectors, client, "lab", t, batch=False))
+                for t in times
+            ]
+
+    for batched, single in asyncio.run(both()):
+        assert [(r.detector, r.status, r.findings, r.missing) for r in batched] == [
+            (r.detector, r.status, r.findings, r.missing) for r in single
+        ]

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from promsoc.detectors.batch import BATCH_LABEL, combine, is_heavy, split
 from promsoc.detectors.engine import chart_queries, evaluate, presence_query
 from promsoc.detectors.model import Status
 from promsoc.detectors.packs import load_detectors
@@ -59,7 +60,7 @@ async def test_statuses_order_and_concurrency() -> None:
         },
         present={"nginx_ingress_controller_requests", "kube_pod_info", "falco_events"},
     )
-    results = await evaluate(dets, client, "lab", 1000.0)
+    results = await evaluate(dets, client, "lab", 1000.0, batch=False)
     assert [r.detector for r in results] == [d.id for d in dets]
     assert [r.status for r in results] == [
         Status.FIRING, Status.NO_DATA, Status.OK, Status.ERROR, Status.ERROR,
@@ -76,7 +77,7 @@ async def test_any_of_requirements_and_disabled_detectors() -> None:
     blind = DETECTORS["falco-blind"]
     off = DETECTORS["ingress-sqli"].with_overrides(enabled=False)
     client = ScriptedClient({}, present={"kube_pod_info"})
-    results = await evaluate([blind, off], client, "lab", 5.0)
+    results = await evaluate([blind, off], client, "lab", 5.0, batch=False)
     assert [r.detector for r in results] == ["falco-blind"]
     assert results[0].status is Status.NO_DATA
     assert results[0].missing[0].startswith("falcosecurity_evt_hostname_info|")
@@ -89,7 +90,8 @@ async def test_presence_failure_is_an_error_not_ok() -> None:
                 raise Unreachable("timed out", source="lab")
             return InstantResult("vector", [])
 
-    results = await evaluate([DETECTORS["ingress-sqli"]], Broken({}, set()), "lab", 1.0)
+    results = await evaluate([DETECTORS["ingress-sqli"]], Broken({}, set()), "lab", 1.0,
+                             batch=False)
     assert results[0].status is Status.ERROR and "timed out" in (results[0].error or "")
 
 
@@ -113,3 +115,56 @@ def test_chart_queries_narrow_to_one_finding(det_id: str) -> None:
     if det_id == "ingress-bruteforce":
         assert chart.upper == "vector(0.3)"
     assert chart_queries(det).signal == det.signal
+
+
+def test_heavy_queries_go_alone() -> None:
+    heavy = {d.id for d in DETECTORS.values() if is_heavy(d.query)}
+    assert {"container-cpu-outlier", "pod-egress-outlier", "ingress-response-size-anomaly",
+            "falco-blind"} <= heavy
+    assert "ingress-bruteforce" not in heavy and "apiserver-unauthorized" not in heavy
+
+
+def test_combine_and_split_round_trip() -> None:
+    text = combine({"a": "up", "b": 'sum by (x) (y{z="1"})'})
+    assert text == ('label_replace((up), "promsoc_detector", "a", "", "") or '
+                    'label_replace((sum by (x) (y{z="1"})), "promsoc_detector", "b", "", "")')
+    combined = _vector(({"x": "1", BATCH_LABEL: "b"}, 2.0), ({BATCH_LABEL: "a", "j": "p"}, 1.0))
+    parts = split(combined, ["a", "b", "c"])
+    assert [s.labels for s in parts["a"].samples] == [{"j": "p"}]
+    assert [s.labels for s in parts["b"].samples] == [{"x": "1"}]
+    assert parts["c"].samples == []
+
+
+class BatchClient(ScriptedClient):
+    """Refuses combined queries with `refusal`; answers single queries as scripted."""
+
+    def __init__(self, refusal: Exception, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.refusal = refusal
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult:
+        if BATCH_LABEL in promql:
+            self.queries.append(promql)
+            raise self.refusal
+        return await super().query(promql, at)
+
+
+async def test_a_refused_batch_falls_back_to_single_queries() -> None:
+    dets = [DETECTORS["ingress-bruteforce"], DETECTORS["ingress-sqli"]]
+    client = BatchClient(
+        BadQuery("many-to-many matching not allowed", source="lab"),
+        {dets[0].query: _vector(({"host": "a", "path": "/login"}, 0.7))},
+        {"nginx_ingress_controller_requests"},
+    )
+    results = await evaluate(dets, client, "lab", 1.0)
+    assert [r.status for r in results] == [Status.FIRING, Status.OK]
+    assert sum(BATCH_LABEL in q for q in client.queries) == 1
+
+
+async def test_an_unreachable_source_is_not_retried_per_detector() -> None:
+    dets = [DETECTORS["ingress-bruteforce"], DETECTORS["ingress-sqli"]]
+    client = BatchClient(Unreachable("connection refused", source="lab"), {}, set())
+    results = await evaluate(dets, client, "lab", 1.0)
+    assert {r.status for r in results} == {Status.ERROR}
+    assert all("connection refused" in (r.error or "") for r in results)
+    assert len(client.queries) == 1

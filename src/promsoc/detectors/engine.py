@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from promsoc import anomaly
+from promsoc.detectors.batch import run_queries
 from promsoc.detectors.model import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult
 
 DEFAULT_CONCURRENCY = 32
+PRESENCE = "presence"  # not a detector id: those are [a-z0-9-] and the pack has no such id
 
 
 class QueryClient(Protocol):
@@ -38,18 +40,6 @@ def presence_query(families: Iterable[str]) -> str:
 def missing_requirements(det: Detector, present: set[str]) -> list[str]:
     """The `requires` entries not met: a name, or 'a|b' when none of the alternatives exist."""
     return ["|".join(group) for group in det.requires if not any(n in present for n in group)]
-
-
-async def _timed(
-    client: QueryClient, promql: str, at: float | None, gate: asyncio.Semaphore
-) -> tuple[InstantResult | PromError, float]:
-    async with gate:
-        began = time.perf_counter()
-        try:
-            result: InstantResult | PromError = await client.query(promql, at)
-        except PromError as exc:
-            result = exc
-        return result, time.perf_counter() - began
 
 
 def _findings(result: InstantResult) -> list[Finding]:
@@ -104,24 +94,25 @@ async def evaluate(
     at: float | None = None,
     *,
     max_concurrency: int = DEFAULT_CONCURRENCY,
+    batch: bool = True,
 ) -> list[DetectorResult]:
     """Every enabled detector's result at `at` (None: now), in pack order.
 
     All queries run at once (capped by `max_concurrency`; the client has its own per-source
-    cap); a failing query makes that detector `error`, never the whole scan.
+    cap), light ones combined into one request (see `batch`); a failing query makes that
+    detector `error`, never the whole scan.
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
     gate = asyncio.Semaphore(max(1, max_concurrency))
     families = {name for det in enabled for name in det.required_families}
-    tasks = [_timed(client, det.query, when, gate) for det in enabled]
+    queries = {det.id: det.query for det in enabled}
     if families:
-        tasks.append(_timed(client, presence_query(families), when, gate))
-    outcomes = await asyncio.gather(*tasks)
-    presence = outcomes[-1][0] if families else None
+        queries[PRESENCE] = presence_query(families)
+    outcomes = await run_queries(client, queries, when, gate, batch)
+    presence = outcomes[PRESENCE][0] if families else None
     return [
-        _result(det, source_name, when, outcome, latency, presence)
-        for det, (outcome, latency) in zip(enabled, outcomes, strict=False)
+        _result(det, source_name, when, *outcomes[det.id], presence) for det in enabled
     ]
 
 

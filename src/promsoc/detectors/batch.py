@@ -1,0 +1,107 @@
+"""Run many instant queries in few requests: light ones combined, heavy ones alone.
+
+Each HTTP query costs about a millisecond of CPU on each side before any PromQL runs, which
+for a pack of cheap detectors is most of the work. Light queries are sent as one
+`label_replace(q1, "promsoc_detector", "id1", "", "") or ...` and split by that label;
+heavy ones (subqueries, the pod-to-workload join) go alone so that the server can run them
+in parallel. If the combined query is refused (one bad query in a user pack, a runtime
+error), its members are retried one by one, so one detector's mistake stays its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from promsoc.prom.errors import BadQuery, PromError
+from promsoc.prom.types import InstantResult, Sample
+
+BATCH_LABEL = "promsoc_detector"
+_SUBQUERY = re.compile(r"\[[^\]\[]*:[^\]\[]*\]")
+
+Outcome = tuple[InstantResult | PromError, float]
+
+
+class QueryClient(Protocol):
+    """What the batcher needs of a Prometheus client."""
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
+
+
+def is_heavy(promql: str) -> bool:
+    """Subqueries and pod-to-workload joins: worth a request (and a server thread) of their own."""
+    return bool(_SUBQUERY.search(promql)) or "kube_pod_owner" in promql
+
+
+def combine(queries: Mapping[str, str]) -> str:
+    """One query whose series carry `promsoc_detector=<key>`."""
+    return " or ".join(
+        f'label_replace(({promql}), "{BATCH_LABEL}", "{key}", "", "")'
+        for key, promql in queries.items()
+    )
+
+
+def split(result: InstantResult, keys: list[str]) -> dict[str, InstantResult]:
+    """The combined result back into one result per key, without the batch label."""
+    parts: dict[str, list[Sample]] = {key: [] for key in keys}
+    for sample in result.samples:
+        labels = dict(sample.labels)
+        key = labels.pop(BATCH_LABEL, "")
+        if key in parts:
+            parts[key].append(Sample(labels, sample.value, sample.timestamp))
+    return {
+        key: InstantResult("vector", samples, list(result.warnings))
+        for key, samples in parts.items()
+    }
+
+
+async def _timed(
+    client: QueryClient, promql: str, at: float | None, gate: asyncio.Semaphore
+) -> Outcome:
+    async with gate:
+        began = time.perf_counter()
+        try:
+            result: InstantResult | PromError = await client.query(promql, at)
+        except PromError as exc:
+            result = exc
+        return result, time.perf_counter() - began
+
+
+async def _combined(
+    client: QueryClient, queries: dict[str, str], at: float | None, gate: asyncio.Semaphore
+) -> dict[str, Outcome]:
+    keys = list(queries)
+    if len(keys) == 1:
+        return {keys[0]: await _timed(client, queries[keys[0]], at, gate)}
+    result, latency = await _timed(client, combine(queries), at, gate)
+    if isinstance(result, BadQuery):
+        singles = await asyncio.gather(*(_timed(client, q, at, gate) for q in queries.values()))
+        return dict(zip(keys, singles, strict=True))
+    if isinstance(result, PromError):
+        return {key: (result, latency) for key in keys}
+    return {key: (part, latency) for key, part in split(result, keys).items()}
+
+
+async def run_queries(
+    client: QueryClient,
+    queries: Mapping[str, str],
+    at: float | None,
+    gate: asyncio.Semaphore,
+    batch: bool = True,
+) -> dict[str, Outcome]:
+    """Every query's outcome and latency by key, heavy ones alone and the rest combined."""
+    if not batch:
+        outcomes = await asyncio.gather(*(_timed(client, q, at, gate) for q in queries.values()))
+        return dict(zip(queries, outcomes, strict=True))
+    heavy = {key: q for key, q in queries.items() if is_heavy(q)}
+    light = {key: q for key, q in queries.items() if key not in heavy}
+    tasks = [_combined(client, {key: q}, at, gate) for key, q in heavy.items()]
+    if light:
+        tasks.append(_combined(client, light, at, gate))
+    merged: dict[str, Outcome] = {}
+    for part in await asyncio.gather(*tasks):
+        merged.update(part)
+    return {key: merged[key] for key in queries}
