@@ -1,0 +1,53 @@
+"""`promsoc scan` output: 80 columns, glyph + word, hostile label values inert, exit codes."""
+
+from __future__ import annotations
+
+from promsoc.cli.scan import exit_code, render_table, to_json
+from promsoc.detectors.model import DetectorResult, Finding, Status
+
+
+def _result(detector: str, status: Status, source: str = "prod", **kw: object) -> DetectorResult:
+    return DetectorResult(source=source, detector=detector, title=detector, category="c",
+                          severity="high", status=status, evaluated_at=0.0, **kw)  # type: ignore[arg-type]
+
+
+HOSTILE = {"pod": "\x1b]52;c;ZXZpbA==\x07evil\x1b[31m", "path": "/\u202egnp.exe", "x": "A" * 10_000,
+           "markup": "[@click=app.quit]boom[/]"}
+
+
+def test_table_fits_80_columns_and_reads_without_colour() -> None:
+    results = [
+        _result("ingress-response-size-anomaly", Status.FIRING,
+                findings=[Finding(HOSTILE, 1e9), Finding({"a": "b"}, 2.0)]),
+        _result("cert-expiry-certmanager", Status.NO_DATA,
+                missing=("certmanager_certificate_expiration_timestamp_seconds",)),
+        _result("falco-blind", Status.ERROR, error="source prod: connection refused"),
+        _result("ingress-sqli", Status.OK),
+    ]
+    text = render_table(results, 0.0)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    assert lines[2].startswith("● FIRING  ingress-response-size-anomaly")
+    assert lines[3].startswith("          └ ")
+    assert any(line.startswith("? no data cert-expiry-certmanager") for line in lines)
+    assert any(line.startswith("✗ error   falco-blind") for line in lines)
+    assert any(line.startswith("✓ ok      ingress-sqli") for line in lines)
+
+
+def test_exit_codes_follow_the_contract() -> None:
+    ok, firing = _result("a", Status.OK), _result("b", Status.FIRING)
+    blind, broken = _result("c", Status.NO_DATA), _result("d", Status.ERROR)
+    assert exit_code([ok, blind]) == 0
+    assert exit_code([ok, firing]) == 1
+    assert exit_code([ok, broken]) == 3
+    assert exit_code([firing, broken]) == 1
+    down = [_result("a", Status.ERROR, source="dr"), _result("b", Status.ERROR, source="dr")]
+    assert exit_code([firing, *down]) == 3  # a whole source unreachable outranks findings
+
+
+def test_json_keeps_labels_verbatim() -> None:
+    doc = to_json([_result("x", Status.FIRING, findings=[Finding(HOSTILE, 1.5)])], 0.0)
+    assert doc["evaluated_at"] == "1970-01-01T00:00:00Z"
+    assert doc["results"][0]["findings"] == [{"labels": HOSTILE, "value": 1.5}]
+    assert doc["results"][0]["missing"] == []
