@@ -81,9 +81,10 @@ def test_missing_cert_manager_is_no_data_not_ok(lab_without_certmanager: Lab) ->
     assert by_id["cert-expiry-certmanager"]["missing"] == [
         "certmanager_certificate_expiration_timestamp_seconds"
     ]
-    table = promsoc("scan", "--url", lab.url, "--at", str(at)).stdout
-    row = next(line for line in table.splitlines() if "cert-expiry-certmanager" in line)
-    assert row.startswith("? no data")
+    lines = promsoc("scan", "--url", lab.url, "--at", str(at)).stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if "cert-expiry-certmanager" in line)
+    assert lines[index].startswith("? no data")
+    assert "missing certmanager_certificate_expiration_timestamp_seconds" in lines[index + 1]
 
 
 def test_falco_detectors_read_legacy_falcosidekick_names(lab_without_certmanager: Lab) -> None:
@@ -139,8 +140,10 @@ def test_override_changes_the_threshold_and_disables(lab: Lab, tmp_path: Path) -
 def test_check_reports_queries_and_metrics(lab_without_certmanager: Lab) -> None:
     proc = promsoc("check", "--url", lab_without_certmanager.url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    row = next(line for line in proc.stdout.splitlines() if "cert-expiry-certmanager" in line)
-    assert "✓ runs" in row and "? missing certmanager" in row
+    lines = proc.stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if "cert-expiry-certmanager" in line)
+    assert "✓ runs" in lines[index] and "? missing" in lines[index]
+    assert "missing certmanager_certificate_expiration_timestamp_seconds" in lines[index + 1]
     row = next(line for line in proc.stdout.splitlines() if "ingress-bruteforce" in line)
     assert "✓ runs" in row and "✓ present" in row
 

@@ -104,13 +104,16 @@ def render(rows: Sequence[CheckRow], detectors: int) -> str:
         if row.metrics_error:
             metrics = f"✗ {safe(row.metrics_error, 200)}"
         elif row.missing:
-            metrics = "? missing " + ", ".join(row.missing)
+            metrics = "? missing"
         else:
             metrics = "✓ present"
         line = f"{row.detector:<31}{query:<10}{metrics}"
         lines.append(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…")
         if row.query_error:
             lines.append(f"  {safe(row.query_error, WIDTH - 2)}")
+        for family in row.missing:
+            missing = f"  └ missing {family}"
+            lines.append(missing if len(missing) <= WIDTH else missing[: WIDTH - 1] + "…")
     return "\n".join(lines)
 
 

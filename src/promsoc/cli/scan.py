@@ -139,7 +139,7 @@ def _detail(result: DetectorResult) -> str:
         count = len(result.findings)
         return f"{count} finding{'s' if count > 1 else ''}, top {_value(result.findings[0].value)}"
     if result.status is Status.NO_DATA:
-        return "missing " + ", ".join(result.missing)
+        return "blind spot: its metrics are absent"
     if result.status is Status.ERROR:
         return safe(result.error or "", 200)
     return ""
@@ -164,6 +164,8 @@ def render_table(results: Sequence[DetectorResult], at: float) -> str:
             lines.append(_fit(row.rstrip(), WIDTH))
             for finding in r.findings[:3]:
                 lines.append(_fit(f"{'':<10}└ {_labels(finding.labels)}", WIDTH))
+            for family in r.missing:
+                lines.append(_fit(f"{'':<10}└ missing {family}", WIDTH))
     return "\n".join(lines)
 
 
