@@ -127,3 +127,16 @@ def test_live_attack_moves_counters_in_the_exposition() -> None:
     before = refused(live - 30)
     during = refused(live + 90)
     assert during - before > 200  # 3 refused LIST/s for two minutes: the first live attack
+
+
+def test_pod_ips_are_in_their_node_cidr() -> None:
+    import ipaddress
+
+    cluster = build_cluster(ANCHOR)
+    nodes = {n.name: n for n in cluster.nodes}
+    for pod in cluster.pods_at(ANCHOR - 1):
+        ip = ipaddress.ip_address(pod.pod_ip)
+        if pod.workload.host_network:
+            assert pod.pod_ip == pod.host_ip
+        else:
+            assert ip in ipaddress.ip_network(nodes[pod.node].pod_cidr), pod

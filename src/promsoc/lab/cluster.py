@@ -253,7 +253,7 @@ class _PodBuilder:
     def _ip(self, node: Node) -> str:
         n = self._ip_counter.get(node.index, 1) + 1
         self._ip_counter[node.index] = n
-        base = node.pod_cidr.rsplit(".", 2)[0]
+        base = node.pod_cidr.rsplit(".", 1)[0]  # "10.244.3.0/24" -> "10.244.3"
         return f"{base}.{n % 250 + 2}"
 
     def _pick_node(self, t: float) -> Node:
