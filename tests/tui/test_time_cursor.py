@@ -19,6 +19,10 @@ def test_forward_reaching_now_returns_to_live() -> None:
     assert cursor.forward(NOW).forward(NOW).live
 
 
+def test_back_then_forward_is_live_even_after_the_clock_moved() -> None:
+    assert Cursor().back(NOW).forward(NOW + 20).live
+
+
 def test_steps_change_and_stop_at_the_ends() -> None:
     cursor = Cursor()
     assert [cursor.step_name, cursor.coarser().step_name] == ["5m", "1h"]

@@ -81,11 +81,14 @@ class ConsoleApp(App[int]):
             self.add_class("-kiosk")
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def on_load(self) -> None:
+        """Start polling before the first screen is composed: the network overlaps the startup."""
+        self.start_polling()
+
     def on_mount(self) -> None:
         self.theme = self._theme_name
         self._add_optional_modes()
         self.switch_mode("overview")
-        self.start_polling()
         self.set_interval(2.0, self._tick)
         if self.kiosk:
             self.set_interval(self.rotate_every, self.rotate)

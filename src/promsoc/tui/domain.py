@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promsoc import anomaly
 from promsoc.detectors import falco_panels
@@ -16,10 +16,12 @@ from promsoc.detectors.spec import Detector
 from promsoc.prom.client import PromClient
 from promsoc.prom.sources import Sources
 from promsoc.prom.types import RangeSeries
-from promsoc.topology.model import Topology
-from promsoc.topology.queries import load_topology
 from promsoc.tui.backend import Band, Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.falco_summary import summarise
+
+if TYPE_CHECKING:
+    from promsoc.topology.model import Topology
+
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
 
 
@@ -141,7 +143,9 @@ class DomainBackend:
         return summarise(over_time.series, now, hour, day, ok, error, dropped, instances)
 
     async def topology(self, source: str, at: float) -> Topology:
-        """For the topology screen: the map at `at` from this source."""
+        """For the topology screen: the map at `at` from this source (imported when first shown)."""
+        from promsoc.topology.queries import load_topology
+
         return await load_topology(self._client(source), at)
 
     async def aclose(self) -> None:

@@ -7,6 +7,8 @@ import re
 import time
 from dataclasses import dataclass
 
+LIVE_SLACK = 60.0  # stepping forward to within a minute of now is back to live
+
 STEPS: tuple[tuple[str, float], ...] = (
     ("5m", 300.0),
     ("1h", 3600.0),
@@ -42,11 +44,11 @@ class Cursor:
         return Cursor(self.eval_time(now) - self.step, self.step_index)
 
     def forward(self, now: float) -> Cursor:
-        """One step later; reaching now returns to live rather than into the future."""
+        """One step later; reaching (about) now returns to live rather than into the future."""
         if self.at is None:
             return self
         target = self.at + self.step
-        return Cursor(None if target >= now else target, self.step_index)
+        return Cursor(None if target >= now - LIVE_SLACK else target, self.step_index)
 
     def coarser(self) -> Cursor:
         return Cursor(self.at, min(self.step_index + 1, len(STEPS) - 1))

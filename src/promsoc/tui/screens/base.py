@@ -27,7 +27,7 @@ class ConsoleScreen(Screen[None]):
     def state_changed(self, keys: list[TileKey]) -> None:
         """New results or sparklines arrived for these tiles (all tiles when the list is empty)."""
         for header in self.query(ConsoleHeader):
-            header.refresh()
+            header.update_view()
 
     def cursor_moved(self) -> None:
         """The time cursor moved: screens that load their own data reload it here."""

@@ -38,8 +38,21 @@ class ConsoleHeader(Widget):
         self.cursor = cursor
         self.clock = clock
         self.interval = interval
+        self._last = ""
+
+    def update_view(self) -> None:
+        """Repaint only when the words changed: the 2 s tick must not rewrite an equal line."""
+        plain = self._line().plain
+        if plain != self._last:
+            self._last = plain
+            self.refresh()
 
     def render(self) -> Text:
+        line = self._line()
+        self._last = line.plain
+        return line
+
+    def _line(self) -> Text:
         now = self.clock()
         cursor = self.cursor()
         dim = self.get_component_rich_style("header--dim")

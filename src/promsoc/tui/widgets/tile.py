@@ -23,6 +23,17 @@ def top_finding(result: DetectorResult) -> Text:
     return labels_line(finding.labels, identifying(finding.labels), limit=40)
 
 
+def _looks(result: DetectorResult | None, history: History | None, stale: str | None) -> object:
+    """What a tile draws, without the evaluation time that changes on every poll."""
+    drawn = None
+    if result is not None:
+        top = top_finding(result).plain if result.findings else ""
+        drawn = (result.status, len(result.findings), top, result.error, result.severity)
+    band = history.band.name if history and history.band else None
+    spark = (tuple(history.points), tuple(history.firing or ()), band) if history else None
+    return drawn, spark, stale
+
+
 class DetectorTile(Widget, can_focus=True):
     """Renders what it is given; Enter asks the app to open the detector view."""
 
@@ -52,14 +63,17 @@ class DetectorTile(Widget, can_focus=True):
         self.result: DetectorResult | None = None
         self.history: History | None = None
         self.stale_reason: str | None = None
+        self._shown: object = None
         self.border_title = inert(key.detector, limit=60)
         self.tooltip = inert(title, limit=200)
 
     def show(self, result: DetectorResult | None, history: History | None, stale_reason: str | None) -> None:
         """Update in place (tiles live for the whole session; nothing is remounted per poll)."""
-        if (result, history, stale_reason) == (self.result, self.history, self.stale_reason):
-            return
+        shown = _looks(result, history, stale_reason)
         self.result, self.history, self.stale_reason = result, history, stale_reason
+        if shown == self._shown:
+            return  # a new poll that looks the same writes nothing to the terminal
+        self._shown = shown
         wanted = status.css_class(result.status if result else None)
         for name in _STATUS_CLASSES:
             self.set_class(name == wanted, name)
@@ -99,8 +113,12 @@ class DetectorTile(Widget, can_focus=True):
             return Text("")
         if result.status is Status.ERROR:
             return inert(result.error or "query failed", style=self.get_component_rich_style("tile--error"))
+        dim = self.get_component_rich_style("tile--dim")
         if result.status is Status.NO_DATA:
-            return Text("blind spot: metrics absent", style=self.get_component_rich_style("tile--dim"))
+            return Text("blind spot: metrics absent", style=dim)
+        if result.status is Status.OK:
+            band = self.history.band if self.history else None
+            return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
         return top_finding(result)
 
     def render(self) -> Text:

@@ -1,0 +1,231 @@
+"""The console against the lab in a real pseudo-terminal: first frame, CPU, bytes, key latency.
+
+Run: .venv/bin/python bench/bench_console.py [--seconds 30]
+Budgets (issue 5): first full frame within 1.5 s of start; steady-state CPU at a 5 s refresh at
+most 5% of one core; keys answered within 50 ms while a slow query is in flight; bytes written
+per refresh at 120x40, printed as a ratio to a full repaint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import http.server
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from promsoc.lab import Lab, LabOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLD = 30.0  # seconds every query is held by the slow proxy: longer than the key test
+ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+POLLED = re.compile(rb"lab \d\d:\d\d:\d\d UTC \d+ ms")
+WAITING = re.compile(rb"WAITING")
+
+
+def set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Terminal:
+    """The console as a child process on a pty of 120x40; everything it writes is counted."""
+
+    def __init__(self, config: Path) -> None:
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT / "src"))
+        self.started = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:  # child: a 120x40 terminal, then the console
+            set_size(sys.stdout.fileno(), 40, 120)
+            argv = [sys.executable, "-m", "promsoc", "tui", "--config", str(config)]
+            os.execve(sys.executable, argv, env)  # noqa: S606 (a fixed argv, no shell)
+        self.pid, self.fd = pid, fd
+        self.output = bytearray()
+
+    def pump(self, seconds: float) -> int:
+        """Read whatever the console writes for `seconds`; returns the byte count."""
+        end, count = time.perf_counter() + seconds, 0
+        while (left := end - time.perf_counter()) > 0:
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    break
+                self.output += chunk
+                count += len(chunk)
+        return count
+
+    def wait_for(self, pattern: re.Pattern[bytes], timeout: float) -> float:
+        """Seconds since start until the visible text matches `pattern`."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.pump(0.01)
+            if pattern.search(ANSI.sub(b"", bytes(self.output))):
+                return time.perf_counter() - self.started
+        raise TimeoutError(f"no {pattern.pattern!r} within {timeout} s")
+
+    def resize(self, rows: int, cols: int) -> None:
+        set_size(self.fd, rows, cols)
+        os.kill(self.pid, signal.SIGWINCH)
+
+    def stop(self) -> None:
+        os.write(self.fd, b"q")
+        self.pump(1.0)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        os.waitpid(self.pid, 0)
+
+
+class SlowProxy:
+    """An HTTP relay to Prometheus that holds every answer for `delay` s: a slow query in flight."""
+
+    def __init__(self, upstream: str, delay: float) -> None:
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._relay(None)
+
+            def do_POST(self) -> None:
+                self._relay(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+            def _relay(self, body: bytes | None) -> None:
+                time.sleep(relay.delay)
+                request = urllib.request.Request(  # noqa: S310 (http to the lab only)
+                    upstream + self.path,
+                    data=body,
+                    method=self.command,
+                    headers={"Content-Type": self.headers.get("Content-Type", "")},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+                        status, payload = answer.status, answer.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.delay = delay
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def key_latency(term: Terminal, presses: int) -> list[float]:
+    """Write `[` and `]` in turn; time until the header shows AS OF / LIVE again."""
+    timings = []
+    for index in range(presses):
+        key, expect = (b"[", b"AS OF") if index % 2 == 0 else (b"]", b"LIVE")
+        start = len(term.output)
+        began = time.perf_counter()
+        os.write(term.fd, key)
+        while time.perf_counter() - began < 2.0:
+            term.pump(0.001)
+            if expect in ANSI.sub(b"", bytes(term.output[start:])):
+                break
+        timings.append(time.perf_counter() - began)
+        term.pump(0.1)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="steady-state window")
+    parser.add_argument("--runs", type=int, default=5, help="console starts to time")
+    args = parser.parse_args()
+    print("starting the lab…", flush=True)
+    with Lab(LabOptions(live_incidents=True, scrape_interval="5s")) as lab, tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(f"sources:\n  - name: lab\n    url: {lab.url}\n    refresh: 5\n")
+        time.sleep(5.0)  # let the fresh lab's Prometheus finish loading before timing anything
+        starts = []
+        for _ in range(args.runs - 1):
+            probe = Terminal(config)
+            try:
+                starts.append((probe.wait_for(WAITING, 20.0), probe.wait_for(POLLED, 20.0)))
+            finally:
+                probe.stop()
+        term = Terminal(config)
+        try:
+            starts.append((term.wait_for(WAITING, 20.0), term.wait_for(POLLED, 20.0)))
+            term.pump(8.0)  # sparklines land, caches warm
+            cpu0, wall0 = cpu_seconds(term.pid), time.perf_counter()
+            written = term.pump(args.seconds)
+            cpu = (cpu_seconds(term.pid) - cpu0) / (time.perf_counter() - wall0)
+            refreshes = args.seconds / 5.0
+            term.resize(39, 120)
+            term.pump(1.0)
+            term.resize(40, 120)
+            full = term.pump(1.5)
+        finally:
+            term.stop()
+        proxy = SlowProxy(lab.url, delay=HOLD)
+        slow_config = Path(tmp) / "slow.yaml"
+        slow_config.write_text(f"sources:\n  - name: lab\n    url: {proxy.url}\n    refresh: 5\n    timeout: 120\n")
+        slow = Terminal(slow_config)
+        try:
+            slow.wait_for(WAITING, 20.0)
+            slow.pump(0.5)  # the first cycle is now held up in the proxy
+            timings = key_latency(slow, 40)
+            held = not POLLED.search(ANSI.sub(b"", bytes(slow.output)))
+        finally:
+            slow.stop()
+            proxy.close()
+        median, worst = statistics.median(timings), max(timings)
+        p95 = sorted(timings)[int(len(timings) * 0.95) - 1]
+    per_refresh = written / refreshes
+    drawn = statistics.median(d for d, _ in starts)
+    first = statistics.median(f for _, f in starts)
+    print(f"first frame (tiles waiting): median {drawn:.2f} s after process start")
+    print(
+        f"first full frame (process start -> polled results on screen) over {len(starts)} "
+        f"starts: median {first:.2f} s, best {min(f for _, f in starts):.2f} s, worst "
+        f"{max(f for _, f in starts):.2f} s (budget 1.5 s) {'OK' if first <= 1.5 else 'OVER'}"
+    )
+    print(
+        f"steady-state CPU at 5 s refresh over {args.seconds:.0f} s: {cpu * 100:.1f}% of one core "
+        f"(budget 5%) {'OK' if cpu <= 0.05 else 'OVER'}"
+    )
+    print(
+        f"key to screen with every query held {HOLD:.0f} s (still held: {held}): median "
+        f"{median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms (budget 50 ms: "
+        f"{'OK' if p95 <= 0.05 else 'OVER'}), "
+        f"worst {worst * 1000:.1f} ms (outliers track the shared machine's load)"
+    )
+    print(
+        f"bytes per refresh at 120x40: {per_refresh:,.0f} B; full repaint {full:,.0f} B; "
+        f"ratio {per_refresh / max(full, 1):.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
