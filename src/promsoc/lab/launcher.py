@@ -119,7 +119,11 @@ class PrometheusServer:
 
     def _write_config(self, workdir: Path) -> Path:
         config: dict[str, object] = {
-            "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "15s"},
+            "global": {
+                "scrape_interval": self.scrape_interval,
+                "scrape_timeout": self.scrape_interval,
+                "evaluation_interval": "15s",
+            },
             "scrape_configs": [],
         }
         if self.scrape_targets:
