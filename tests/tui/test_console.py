@@ -192,7 +192,8 @@ async def test_hand_off_writes_svg_and_a_markdown_note(tmp_path: Path) -> None:
 async def test_kiosk_hides_key_hints_and_rotates_past_prompts() -> None:
     app = make_app(kiosk=True, rotate_every=3600)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert not app.screen.query_one("Footer").display
+        await pilot.pause()
+        assert not app.screen.query("Footer")
         await pilot.press("question_mark")
         app.rotate()
         await pilot.pause()

@@ -11,6 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widgets import Footer
 
 from promsoc.tui import themes
 from promsoc.tui.backend import Backend
@@ -56,6 +57,7 @@ class ConsoleApp(App[int]):
         at: float | None = None,
         interval: float = 5.0,
         rotate_every: float = 30.0,
+        rotation: tuple[str, ...] = (),
         handoff_dir: str | None = None,
         intervals: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
@@ -67,6 +69,7 @@ class ConsoleApp(App[int]):
         self.interval = interval
         self.kiosk = kiosk
         self.rotate_every = rotate_every
+        self.rotation = tuple(v for v in rotation if v in ROTATION) or ROTATION
         self.handoff_dir = handoff_dir
         self.state = ConsoleState(backend.sources, backend.detectors())
         self.pollers: dict[str, Poller] = {}
@@ -89,6 +92,8 @@ class ConsoleApp(App[int]):
         self.theme = self._theme_name
         self._add_optional_modes()
         self.switch_mode("overview")
+        if self.kiosk:
+            self.call_after_refresh(self._drop_footers)
         self.set_interval(2.0, self._tick)
         if self.kiosk:
             self.set_interval(self.rotate_every, self.rotate)
@@ -195,8 +200,16 @@ class ConsoleApp(App[int]):
         """Kiosk: next view; any prompt left open is dismissed first so the wall never freezes."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        current = ROTATION.index(self.current_mode) if self.current_mode in ROTATION else -1
-        self.switch_mode(ROTATION[(current + 1) % len(ROTATION)])
+        views = self.rotation
+        current = views.index(self.current_mode) if self.current_mode in views else -1
+        self.switch_mode(views[(current + 1) % len(views)])
+        self.call_after_refresh(self._drop_footers)
+
+    def _drop_footers(self) -> None:
+        """Kiosk shows no key hints, so the Footer goes entirely: Textual 8.2.8's Footer leaves a
+        watcher behind on every recompose (each screen switch), which would grow for days."""
+        for footer in self.screen.query(Footer):
+            footer.remove()
 
     def action_help(self) -> None:
         from promsoc.tui.screens.help import HelpScreen
@@ -233,6 +246,7 @@ def run_console(settings: Any, *, theme: str | None = None, kiosk: bool = False,
         at=at,
         interval=options.interval,
         rotate_every=options.rotate_every,
+        rotation=options.views,
         handoff_dir=options.handoff_dir,
         intervals=options.intervals,
     )

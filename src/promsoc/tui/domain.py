@@ -32,6 +32,7 @@ class ConsoleOptions:
     theme: str | None
     interval: float
     rotate_every: float
+    views: tuple[str, ...]
     handoff_dir: str | None
     intervals: dict[str, float]
 
@@ -45,6 +46,7 @@ def console_options(settings: Any) -> ConsoleOptions:
         theme=getattr(settings, "theme", None),
         interval=min(intervals.values(), default=30.0),
         rotate_every=float(getattr(kiosk, "rotate_seconds", 30.0)),
+        views=tuple(getattr(kiosk, "views", ()) or ()),
         handoff_dir=str(handoff) if handoff else None,
         intervals=intervals,
     )
