@@ -214,3 +214,15 @@ async def test_no_color_is_respected_and_statuses_still_read(monkeypatch: Any) -
         assert app.no_color
         assert tile(app, "falco-blind").render().plain.startswith("✗ ERROR")
         assert tile(app, "ingress-bruteforce").result.status is Status.FIRING  # type: ignore[union-attr]
+
+
+async def test_falco_view_renders_hostile_rule_names_inertly() -> None:
+    app = make_app(FakeBackend(hostile=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await settle(pilot)
+        table = app.screen.query_one("#top-rules")
+        rules = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # type: ignore[attr-defined]
+        assert "[@click=app.quit]click me[/] [b]bold[/b]" in rules
+        assert "instances reporting: 6" in str(app.screen.query_one("#falco-health").render())
+        assert app.is_running

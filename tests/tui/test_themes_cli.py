@@ -44,3 +44,8 @@ def test_cli_unknown_theme_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     code = main(["tui", "--url", "http://127.0.0.1:9", "--theme", "neon"])
     assert code == 2
     assert "unknown theme 'neon'" in capsys.readouterr().err
+
+
+def test_cli_bad_at_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui", "--url", "http://127.0.0.1:9", "--at", "yesterday"]) == 2
+    assert "--at" in capsys.readouterr().err

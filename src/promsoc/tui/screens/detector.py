@@ -41,10 +41,10 @@ class DetectorScreen(ConsoleScreen):
         Binding("s", "sort", "Sort"),
         Binding("r", "reverse", "Reverse", show=False),
         Binding("z", "zoom", "Zoom"),
-        Binding("1", "window(0)", "1h", show=False),
-        Binding("2", "window(1)", "6h", show=False),
-        Binding("3", "window(2)", "24h", show=False),
-        Binding("4", "window(3)", "7d", show=False),
+        Binding("1", "window(0)", "Chart 1h", show=False),
+        Binding("2", "window(1)", "Chart 6h", show=False),
+        Binding("3", "window(2)", "Chart 24h", show=False),
+        Binding("4", "window(3)", "Chart 7d", show=False),
     ]
 
     def __init__(self, key: TileKey) -> None:

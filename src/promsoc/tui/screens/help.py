@@ -26,12 +26,17 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
                 out.append((keys, binding.description or binding.action))
         return out
 
-    return [
+    table = [
         ("Everywhere", [*rows(ConsoleApp.BINDINGS), ("ctrl+p", "Command palette (every action)")]),
         ("Overview", rows(OverviewScreen.BINDINGS)),
         ("Detector view", rows(DetectorScreen.BINDINGS)),
         ("Falco view", rows(FalcoScreen.BINDINGS)),
     ]
+    try:
+        from promsoc.tui.screens.topology import TopologyScreen
+    except ImportError:
+        return table
+    return [*table, ("Topology", rows(TopologyScreen.BINDINGS))]
 
 
 _NAMES = {
