@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from promsoc.lab import Lab, LabOptions
+
+REQUIRED_TOOLS = {"prometheus": "prometheus", "promtool": "prometheus", "openssl": "openssl"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The suite runs against real servers: a missing tool is an error, never a silent skip."""
+    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if shutil.which(tool) is None})
+    if missing and not os.environ.get("PROMSOC_PROMETHEUS_BIN"):
+        raise pytest.UsageError(
+            "the tests need " + ", ".join(REQUIRED_TOOLS) + " on PATH: "
+            "apt-get install --no-install-recommends " + " ".join(missing)
+        )
 
 
 @pytest.fixture(scope="session")

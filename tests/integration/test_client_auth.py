@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,6 @@ from tests.integration.client_support import (
     make_pki,
     proxy,
     self_scraping_prometheus,
-)
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("prometheus") is None or shutil.which("openssl") is None,
-    reason="needs prometheus and openssl",
 )
 
 PASSWORD = "correct-horse-battery-staple"

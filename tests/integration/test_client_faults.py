@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 
@@ -12,8 +11,6 @@ from promsoc.config import Source
 from promsoc.lab.launcher import PrometheusServer, free_port
 from promsoc.prom import MalformedResponse, PromClient, ServerError, Timeout, Unreachable
 from tests.integration.client_support import ProxyState, proxy, raw_server, self_scraping_prometheus
-
-needs_prometheus = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs prometheus")
 
 
 class Sleeps:
@@ -56,7 +53,6 @@ async def test_silent_server_times_out_within_bound_and_is_not_retried() -> None
     assert "within 0.5s" in str(caught.value)
 
 
-@needs_prometheus
 async def test_503_then_success_is_retried(prom: PrometheusServer) -> None:
     sleeps = Sleeps()
     state = ProxyState(prom.url, fail_first=2, fail_status=503)
@@ -70,7 +66,6 @@ async def test_503_then_success_is_retried(prom: PrometheusServer) -> None:
     assert len(sleeps.delays) == 2 and sleeps.delays[1] > sleeps.delays[0] / 2
 
 
-@needs_prometheus
 @pytest.mark.parametrize("status", [502, 504])
 async def test_other_gateway_errors_are_retried_then_server_error(
     prom: PrometheusServer, status: int
@@ -85,7 +80,6 @@ async def test_other_gateway_errors_are_retried_then_server_error(
     assert caught.value.status == status
 
 
-@needs_prometheus
 async def test_wrong_path_404_is_not_retried(prom: PrometheusServer) -> None:
     state = ProxyState(prom.url)
     with proxy(state) as url:

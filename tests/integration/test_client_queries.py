@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -15,8 +14,6 @@ from promsoc.lab.launcher import PrometheusServer
 from promsoc.prom import BadQuery, PromClient, Sources, Unreachable
 from promsoc.prom.client import POST_OVER
 from tests.integration.client_support import ProxyState, proxy, self_scraping_prometheus
-
-pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs prometheus")
 
 JOB = "promsoc-lab"
 

@@ -15,13 +15,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from promsoc import anomaly
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-pytestmark = pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="promtool not installed")
 
 SIGNAL = "rate(cpu_seconds_total[5m])"
 BY = ("workload",)
