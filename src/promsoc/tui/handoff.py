@@ -105,6 +105,7 @@ def save_handoff(app: ConsoleApp) -> None:
         except OSError as exc:
             app.call_from_thread(app.notify, f"hand-off not saved: {exc}", severity="error", markup=False)
             return
-        app.call_from_thread(app.notify, f"hand-off saved: {folder / stem}.md/.svg", markup=False)
+        saved = f"hand-off saved: {folder / stem}.md and .svg"
+        app.call_from_thread(app.notify, saved, markup=False)
 
     app.run_worker(write, thread=True, group="handoff")

@@ -257,9 +257,9 @@ class DetectorScreen(ConsoleScreen):
         chart = message.chart
         extra = ""
         if chart is not None and chart.threshold is not None:
-            extra += f"  threshold {chart.threshold:g}"
+            extra += f"  threshold {chart.threshold:.4g}"
         if chart is not None and chart.crossed_at is not None:
-            extra += f"  crossed {format_utc(chart.crossed_at)}"
+            extra += f"  crossed {format_utc(chart.crossed_at)[5:]}"
         if message.error:
             extra += "  ✗ " + clean(message.error, 80)
         self.query_one("#chart-title", Static).update(self._chart_title(extra))
