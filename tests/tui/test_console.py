@@ -195,13 +195,13 @@ async def test_kiosk_hides_key_hints_and_rotates_past_prompts() -> None:
         await pilot.pause()
         assert not app.screen.query("Footer")
         await pilot.press("question_mark")
-        app.rotate()
+        await app.rotate()
         await pilot.pause()
         assert app.current_mode == "falco"
-        app.rotate()
+        await app.rotate()
         await pilot.pause()
         assert app.current_mode == "topology"
-        app.rotate()
+        await app.rotate()
         await pilot.pause()
         assert app.current_mode == "overview" and isinstance(app.screen, OverviewScreen)
 

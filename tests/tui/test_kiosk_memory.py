@@ -18,7 +18,7 @@ async def test_rotations_and_polls_reach_a_memory_plateau() -> None:
             """Traced bytes after `count` full rotations, each with a poll cycle."""
             for _ in range(count):
                 for _ in range(len(app.rotation)):
-                    app.rotate()
+                    await app.rotate()
                     await pilot.pause()
                 await settle(pilot)
             gc.collect()

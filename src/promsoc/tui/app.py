@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
@@ -23,12 +24,13 @@ from promsoc.tui.state import ConsoleState, TileKey
 from promsoc.tui.time_cursor import Cursor
 
 ROTATION = ("overview", "falco", "topology")
+FIRST_VISIT_REPAINTS = (0.2, 1.0, 3.0)  # seconds after a view's first showing: see _switch
 
 
 class ConsoleApp(App[int]):
     """Keyboard-first console; every view evaluates at `cursor`, the one time reactive."""
 
-    CSS_PATH = "console.tcss"
+    CSS_PATH = Path(__file__).with_name("console.tcss")  # absolute: subclasses elsewhere keep it
     TITLE = "promsoc"
     MODES: ClassVar[dict[str, Any]] = {"overview": OverviewScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,6 +75,7 @@ class ConsoleApp(App[int]):
         self.handoff_dir = handoff_dir
         self.state = ConsoleState(backend.sources, backend.detectors())
         self.pollers: dict[str, Poller] = {}
+        self._visited = {"overview"}
         self._poll = poll
         self._themes = themes.load_themes()
         for loaded in self._themes:
@@ -192,18 +195,32 @@ class ConsoleApp(App[int]):
 
         self.push_screen(DetectorScreen(key))
 
-    def action_show(self, mode: str) -> None:
+    async def action_show(self, mode: str) -> None:
         if self.current_mode != mode:
-            self.switch_mode(mode)
+            await self._switch(mode)
 
-    def rotate(self) -> None:
+    async def _switch(self, mode: str) -> None:
+        """Switch views, and on a view's first showing force full repaints while it loads.
+
+        In a real terminal the topology screen (its DEFAULT_CSS arrives with it; it loads in a
+        worker and draws in a thread) otherwise stayed unpainted until some later event;
+        refresh_css() re-lays out and repaints the whole screen. Pilot tests cannot see this.
+        """
+        await self.switch_mode(mode)
+        if mode not in self._visited:
+            self._visited.add(mode)
+            for delay in FIRST_VISIT_REPAINTS:
+                self.set_timer(delay, partial(self.refresh_css, animate=False))
+        if self.kiosk:
+            self._drop_footers()
+
+    async def rotate(self) -> None:
         """Kiosk: next view; any prompt left open is dismissed first so the wall never freezes."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
         views = self.rotation
         current = views.index(self.current_mode) if self.current_mode in views else -1
-        self.switch_mode(views[(current + 1) % len(views)])
-        self.call_after_refresh(self._drop_footers)
+        await self._switch(views[(current + 1) % len(views)])
 
     def _drop_footers(self) -> None:
         """Kiosk shows no key hints, so the Footer goes entirely: Textual 8.2.8's Footer leaves a
