@@ -131,6 +131,7 @@ class FakeBackend:
         self.hostile = hostile
         self.delay = delay
         self.down: str | None = None
+        self.down_for: set[str] = set()  # sources that refuse, while the others answer
         self.statuses = dict(STATUSES)
         self.evaluated_at: list[float] = []
         self.in_flight = 0
@@ -156,6 +157,8 @@ class FakeBackend:
 
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
         await self._wait()
+        if source in self.down_for:
+            raise ConnectionError(f"unreachable: {source} refused the connection")
         self.evaluated_at.append(at)
         out = []
         for info in DETECTORS:

@@ -226,3 +226,19 @@ async def test_falco_view_renders_hostile_rule_names_inertly() -> None:
         assert "[@click=app.quit]click me[/] [b]bold[/b]" in rules
         assert "instances reporting: 6" in str(app.screen.query_one("#falco-health").render())
         assert app.is_running
+
+
+async def test_several_sources_group_per_source_and_fail_independently() -> None:
+    backend = FakeBackend(("prod-eu", "prod-us"))
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [str(s.render()) for s in app.screen.query(".group-title")]
+        assert "PROD-EU · INGRESS" in titles and "PROD-US · INGRESS" in titles
+        header = app.screen.query_one("#header").render().plain
+        assert "prod-eu" in header and "prod-us" in header
+        assert tile(app, "ingress-bruteforce", "prod-us").render().plain.startswith("▲ FIRING")
+        backend.down_for = {"prod-us"}
+        await settle(pilot)
+        assert "STALE" in tile(app, "ingress-bruteforce", "prod-us").render().plain
+        assert "STALE" not in tile(app, "ingress-bruteforce", "prod-eu").render().plain
