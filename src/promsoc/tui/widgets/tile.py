@@ -93,6 +93,9 @@ class DetectorTile(Widget, can_focus=True):
             glyph, word = status.PENDING
             line.append(f"{glyph} {word}", style=self.get_component_rich_style("tile--pending"))
             return line
+        if self.stale_reason is not None:  # first, so a narrow tile never cuts it off
+            glyph, word = status.STALE
+            line.append(f"{glyph} {word}  ", style=self.get_component_rich_style("tile--stale"))
         klass = f"tile-{status.css_class(result.status)}"
         style = self.get_component_rich_style(klass)
         line.append(f"{status.GLYPH[result.status]} {status.WORD[result.status]}", style=style)
@@ -100,9 +103,6 @@ class DetectorTile(Widget, can_focus=True):
             count = len(result.findings)
             line.append(f"  {count} finding{'s' if count != 1 else ''}")
         line.append(f"  {clean(result.severity, 12)}", style=self.get_component_rich_style("tile--dim"))
-        if self.stale_reason is not None:
-            glyph, word = status.STALE
-            line.append(f"  {glyph} {word}", style=self.get_component_rich_style("tile--stale"))
         return line
 
     def _detail_line(self) -> Text:
