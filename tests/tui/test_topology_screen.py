@@ -253,3 +253,24 @@ async def test_the_console_app_hosts_the_screen_through_its_backend() -> None:
         await pilot.press("comma")  # and the screen's own offset counts back from the cursor
         await _settle(app, pilot)
         assert calls[-1] == (backend.sources[0], NOW - 600)
+
+
+async def test_narrow_terminal_gives_the_map_the_whole_width() -> None:
+    """At 80 columns the details pane opens on Enter and Escape returns to the map."""
+    from promsoc.tui.widgets.topology_view import TopologyView
+
+    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        view = screen.query_one(TopologyView)
+        side = screen.query_one("#topology-side")
+        assert screen.has_class("-narrow")
+        assert view.size.width >= 76 and not side.display
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert side.display and not view.display
+        assert "Select a line" not in _static(screen, "#topology-details")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert view.display and not side.display

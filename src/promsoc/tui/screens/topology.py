@@ -44,6 +44,9 @@ CACHE_SIZE = 8
 REFRESH_EVERY = 30.0
 
 
+NARROW = 110  # below this many columns the details pane opens on demand instead of beside the map
+
+
 class TopologyScreen(ConsoleScreen):
     """Loads maps in workers and draws them in a thread; the view scrolls only what is visible."""
 
@@ -52,6 +55,10 @@ class TopologyScreen(ConsoleScreen):
     TopologyScreen #topology-legend { height: 1; padding: 0 1; color: $foreground-muted; }
     TopologyScreen #topology-body { height: 1fr; }
     TopologyScreen #topology-side { width: 46; border-left: solid $primary 50%; padding: 0 1; }
+    /* narrow terminals (80x24): the map gets the whole width; Enter opens the details instead */
+    TopologyScreen.-narrow #topology-side { display: none; }
+    TopologyScreen.-narrow.-details #topology-side { display: block; width: 1fr; border-left: none; }
+    TopologyScreen.-narrow.-details #topology-view { display: none; }
     TopologyScreen #topology-filter { dock: bottom; display: none; }
     TopologyScreen #topology-filter.-shown { display: block; }
     """
@@ -301,7 +308,10 @@ class TopologyScreen(ConsoleScreen):
 
     def action_back(self) -> None:
         box = self.query_one("#topology-filter", Input)
-        if box.has_class("-shown"):
+        if self.has_class("-narrow") and self.has_class("-details"):
+            self.remove_class("-details")
+            self.query_one(TopologyView).focus()
+        elif box.has_class("-shown"):
             box.remove_class("-shown")
             self.query_one(TopologyView).focus()
         else:
@@ -319,6 +329,7 @@ class TopologyScreen(ConsoleScreen):
             self.rerender()
 
     def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
         self.rerender()
 
     # -- selection and jumps ----------------------------------------------------------------------
@@ -327,6 +338,7 @@ class TopologyScreen(ConsoleScreen):
             return
         panel = self.query_one("#topology-details", Static)
         panel.update(details(self.shown.topo, message.line, self.shown.diff, self.results()))
+        self.add_class("-details")
 
     def show_pod(self, namespace: str, pod: str) -> None:
         """Jump to a pod's place on the map (from a finding): workload view, cursor on the pod."""
