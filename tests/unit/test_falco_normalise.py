@@ -43,3 +43,18 @@ def test_merged_chain_matches_the_two_pass_reference(numeric: str) -> None:
         values += [name, name.capitalize(), name.upper(), name.title() + "x", name[:3]]
     for value in values:
         assert _apply(promql, value) == _reference(value, numeric), (numeric, value)
+
+
+@pytest.mark.parametrize("numeric", ["falco", "sidekick", "none"])
+def test_restricted_chain_agrees_wherever_the_filter_keeps_the_series(numeric: str) -> None:
+    """critical_matches normalises only the names it keeps: same result on those, none elsewhere."""
+    kept = ("emergency", "alert", "critical")
+    promql = normalise_priority("x", numeric, kept)
+    values = [str(n) for n in range(-1, 12)] + ["", "default", "info", "INFO", "Critical", "CRITICAL"]
+    for name in PRIORITIES:
+        values += [name, name.capitalize(), name.upper()]
+    for value in values:
+        full, restricted = _reference(value, numeric), _apply(promql, value)
+        assert (full in kept) == (restricted in kept), (numeric, value)
+        if full in kept:
+            assert restricted == full

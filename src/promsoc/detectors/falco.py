@@ -11,6 +11,8 @@ times, and counting it once per generation would triple every burst.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from promsoc.detectors.fragments import increase_new, label_filter
 
 # Falco's own order: the index is Falco's (and falco-exporter's) numeric priority.
@@ -29,22 +31,26 @@ def _names_pattern(name: str) -> str:
     return "|".join(v for w in words for v in (w, w.capitalize(), w.upper()))
 
 
-def normalise_priority(expr: str, numeric: str = "falco") -> str:
+def normalise_priority(
+    expr: str, numeric: str = "falco", names: Sequence[str] = PRIORITIES
+) -> str:
     """Rewrite the `priority` label to a lower-case name.
 
     numeric="falco" reads numbers on Falco's scale, "sidekick" on falcosidekick >= 2.30's,
     "none" only names (any case). One label_replace per name matches its spellings and its
     number together (each node costs the server a pass and the query text a few dozen bytes).
+    With `names`, only those priorities are rewritten; the others keep their raw spelling,
+    for callers that keep only those names anyway.
     """
     numbers = {name: str(number) for number, name in enumerate(PRIORITIES)}
     if numeric == "sidekick":
         numbers = {name: str(number) for number, name in SIDEKICK_NUMBERS.items()}
-    for name in PRIORITIES:
+    for name in names:
         pattern = _names_pattern(name)
         if numeric in ("falco", "sidekick"):
             pattern += "|" + numbers[name]
         expr = f'label_replace({expr}, "priority", "{name}", "priority", "{pattern}")'
-    if numeric == "sidekick":
+    if numeric == "sidekick" and tuple(names) == PRIORITIES:
         expr = f'label_replace({expr}, "priority", "default", "priority", "{numbers["default"]}")'
     return expr
 
@@ -58,8 +64,11 @@ def _generation(expr: str, name: str) -> str:
     return f'label_replace({expr}, "generation", "{name}", "", "")'
 
 
-def matches(window: str = "{{ window }}") -> str:
-    """Falco events per (rule, priority) over `window`, counted once across generations."""
+def matches(window: str = "{{ window }}", names: Sequence[str] = PRIORITIES) -> str:
+    """Falco events per (rule, priority) over `window`, counted once across generations.
+
+    With `names`, priorities outside them keep their raw spelling (see normalise_priority).
+    """
     native = (
         "sum by (rule, priority) (label_replace("
         + increase_new("falcosecurity_falco_rules_matches_total", window)
@@ -73,20 +82,29 @@ def matches(window: str = "{{ window }}") -> str:
         + ")"
     )
     sidekick_named = (
-        'label_replace(' + normalise_priority(_keep_raw(sidekick), "sidekick")
+        'label_replace(' + normalise_priority(_keep_raw(sidekick), "sidekick", names)
         + ', "priority", "$1", "priority_raw", "(.+)")'
     )
+    # Native and falco_events share Falco's scale: tagged first (so neither hides the other in
+    # `or`), then normalised by one chain.
+    falco_scale = (
+        "(" + _generation(_keep_raw(native), "native")
+        + " or " + _generation(_keep_raw(legacy), "falco_events") + ")"
+    )
     generations = [
-        _generation(normalise_priority(_keep_raw(native), "falco"), "native"),
-        _generation(normalise_priority(_keep_raw(legacy), "falco"), "falco_events"),
-        _generation(normalise_priority(sidekick_named, "none"), "falcosidekick"),
+        normalise_priority(falco_scale, "falco", names),
+        _generation(normalise_priority(sidekick_named, "none", names), "falcosidekick"),
     ]
     return "max by (rule, priority) (" + " or ".join(generations) + ")"
 
 
 def critical_matches(window: str = "{{ window }}") -> str:
-    """Falco events of priority Critical or worse per (rule, priority)."""
-    return f"({matches(window)}) and on (priority) {label_filter('priority', CRITICAL_OR_WORSE)}"
+    """Falco events of priority Critical or worse per (rule, priority).
+
+    Only those three names are normalised: any other priority is dropped by the filter anyway.
+    """
+    counted = matches(window, CRITICAL_OR_WORSE)
+    return f"({counted}) and on (priority) {label_filter('priority', CRITICAL_OR_WORSE)}"
 
 
 def outputs(status: str | None, window: str = "{{ window }}") -> str:
