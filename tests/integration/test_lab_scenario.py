@@ -108,6 +108,7 @@ def test_attack_fires_at_its_time_and_is_silent_when_quiet(lab: Lab, name: str) 
     "client-cert-20d", "certificate-pending", "quiet-path-404", "quiet-path-403", "quiet-path-500",
     "download-rush", "volumes-grow-together", "thumbnailer-busy", "payments-batch-sync",
     "noisy-rule", "error-priority-events", "sidekick-transient-error", "falco-restart",
+    "falco-scrape-gap",
 ])
 def test_lookalike_stays_silent(lab: Lab, name: str) -> None:
     incident = lab.scenario.incident(name)

@@ -10,9 +10,15 @@ def increase_new(selector: str, window: str = "{{ window }}") -> str:
 
     A counter series appears with its first value already counted (a rule's first
     match, the first 403 on a resource); `increase()` never sees that step. Series
-    absent `window` ago contribute their whole value instead.
+    never seen in the hour before the window contribute their whole value instead. A
+    series that merely comes back after a scrape gap (a network blip, Prometheus or the
+    exporter restarting) was seen in that hour, so only its increase counts: testing
+    "absent `window` ago" alone would count its whole lifetime as one burst.
     """
-    return f"(({selector} unless {selector} offset {window}) or increase({selector}[{window}]))"
+    return (
+        f"(({selector} unless present_over_time({selector}[1h] offset {window}))"
+        f" or increase({selector}[{window}]))"
+    )
 
 
 def label_filter(label: str, values: Sequence[str]) -> str:

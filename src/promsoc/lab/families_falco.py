@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from promsoc.lab.cluster import Cluster, Node
@@ -70,19 +71,28 @@ def _segments(node: Node, scenario: Scenario) -> list[tuple[float, float]]:
 def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
     streams = _streams(cluster, scenario)
 
+    noisy_node = streams[0].host  # the node whose Falco has the largest counters
+
     def gone(t: float) -> bool:
         return scenario.active("falco-gone", t)
 
+    def unreachable(t: float) -> bool:
+        if scenario.active("falco-gone", t):
+            return True
+        return scenario.active("falco-scrape-gap", t)
+
     out: list[Series] = []
     for node in cluster.nodes:
+        hidden = unreachable if node.name == noisy_node else gone
         native = {"job": "falco", "instance": f"{node.internal_ip}:8765"}
         exporter = {"job": "falco-exporter", "instance": f"{node.internal_ip}:9376"}
         on_node = [s for s in streams if s.host == node.name]
         for start, end in _segments(node, scenario):
             def add(name: str, labels: dict[str, str], fn: ValueFn, counter: bool = True,
-                    from_: float = start, start: float = start, end: float = end) -> None:
+                    from_: float = start, start: float = start, end: float = end,
+                    hide: Callable[[float], bool] = hidden) -> None:
                 out.append(Series(name, labels, fn, counter, TRAFFIC, max(start, from_), end,
-                                  hidden=gone, integer=counter))
+                                  hidden=hide, integer=counter))
 
             seed = stable_seed(node.name)
             add("falcosecurity_scap_n_evts_total", native, steady(40000.0, seed))

@@ -9,8 +9,10 @@ from promsoc.lab.cluster import DAY, HOUR, Cluster
 SLOT = 600.0  # each incident owns a 10-minute slot
 ACTIVE = 480.0  # and is active for the first 8 minutes of it
 DETECT_AFTER = 420.0  # a 5-minute rate window is entirely inside the incident 7 minutes in
-# "appeared in the last 5 minutes" can only be seen within 5 minutes of the change
-DETECT_EARLY = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0}
+# "appeared in the last 5 minutes" can only be seen within 5 minutes of the change; a scrape
+# gap in backfilled history has no staleness markers, so its "absent 5m ago" shows only once
+# the last sample before the gap is more than 5 minutes older than that
+DETECT_AT = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0, "falco-scrape-gap": 585.0}
 LIVE_EVERY = 90.0  # live mode: a new attack every 90 s ...
 LIVE_ACTIVE = 240.0  # ... active for 4 minutes
 
@@ -56,7 +58,7 @@ class Incident:
     @property
     def eval_at(self) -> float:
         """A moment at which the incident must be detected (or, if benign, must not be)."""
-        return self.start + DETECT_EARLY.get(self.name, DETECT_AFTER)
+        return self.start + DETECT_AT.get(self.name, DETECT_AFTER)
 
 
 # name, detector, benign, summary (labels are filled from the cluster)
@@ -132,6 +134,8 @@ _TIMELINE: list[tuple[str, str, bool, str]] = [
      "Falco on worker-2 restarts: its counters reset and it misses one scrape"),
     ("falco-gone", "falco-blind", False,
      "every Falco instance stops reporting (DaemonSet deleted) while pods keep running"),
+    ("falco-scrape-gap", "falco-rule-burst", True,
+     "Prometheus cannot scrape the busiest Falco for 8 minutes; its counters come back unchanged"),
 ]
 
 
