@@ -45,8 +45,7 @@ async def test_tiles_reach_the_scenario_statuses_as_the_cursor_moves(lab: Lab) -
 
 
 async def test_detector_view_shows_the_incident_finding_and_its_chart(lab: Lab) -> None:
-    incident = next(i for i in lab.scenario.incidents if i.detector == "container-cpu-outlier"
-                    and not i.benign)
+    incident = next(i for i in lab.scenario.incidents if i.detector == "container-cpu-outlier" and not i.benign)
     seen: list[Any] = []
     app = lab_app(lab)
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:

@@ -207,7 +207,7 @@ class ConsoleApp(App[int]):
         refresh_css() re-lays out and repaints the whole screen. Pilot tests cannot see this.
         """
         await self.switch_mode(mode)
-        if mode not in self._visited:
+        if mode not in self._visited and not self.is_headless:
             self._visited.add(mode)
             for delay in FIRST_VISIT_REPAINTS:
                 self.set_timer(delay, partial(self.refresh_css, animate=False))
