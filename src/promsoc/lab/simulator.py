@@ -12,7 +12,7 @@ from typing import TextIO
 from promsoc.lab import families_control, families_falco, families_k8s, families_traffic
 from promsoc.lab.cluster import DAY, HOUR, Cluster, build_cluster
 from promsoc.lab.scenario import Scenario, build_scenario
-from promsoc.lab.series import LIVE, TOPOLOGY, TRAFFIC, Family, Series, constant, stable_seed
+from promsoc.lab.series import LIVE, TOPOLOGY, TRAFFIC, Family, Series, constant, render_series, stable_seed
 
 FINE_SPAN = 10 * HOUR  # the incident window keeps 30-second samples
 FINE_STEP = 30
@@ -136,7 +136,9 @@ class Simulator:
         return count
 
     def _lines(self, s: Series, times: list[int]) -> str:
-        prefix = s.text + " "
+        # Prometheus drops empty-valued labels on ingestion; leaving them out of the backfill
+        # gives the same series and spares promtool, whose cost grows with the label bytes
+        prefix = render_series(s.name, {k: v for k, v in s.labels.items() if v}) + " "
         fn = s.fn
         if not s.counter:
             if isinstance(fn, constant):
