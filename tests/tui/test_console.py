@@ -242,3 +242,24 @@ async def test_several_sources_group_per_source_and_fail_independently() -> None
         await settle(pilot)
         assert "STALE" in tile(app, "ingress-bruteforce", "prod-us").render().plain
         assert "STALE" not in tile(app, "ingress-bruteforce", "prod-eu").render().plain
+
+
+async def test_a_finding_jumps_to_its_pod_on_the_map_and_headers_sort() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_detector(TileKey("demo", "ingress-bruteforce"))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetectorScreen)
+        await pilot.click("#findings", offset=(2, 0))  # the "value" header: ascending now
+        assert [f.value for f in screen.shown] == [0.41, 0.62]
+        await pilot.press("g")  # no pod label on an ingress finding: a notice, no jump
+        assert app.current_mode == "overview"
+        await pilot.press("escape")
+        app.open_detector(TileKey("demo", "container-cpu-outlier"))
+        await settle(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.current_mode == "topology"
+        assert getattr(app.screen, "view", None) == "workloads"  # the map opens on the pod's workload

@@ -199,6 +199,13 @@ class ConsoleApp(App[int]):
         if self.current_mode != mode:
             await self._switch(mode)
 
+    async def show_pod(self, namespace: str, pod: str) -> None:
+        """From a finding to its place on the topology map (when the topology view is present)."""
+        await self._switch("topology")
+        show = getattr(self.screen, "show_pod", None)
+        if callable(show):
+            show(namespace, pod)
+
     async def _switch(self, mode: str) -> None:
         """Switch views, and on a view's first showing force full repaints while it loads.
 

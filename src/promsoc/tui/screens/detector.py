@@ -41,6 +41,7 @@ class DetectorScreen(ConsoleScreen):
         Binding("s", "sort", "Sort"),
         Binding("r", "reverse", "Reverse", show=False),
         Binding("z", "zoom", "Zoom"),
+        Binding("g", "map", "Pod on map"),
         Binding("1", "window(0)", "Chart 1h", show=False),
         Binding("2", "window(1)", "Chart 6h", show=False),
         Binding("3", "window(2)", "Chart 24h", show=False),
@@ -188,6 +189,21 @@ class DetectorScreen(ConsoleScreen):
 
     def action_reverse(self) -> None:
         self.reverse = not self.reverse
+        self._rebuild_table()
+
+    async def action_map(self) -> None:
+        finding = self.selected
+        if finding is None or "pod" not in finding.labels:
+            self.notify("this finding names no pod", markup=False, timeout=3)
+            return
+        await self.console.show_pod(finding.labels.get("namespace", ""), finding.labels["pod"])
+
+    @on(DataTable.HeaderSelected, "#findings")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """Clicking a column header sorts by it; clicking it again reverses."""
+        index = event.column_index
+        self.reverse = not self.reverse if index == self.sort_index else index == 0
+        self.sort_index = index
         self._rebuild_table()
 
     def action_filter(self) -> None:
