@@ -54,7 +54,7 @@ def display(key: str) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "Close help")]
+    BINDINGS = [Binding("escape,question_mark", "dismiss_help", "Close help")]
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
