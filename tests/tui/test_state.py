@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from promsoc.detectors.model import Status
 from promsoc.tui.state import ConsoleState, SourceHealth
 from tests.tui.fakes import DETECTORS, NOW, FakeBackend
 
@@ -23,3 +24,14 @@ async def test_results_replace_per_tile() -> None:
     groups = state.groups()
     assert [g[0] for g in groups][:1] == ["demo"] and {g[0] for g in groups} == {"demo", "prod"}
     assert state.health["demo"].last_ok == NOW and state.health["prod"].last_ok is None
+
+
+async def test_a_cycle_where_every_query_failed_marks_the_source_down() -> None:
+    state = ConsoleState(["demo"], DETECTORS)
+    backend = FakeBackend()
+    state.apply_results("demo", await backend.evaluate("demo", NOW), 0.1, NOW, NOW)
+    backend.statuses = dict.fromkeys(backend.statuses, Status.ERROR)
+    state.apply_results("demo", await backend.evaluate("demo", NOW + 5), 0.1, NOW + 5, NOW + 5)
+    health = state.health["demo"]
+    assert health.last_ok == NOW and health.error == "query failed: 503 Service Unavailable"
+    assert health.stale(NOW + 6, interval=5)

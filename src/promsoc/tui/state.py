@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from promsoc.detectors.model import DetectorResult
+from promsoc.detectors.model import DetectorResult, Status
 from promsoc.tui.backend import DetectorInfo, History
 
 STALE_AFTER_CYCLES = 3
@@ -52,12 +52,12 @@ class ConsoleState:
         at: float,
     ) -> list[TileKey]:
         health = self.health.setdefault(source, SourceHealth())
-        health.last_ok, health.latency, health.error, health.evaluated_at = (
-            polled_at,
-            latency,
-            None,
-            at,
-        )
+        failed = [r for r in results if r.status is Status.ERROR]
+        if results and len(failed) == len(results):  # every query failed: the source is down
+            health.error = failed[0].error or "every query failed"
+        else:
+            health.last_ok, health.latency, health.error = polled_at, latency, None
+        health.evaluated_at = at
         keys = []
         for result in results:
             key = TileKey(source, result.detector)
