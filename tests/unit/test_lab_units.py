@@ -146,3 +146,32 @@ def test_pod_ips_are_in_their_node_cidr() -> None:
             assert pod.pod_ip == pod.host_ip
         else:
             assert ip in ipaddress.ip_network(nodes[pod.node].pod_cidr), pod
+
+
+def test_cache_entries_are_immutable_and_the_newest_young_one_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from promsoc.lab import backfill
+
+    options = SimOptions(history_days=1.0, traffic_days=0.5)
+    sim = Simulator(ANCHOR, options, live_start=None)
+    data = tmp_path / "data"
+    (data / "01BLOCK").mkdir(parents=True)
+    (data / "01BLOCK" / "meta.json").write_text("{}")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    backfill.save(cache, options, ANCHOR - 3600, sim, data)
+    backfill.save(cache, options, ANCHOR, sim, data)
+    found = backfill.restore(cache, options, ANCHOR + 60)
+    assert found is not None and found[0] == ANCHOR
+    assert len(list(cache.iterdir())) == 2  # the older one is still young: kept for running readers
+    assert backfill.restore(cache, options, ANCHOR + backfill.MAX_GAP + 1) is None
+    # an entry pruned while being read is a miss, not a crash, and leaves no half-copied blocks
+    import shutil
+
+    shutil.rmtree(found[1] / "blocks")
+    target = tmp_path / "fresh"
+    with pytest.raises(backfill.CacheMiss):
+        backfill.load_cached(found[1], sim, target)
+    assert list(target.iterdir()) == []
+    # a much later save prunes entries nobody can reuse
+    backfill.save(cache, options, ANCHOR + 3 * backfill.MAX_GAP, sim, data)
+    assert [p.name.rsplit("-", 1)[1] for p in cache.iterdir()] == [str(int(ANCHOR + 3 * backfill.MAX_GAP))]

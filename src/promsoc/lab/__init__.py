@@ -71,21 +71,26 @@ class Lab:
         cache_dir = opts.cache_dir or backfill.default_cache_dir()
         cached = backfill.restore(cache_dir, sim_opts, now) if opts.cache else None
         try:
+            sim = None
             if cached is not None:
                 anchor, entry = cached
-                self.simulator = Simulator(anchor, sim_opts, live_start=now + 30)
-                backfill.load_cached(entry, self.simulator, data_dir)
-                gap_end = float(int(time.time()) - 1)
-                backfill.build_blocks(self.simulator, binaries, data_dir, anchor + 1, gap_end)
-                self.cache_hit = True
-            else:
+                sim = Simulator(anchor, sim_opts, live_start=now + 30)
+                try:
+                    backfill.load_cached(entry, sim, data_dir)
+                    gap_end = float(int(time.time()) - 1)
+                    backfill.build_blocks(sim, binaries, data_dir, anchor + 1, gap_end)
+                    self.cache_hit = True
+                except backfill.CacheMiss:
+                    sim = None  # pruned under our feet by another run: build afresh
+            if sim is None:
                 anchor = float(int(now) // 60 * 60)
-                self.simulator = Simulator(anchor, sim_opts, live_start=now + 30)
+                sim = Simulator(anchor, sim_opts, live_start=now + 30)
                 start = anchor - sim_opts.history_days * 86400
-                backfill.build_blocks(self.simulator, binaries, data_dir, start, anchor)
+                backfill.build_blocks(sim, binaries, data_dir, start, anchor)
                 if opts.cache:
-                    backfill.save(cache_dir, sim_opts, anchor, self.simulator, data_dir)
-            self.metrics = MetricsServer(self.simulator).start()
+                    backfill.save(cache_dir, sim_opts, anchor, sim, data_dir)
+            self.simulator = sim
+            self.metrics = MetricsServer(sim).start()
             self.prometheus = PrometheusServer(
                 data_dir=data_dir,
                 scrape_targets=[f"127.0.0.1:{self.metrics.port}"],

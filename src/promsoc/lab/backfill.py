@@ -96,35 +96,54 @@ def _cache_key(options: SimOptions) -> str:
     return f"v{CACHE_VERSION}-{_source_fingerprint()}-{options_hash:08x}"
 
 
+class CacheMiss(Exception):
+    """A cached history vanished or broke while being read (another run pruned it)."""
+
+
+def _entries(cache_dir: Path, key: str) -> list[tuple[float, Path]]:
+    """Complete cache entries for a key, newest first. Entries are immutable once renamed."""
+    found = []
+    for entry in cache_dir.glob(f"{key}-*"):
+        try:
+            anchor = float(json.loads((entry / "meta.json").read_text())["anchor"])
+        except (OSError, ValueError, KeyError):
+            continue
+        found.append((anchor, entry))
+    return sorted(found, reverse=True)
+
+
 def restore(cache_dir: Path, options: SimOptions, now: float) -> tuple[float, Path] | None:
-    """A cached history young enough to reuse: (its anchor, its directory), or None."""
-    entry = cache_dir / _cache_key(options)
-    meta_file = entry / "meta.json"
-    try:
-        meta = json.loads(meta_file.read_text())
-        anchor = float(meta["anchor"])
-    except (OSError, ValueError, KeyError):
-        return None
-    if not 0 <= now - anchor <= MAX_GAP or not (entry / "blocks").is_dir():
-        return None
-    return anchor, entry
+    """The newest cached history young enough to reuse: (its anchor, its directory), or None."""
+    for anchor, entry in _entries(cache_dir, _cache_key(options)):
+        if 0 <= now - anchor <= MAX_GAP and (entry / "blocks").is_dir():
+            return anchor, entry
+    return None
 
 
 def load_cached(entry: Path, sim: Simulator, data_dir: Path) -> None:
     """Copy cached blocks into a fresh data dir and restore the counters they ended with."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    for block in (entry / "blocks").iterdir():
-        shutil.copytree(block, data_dir / block.name)
-    state = json.loads((entry / "state.json").read_text())
+    try:
+        for block in (entry / "blocks").iterdir():
+            shutil.copytree(block, data_dir / block.name)
+        state = json.loads((entry / "state.json").read_text())
+    except (OSError, ValueError) as exc:
+        for block in data_dir.iterdir():
+            shutil.rmtree(block, ignore_errors=True)
+        raise CacheMiss(str(exc)) from None
     sim.load_state({k: (v[0], v[1]) for k, v in state.items()})
 
 
 def save(cache_dir: Path, options: SimOptions, anchor: float, sim: Simulator, data_dir: Path) -> None:
-    """Keep the freshly built blocks for the next start (best effort: a full disk is no error)."""
-    entry = cache_dir / _cache_key(options)
-    tmp = cache_dir / f".{entry.name}.{os.getpid()}.{int(time.time())}"
+    """Keep the freshly built blocks for the next start (best effort: a full disk is no error).
+
+    Each entry is written aside and renamed into place under its own name, never rewritten, so
+    a lab starting at the same moment in another process never reads half an entry.
+    """
+    key = _cache_key(options)
+    entry = cache_dir / f"{key}-{int(anchor)}"
+    tmp = cache_dir / f".{entry.name}.{os.getpid()}.{time.monotonic_ns()}"
     try:
-        shutil.rmtree(entry, ignore_errors=True)
         (tmp / "blocks").mkdir(parents=True)
         for block in data_dir.iterdir():
             if block.is_dir() and (block / "meta.json").exists():
@@ -134,3 +153,22 @@ def save(cache_dir: Path, options: SimOptions, anchor: float, sim: Simulator, da
         tmp.rename(entry)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
+        return
+    _prune(cache_dir, keep=entry, now=anchor)
+
+
+def _prune(cache_dir: Path, keep: Path, now: float) -> None:
+    """Remove entries no start would reuse any more (too old, or another simulator version)."""
+    for other in cache_dir.iterdir():
+        if other.name.startswith("."):  # another run's entry being written, or one it abandoned
+            if time.time() - other.stat().st_mtime > 86400:
+                shutil.rmtree(other, ignore_errors=True)
+            continue
+        if other == keep:
+            continue
+        try:
+            anchor = float(json.loads((other / "meta.json").read_text())["anchor"])
+        except (OSError, ValueError, KeyError):
+            anchor = 0.0
+        if now - anchor > 2 * MAX_GAP:
+            shutil.rmtree(other, ignore_errors=True)
