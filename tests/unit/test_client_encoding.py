@@ -10,7 +10,8 @@ import httpx
 
 from promsoc.config import Source
 from promsoc.detectors.packs import builtin_detectors
-from promsoc.prom.client import PromClient, form_encode
+from promsoc.prom.client import PromClient
+from promsoc.prom.transport import form_encode
 
 
 def test_form_encode_matches_urlencode_on_detector_queries_and_odd_text() -> None:

@@ -17,14 +17,11 @@ errors and HTTP 502/503/504, never for 4xx or timeouts.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
 import random
 import re
-import socket
 import ssl
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
@@ -43,10 +40,19 @@ from promsoc.prom.errors import (
 )
 from promsoc.prom.parse import http_error, instant_result, range_result, string_list, success_data
 from promsoc.prom.selector import SelectorError, inject_matchers
+from promsoc.prom.transport import (
+    FileAuth,
+    chain_text,
+    connect_reason,
+    form_encode,
+    retry_after,
+    ssl_context,
+    tls_cause,
+)
 from promsoc.prom.types import InstantResult, RangeResult
 
 if TYPE_CHECKING:
-    from promsoc.config import Auth, Source
+    from promsoc.config import Source
 
 log = logging.getLogger("promsoc.prom")
 
@@ -63,68 +69,6 @@ _CLIENT_CERT_REFUSED = (
     "unknown ca",
     "handshake failure",
 )
-
-
-class _FileAuth(httpx.Auth):
-    """Bearer or basic auth whose secret may live in a file, re-read per request (rotation)."""
-
-    def __init__(self, auth: Auth, redact: Redactor) -> None:
-        self._auth = auth
-        self._redact = redact
-
-    def _read(self, path: object) -> str:
-        try:
-            with open(str(path), encoding="utf-8") as handle:
-                value = handle.read().strip()
-        except OSError as exc:
-            raise AuthRefused(
-                f"cannot read credentials file {path}: {exc.strerror or exc}"
-            ) from None
-        self._redact.add(value)
-        return value
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        from promsoc.config import BearerAuth
-
-        auth = self._auth
-        if isinstance(auth, BearerAuth):
-            token = auth.token.reveal() if auth.token else self._read(auth.token_file)
-            request.headers["Authorization"] = f"Bearer {token}"
-        else:
-            password = auth.password.reveal() if auth.password else ""
-            if auth.password_file:
-                password = self._read(auth.password_file)
-            pair = base64.b64encode(f"{auth.username}:{password}".encode()).decode("ascii")
-            request.headers["Authorization"] = f"Basic {pair}"
-        yield request
-
-
-def _ssl_context(source: Source) -> ssl.SSLContext:
-    """The TLS context for a source: its CA (or the system store), client cert, verification."""
-    tls = source.tls
-    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.cert_file:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
-    if tls.insecure_skip_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-# Byte -> its application/x-www-form-urlencoded spelling, exactly as urllib's quote_plus.
-_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
-_FORM = [chr(b) if b in _SAFE else "+" if b == 0x20 else f"%{b:02X}" for b in range(256)]
-
-
-def form_encode(params: Sequence[tuple[str, str]]) -> str:
-    """`urllib.parse.urlencode(params)`, byte for byte, without its per-byte Python loop.
-
-    A detector query is several kilobytes; urlencode spent more client CPU on it than httpx.
-    """
-    return "&".join(
-        "".join(map(_FORM.__getitem__, k.encode())) + "=" + "".join(map(_FORM.__getitem__, v.encode()))
-        for k, v in params
-    )
 
 
 def _number(value: float | str) -> str:
@@ -170,7 +114,7 @@ class PromClient:
         # Unusable TLS files (the config checks them, but files change) fail each call, not here.
         self._broken: PromError | None = None
         try:
-            context = _ssl_context(source)
+            context = ssl_context(source)
         except (OSError, ssl.SSLError) as exc:
             reason = self._redact(str(exc) or type(exc).__name__)
             self._broken = Unreachable(f"TLS files of {self.name} unusable: {reason}", source=self.name)
@@ -185,7 +129,7 @@ class PromClient:
             httpx.AsyncClient(
                 base_url=source.display_url,
                 headers={"User-Agent": f"promsoc/{__version__}", **source.headers},
-                auth=_FileAuth(auth, self._redact) if auth else None,
+                auth=FileAuth(auth, self._redact) if auth else None,
                 verify=context,
                 timeout=httpx.Timeout(source.timeout),
                 limits=limits,
@@ -325,7 +269,7 @@ class PromClient:
                     self.max_backoff, self.backoff * 2**attempt * (0.5 + random.random() / 2)
                 )
                 if isinstance(outcome, httpx.Response):
-                    delay = max(delay, min(self.max_backoff, _retry_after(outcome)))
+                    delay = max(delay, min(self.max_backoff, retry_after(outcome)))
                 why = (
                     f"HTTP {outcome.status_code}"
                     if isinstance(outcome, httpx.Response)
@@ -372,12 +316,12 @@ class PromClient:
                 f"no answer from {self.host} within {self.source.timeout:g}s", source=self.name
             ) from None
         except httpx.ConnectError as exc:
-            tls = _tls_cause(exc)
+            tls = tls_cause(exc)
             if tls is not None:
                 raise self._tls_error(self._redact(str(tls))) from None
-            return self._redact(_connect_reason(exc))
+            return self._redact(connect_reason(exc))
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            text = self._redact(_chain_text(exc))
+            text = self._redact(chain_text(exc))
             if any(word in text.lower() for word in _CLIENT_CERT_REFUSED):
                 raise self._tls_error(text) from None
             if self.source.url.startswith("https:") and any(m in text for m in _TLS_DROPPED):
@@ -405,47 +349,6 @@ class PromClient:
                 f"{self.host} refused the client certificate ({text})", source=self.name
             )
         return Unreachable(f"TLS with {self.host} failed: {text}", source=self.name)
-
-
-def _tls_cause(exc: BaseException) -> BaseException | None:
-    """The TLS failure behind a connect error, if that is what it was."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "[SSL" in str(seen):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _connect_reason(exc: BaseException) -> str:
-    """`connection refused`, `unknown host ...`, or the errors' own words."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
-            return f"unknown host ({seen.strerror})"
-        if isinstance(seen, OSError) and seen.errno:
-            return os.strerror(seen.errno).lower()
-        seen = seen.__cause__ or seen.__context__
-    return _chain_text(exc)
-
-
-def _chain_text(exc: BaseException) -> str:
-    """The messages of an exception and its causes (a TLS alert hides under a bare ReadError)."""
-    texts: list[str] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(texts) < 5:
-        text = str(seen)
-        if text and text not in texts:
-            texts.append(text)
-        seen = seen.__cause__ or seen.__context__
-    return "; ".join(texts) or type(exc).__name__
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "0")))
-    except ValueError:
-        return 0.0
 
 
 __all__ = ["POST_OVER", "RETRY_STATUSES", "PromClient"]
