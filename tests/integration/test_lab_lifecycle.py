@@ -62,3 +62,25 @@ def test_lab_history_is_retained_beyond_the_default_15_days(lab: Lab) -> None:
     with urllib.request.urlopen(f"{lab.url}/api/v1/status/flags", timeout=5) as resp:
         flags = resp.read().decode()
     assert '"storage.tsdb.retention.time":"90d"' in flags
+
+
+def test_a_reused_history_continues_without_gaps_or_counter_resets(lab: Lab) -> None:
+    """Starting again from the cache fills the gap since its anchor, and live counters carry on."""
+    from tests.integration.labquery import query
+
+    with Lab(lab.options) as again:
+        assert again.cache_hit
+        time.sleep(12)  # a couple of live scrapes after the filled gap
+        since = max(60.0, time.time() - again.anchor + 60)
+        window = f"{int(since)}s"
+        resets = query(again.url, f"count(resets(container_cpu_usage_seconds_total[{window}]) > 0)")
+        assert resets == [], "a live scrape went below the backfill: counters restarted"
+        # every minute from the cached anchor to now: each long-lived series has samples
+        at = again.anchor + 120
+        while at < time.time() - 5:
+            holes = query(again.url, 'count(count_over_time(container_cpu_usage_seconds_total'
+                          '{namespace!="batch"}[2m]) < 2)', at)
+            assert holes == [], f"samples are missing {at - again.anchor:.0f}s after the cached history"
+            at += 60
+        fast = query(again.url, "max(rate(container_cpu_usage_seconds_total[1m])) > 10")
+        assert fast == [], "a pod 'used' more than 10 cores: a discontinuity at the junction"

@@ -175,3 +175,26 @@ def test_cache_entries_are_immutable_and_the_newest_young_one_wins(tmp_path) -> 
     # a much later save prunes entries nobody can reuse
     backfill.save(cache, options, ANCHOR + 3 * backfill.MAX_GAP, sim, data)
     assert [p.name.rsplit("-", 1)[1] for p in cache.iterdir()] == [str(int(ANCHOR + 3 * backfill.MAX_GAP))]
+
+
+def test_parallel_backfill_continues_every_counter_like_a_single_worker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A cached history's gap is filled by two workers: every counter must end where one worker
+    would have left it, or the live scrapes after it look like counter resets (false spikes)."""
+    from promsoc.lab import backfill
+    from promsoc.lab.launcher import Binaries
+
+    fake = tmp_path / "promtool"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    tools = Binaries(prometheus=fake, promtool=fake)
+    options = SimOptions(history_days=1.0, traffic_days=0.5, live_incidents=False)
+    parallel, single = Simulator(ANCHOR, options), Simulator(ANCHOR, options)
+    for sim in (parallel, single):  # the state a cache entry restores
+        sim.write_backfill(io.StringIO(), ANCHOR - HOUR, ANCHOR)
+    backfill.build_blocks(parallel, tools, tmp_path / "a" / "data", ANCHOR + 1, ANCHOR + 900, parts=2)
+    backfill.build_blocks(single, tools, tmp_path / "b" / "data", ANCHOR + 1, ANCHOR + 900, parts=1)
+    assert parallel.state() == single.state()
+    live_at_end = {s.key for s in parallel.series if s.counter and s.schedule != "live"
+                   and s.start <= ANCHOR + 900 < s.end}
+    assert len(live_at_end) > 400
+    assert all(parallel.state()[k][0] == ANCHOR + 900 for k in live_at_end), "the gap was not filled to its end"

@@ -28,9 +28,10 @@ def _partition(sim: Simulator, parts: int, index: int) -> list:  # type: ignore[
 def _run_part(sim: Simulator, parts: int, index: int, workdir: Path, promtool: Path,
               t_from: float, t_to: float) -> None:
     """Write one partition's samples and turn them into blocks (runs in a forked child)."""
+    series = _partition(sim, parts, index)
     src = workdir / f"part{index}.om"
     with open(src, "w", encoding="utf-8", newline="\n") as out:
-        sim.write_backfill(out, t_from, t_to, _partition(sim, parts, index))
+        sim.write_backfill(out, t_from, t_to, series)
         out.write("# EOF\n")
     blocks = workdir / f"blocks{index}"
     proc = subprocess.run(
@@ -41,7 +42,11 @@ def _run_part(sim: Simulator, parts: int, index: int, workdir: Path, promtool: P
     src.unlink(missing_ok=True)
     if proc.returncode != 0:
         (workdir / f"error{index}").write_text(proc.stderr[-2000:] or proc.stdout[-2000:])
-    (workdir / f"state{index}.json").write_text(json.dumps(sim.state()))
+    # Only this partition's counters: the rest of this child's copy is stale (the parent's state
+    # before the fork), and would overwrite what the other partition's child advanced.
+    state = sim.state()
+    mine = {s.key: state[s.key] for s in series if s.key in state}
+    (workdir / f"state{index}.json").write_text(json.dumps(mine))
 
 
 def build_blocks(sim: Simulator, binaries: Binaries, data_dir: Path, t_from: float, t_to: float,

@@ -91,23 +91,22 @@ class Simulator:
             return []
         begin = self.anchor - (self.options.history_days if schedule == TOPOLOGY
                                else self.options.traffic_days) * DAY
-        coarse = TOPOLOGY_STEP if schedule == TOPOLOGY else TRAFFIC_STEP
         fine_from = self.anchor - FINE_SPAN
-        lo = max(t_from, begin)
+        # (step, from, until): sparse old topology, then the coarse step, then the fine one
+        phases: list[tuple[int, float, float]] = []
+        if schedule == TOPOLOGY:
+            sparse_until = self.anchor - self.options.traffic_days * DAY
+            phases += [(SPARSE_STEP, begin, sparse_until), (TOPOLOGY_STEP, sparse_until, fine_from)]
+        else:
+            phases += [(TRAFFIC_STEP, begin, fine_from)]
+        phases.append((FINE_STEP, fine_from, math.inf))
         out: list[int] = []
-        sparse_until = self.anchor - self.options.traffic_days * DAY
-        t = math.ceil(lo / SPARSE_STEP) * SPARSE_STEP
-        while schedule == TOPOLOGY and t < min(sparse_until, t_to + 1):
-            out.append(t)
-            t += SPARSE_STEP
-        t = math.ceil(max(lo, t) / coarse) * coarse
-        while t < min(fine_from, t_to + 1):
-            out.append(t)
-            t += coarse
-        t = max(t, math.ceil(max(lo, fine_from) / FINE_STEP) * FINE_STEP)
-        while t <= t_to:
-            out.append(t)
-            t += FINE_STEP
+        for step, since, until in phases:
+            t = math.ceil(max(t_from, since) / step) * step
+            stop = min(until, t_to + 1)
+            while t < stop:
+                out.append(t)
+                t += step
         return out
 
     def write_backfill(self, out: TextIO, t_from: float, t_to: float,
