@@ -17,9 +17,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from proccpu import cpu_seconds
 from promsoc.config import Source
 from promsoc.prom import PromClient
 
@@ -60,17 +60,6 @@ async def latency_proxy(upstream: str, rtt: float) -> AsyncIterator[str]:
         server.close()
         await asyncio.sleep(rtt * 2)  # let the relays see both ends close
 
-
-def cpu_seconds(pid: int | None) -> float:
-    """User+system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
-    if pid is None:
-        return 0.0
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from proccpu import cpu_seconds
 from promsoc.lab import Lab, LabOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +41,6 @@ FIRST = re.compile(rb"LIVE  step 5m")  # the header: the first frame is on scree
 def set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Terminal:

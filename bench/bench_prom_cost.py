@@ -16,26 +16,15 @@ import asyncio
 import os
 import statistics
 import time
-from pathlib import Path
 
 import httpx
 
+from proccpu import cpu_seconds
 from promsoc.detectors.batch import combine, is_heavy
 from promsoc.detectors.engine import PRESENCE, presence_query
 from promsoc.detectors.packs import load_detectors
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User+system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scan_requests() -> dict[str, str]:
