@@ -6,7 +6,6 @@ import argparse
 import signal
 import sys
 import threading
-import time
 from typing import Any
 
 from promsoc.cli.common import EXIT_USAGE, CliError
@@ -81,11 +80,10 @@ def _serve(lab: Lab) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     while not stop.is_set():
-        if lab.prometheus is None or lab.prometheus._proc is None or lab.prometheus._proc.poll() is not None:
+        if lab.prometheus is None or not lab.prometheus.running:
             print("promsoc demo: Prometheus exited unexpectedly", file=sys.stderr)
             return 3
         stop.wait(1.0)
-    time.sleep(0)
     return 0
 
 

@@ -113,6 +113,10 @@ class PrometheusServer:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def log_path(self) -> Path:
         assert self._workdir is not None
         return self._workdir / "prometheus.log"
