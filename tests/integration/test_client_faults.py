@@ -110,3 +110,26 @@ async def test_connection_closed_without_answer_is_unreachable() -> None:
                 await client.query("up")
     assert len(accepted) == 1
     assert "dropped the connection" in str(caught.value)
+
+
+async def test_gzip_bomb_from_real_socket_is_too_large_with_bounded_memory() -> None:
+    import tracemalloc
+    import zlib
+
+    from promsoc.prom import ResponseTooLarge
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"0" * (1 << 20)
+    body = b"".join([*(packer.compress(block) for _ in range(400)), packer.flush()])  # 400 MiB inflated
+    head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n"
+    with raw_server(head.encode() + body) as (url, _):
+        async with PromClient(Source("bomb", url), sleep=Sleeps()) as client:
+            tracemalloc.start()
+            try:
+                with pytest.raises(ResponseTooLarge) as caught:
+                    await client.query("up")
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    assert "over 64 MiB" in str(caught.value)
+    assert peak < 100 * (1 << 20), f"peak {peak / (1 << 20):.0f} MiB for a 400 MiB bomb"

@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from promsoc import __version__
+from promsoc.prom.body import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, read_capped
 from promsoc.prom.errors import (
     AuthRefused,
     BadQuery,
@@ -88,8 +89,13 @@ class PromClient:
         max_backoff: float = 5.0,
         post_over: int = POST_OVER,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_response_bytes: int | None = None,
     ) -> None:
         self.source = source
+        # Bytes one answer may cost once decompressed; over it, `response too large`.
+        self.max_response_bytes = int(
+            max_response_bytes or getattr(source, "max_response_bytes", None) or MAX_RESPONSE_BYTES
+        )
         self.name = source.name
         self.retries = retries
         self.backoff = backoff
@@ -128,7 +134,11 @@ class PromClient:
         self._pools = [
             httpx.AsyncClient(
                 base_url=source.display_url,
-                headers={"User-Agent": f"promsoc/{__version__}", **source.headers},
+                headers={
+                    "User-Agent": f"promsoc/{__version__}",
+                    **source.headers,
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                },
                 auth=FileAuth(auth, self._redact) if auth else None,
                 verify=context,
                 timeout=httpx.Timeout(source.timeout),
@@ -257,12 +267,10 @@ class PromClient:
         encoded = form_encode([*params, *self.source.params.items()])
         async with self._semaphore:
             for attempt in range(self.retries + 1):
-                outcome = await self._attempt(path, encoded)
-                if (
-                    isinstance(outcome, httpx.Response)
-                    and outcome.status_code not in RETRY_STATUSES
-                ):
-                    return success_data(outcome, self._redact, self.host, self.name)
+                answer = await self._attempt(path, encoded)
+                outcome = answer[0] if isinstance(answer, tuple) else answer
+                if isinstance(answer, tuple) and answer[0].status_code not in RETRY_STATUSES:
+                    return success_data(*answer, self._redact, self.host, self.name)
                 if attempt == self.retries:
                     break
                 delay = min(
@@ -285,13 +293,13 @@ class PromClient:
                 )
                 await self._sleep(delay)
         attempts = self.retries + 1
-        if isinstance(outcome, httpx.Response):
-            raise http_error(outcome, self._redact, self.host, self.name, attempts=attempts)
+        if isinstance(answer, tuple):
+            raise http_error(*answer, self._redact, self.host, self.name, attempts=attempts)
         tail = f" (after {attempts} attempts)" if attempts > 1 else ""
         raise Unreachable(f"cannot connect to {self.host}: {outcome}{tail}", source=self.name)
 
-    async def _attempt(self, path: str, encoded: str) -> httpx.Response | str:
-        """One request: the response, or the reason of a retryable connect error."""
+    async def _attempt(self, path: str, encoded: str) -> tuple[httpx.Response, bytes] | str:
+        """One request: the response and its body, or the reason of a retryable connect error."""
         try:
             # The least busy pool; under the concurrency cap it always has a free connection,
             # and sequential use stays on the first pool's one connection.
@@ -302,11 +310,16 @@ class PromClient:
                     http = self._pools[shard]
                     if len(encoded) > self.post_over:
                         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-                        response = await http.post(path, content=encoded.encode(), headers=headers)
+                        request = http.build_request("POST", path, content=encoded.encode(), headers=headers)
                     else:
-                        response = await http.get(f"{path}?{encoded}" if encoded else path)
-                    await response.aread()
-                    return response
+                        request = http.build_request("GET", f"{path}?{encoded}" if encoded else path)
+                    # Streamed, so the body is read (and inflated) under max_response_bytes.
+                    response = await http.send(request, stream=True)
+                    try:
+                        body = await read_capped(response, self.max_response_bytes, self.host, self.name)
+                    finally:
+                        await response.aclose()
+                    return response, body
             finally:
                 self._in_flight[shard] -= 1
         except PromError:

@@ -109,12 +109,20 @@ class MalformedResponse(PromError):
     label = "malformed response"
 
 
+class ResponseTooLarge(PromError):
+    """The answer's (decompressed) body is over the source's max_response_bytes: not read further."""
+
+    kind = "response_too_large"
+    label = "response too large"
+
+
 __all__ = [
     "AuthRefused",
     "BadQuery",
     "MalformedResponse",
     "PromError",
     "Redactor",
+    "ResponseTooLarge",
     "ServerError",
     "Timeout",
     "Unreachable",

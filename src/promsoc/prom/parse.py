@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -23,24 +24,53 @@ from promsoc.prom.types import InstantResult, RangeResult, RangeSeries, Sample
 Malformed = Callable[[str], PromError]
 
 
-def _body_text(response: httpx.Response, redact: Redactor) -> str:
+def _body_text(body: bytes, redact: Redactor) -> str:
     """The error text of a response: Prometheus's `error` field, else the body's first 200 chars."""
     try:
-        payload = json.loads(response.content)
-    except ValueError:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
         return redact(payload["error"])
-    return redact(one_line(response.content.decode("utf-8", "replace"), 200))
+    return redact(one_line(body[:4096].decode("utf-8", "replace"), 200))
+
+
+def redirect_target(response: httpx.Response, redact: Redactor) -> str:
+    """Where a 3xx pointed: scheme, host and path only (userinfo, query and fragment may hold secrets)."""
+    location = response.headers.get("Location", "")
+    try:
+        parts = urlsplit(urljoin(str(response.request.url), location) if location else "")
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except (ValueError, RuntimeError):  # a malformed Location, or a response without its request
+        return ""
+    if not parts.scheme or not host:
+        return ""
+    return redact(one_line(f"{parts.scheme}://{host}{port}{parts.path}", 200))
 
 
 def http_error(
-    response: httpx.Response, redact: Redactor, host: str, source: str, *, attempts: int = 1
+    response: httpx.Response,
+    body: bytes,
+    redact: Redactor,
+    host: str,
+    source: str,
+    *,
+    attempts: int = 1,
 ) -> PromError:
-    """The typed error for a non-2xx response."""
+    """The typed error for a non-2xx response whose (capped, decompressed) body is `body`."""
     status = response.status_code
     reason = response.reason_phrase or ""
-    text = _body_text(response, redact)
+    text = _body_text(body, redact)
+    if 300 <= status < 400:
+        target = redirect_target(response, redact)
+        where = f" to {target}" if target else " (no usable Location)"
+        return ServerError(
+            f"HTTP {status} {reason} from {host}: redirects{where}; promsoc does not follow redirects, "
+            "so set the source's url to where it points",
+            source=source,
+            status=status,
+        )
     if status in (401, 403):
         return AuthRefused(
             f"HTTP {status} {reason} from {host}; check the source's credentials",
@@ -56,13 +86,15 @@ def http_error(
 
 
 def success_data(
-    response: httpx.Response, redact: Redactor, host: str, source: str
+    response: httpx.Response, body: bytes, redact: Redactor, host: str, source: str
 ) -> tuple[Any, list[str]]:
-    """(`data`, `warnings`) of a successful envelope; a typed error for anything else."""
+    """(`data`, `warnings`) of a successful envelope whose body is `body`; a typed error for anything else."""
     if not 200 <= response.status_code < 300:
-        raise http_error(response, redact, host, source)
+        raise http_error(response, body, redact, host, source)
     try:
-        payload = json.loads(response.content)
+        payload = json.loads(body)
+    except RecursionError:
+        raise MalformedResponse(f"JSON from {host} is nested too deeply", source=source) from None
     except ValueError as exc:
         raise MalformedResponse(f"invalid JSON from {host}: {exc}", source=source) from None
     if not isinstance(payload, dict) or "status" not in payload:
@@ -124,7 +156,7 @@ def instant_result(data: Any, warnings: list[str], malformed: Malformed) -> Inst
                     samples.append(Sample(_labels(series), value, stamp))
         else:
             raise ValueError(f"unknown resultType {kind!r}")
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise malformed(f"query: unexpected data ({one_line(str(exc), 80)})") from None
     return InstantResult(kind, samples, warnings)
 
@@ -138,7 +170,7 @@ def range_result(data: Any, warnings: list[str], malformed: Malformed) -> RangeR
             RangeSeries(_labels(item), [_value(point) for point in item.get("values") or []])
             for item in data["result"]
         ]
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise malformed(f"query_range: unexpected data ({one_line(str(exc), 80)})") from None
     return RangeResult(series, warnings)
 
