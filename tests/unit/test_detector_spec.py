@@ -148,3 +148,14 @@ def test_render_refuses_unknown_names_and_runaway_nesting() -> None:
         render("{{ nope }}", {}, "t")
     with pytest.raises(SpecError, match="nest too deeply"):
         render("{{ a }}", {"a": "{{ a }}"}, "t")
+
+
+def test_increase_new_function_macro_counts_born_series_on_known_targets_only() -> None:
+    text = render(
+        '{{ increase_new(logins_total{code=~"{{ codes }}"}) }}', {"codes": "401", "window": "10m"}, "t"
+    )
+    assert 'logins_total{code=~"401"} unless present_over_time(logins_total{code=~"401"}[1h] offset 10m)' in text
+    assert "and on (job, instance) group by (job, instance) (logins_total offset 10m)" in text
+    assert text.endswith('increase(logins_total{code=~"401"}[10m]))')
+    with pytest.raises(SpecError, match=r"t: increase_new: selector '\{code=\"1\"\}' does not start"):
+        render('{{ increase_new({code="1"}) }}', {"window": "5m"}, "t")

@@ -24,6 +24,10 @@ CRITICAL_OR_WORSE = ("emergency", "alert", "critical")
 SIDEKICK_NUMBERS = {8: "emergency", 7: "alert", 6: "critical", 5: "error", 4: "warning",
                     3: "notice", 2: "informational", 1: "debug", 0: "default"}
 _ALIASES = {"informational": ("info",)}
+# Families the same endpoint exports from its start, before its first rule match or delivery:
+# they show a target was already reporting when a counter first appears (fragments.increase_new).
+NATIVE_HEARTBEATS = ("falcosecurity_scap_n_evts_total", "falcosecurity_evt_hostname_info")
+SIDEKICK_HEARTBEATS = ("falcosecurity_falcosidekick_inputs_total",)
 
 
 def _names_pattern(name: str) -> str:
@@ -71,14 +75,16 @@ def matches(window: str = "{{ window }}", names: Sequence[str] = PRIORITIES) -> 
     """
     native = (
         "sum by (rule, priority) (label_replace("
-        + increase_new("falcosecurity_falco_rules_matches_total", window)
+        + increase_new("falcosecurity_falco_rules_matches_total", window, NATIVE_HEARTBEATS)
         + ', "rule", "$1", "rule_name", "(.*)"))'
     )
     # falco_events: falco-exporter (numeric priority) and falcosidekick < 2.30 (names).
-    legacy = "sum by (rule, priority) (" + increase_new("falco_events", window) + ")"
+    legacy = "sum by (rule, priority) (" + increase_new("falco_events", window, ("falcosidekick_inputs",)) + ")"
     sidekick = (
         "sum by (rule, priority, priority_raw) ("
-        + increase_new("falcosecurity_falcosidekick_falco_events_total", window)
+        + increase_new(
+            "falcosecurity_falcosidekick_falco_events_total", window, SIDEKICK_HEARTBEATS
+        )
         + ")"
     )
     sidekick_named = (
@@ -112,11 +118,14 @@ def outputs(status: str | None, window: str = "{{ window }}") -> str:
     match = f'{{status="{status}"}}' if status else ""
     parts = [
         _generation(
-            "sum by (destination) (" + increase_new(f"{metric}{match}", window) + ")", gen
+            "sum by (destination) ("
+            + increase_new(f"{metric}{match}", window, (metric, heartbeat))
+            + ")",
+            gen,
         )
-        for metric, gen in (
-            ("falcosecurity_falcosidekick_outputs_total", "v2"),
-            ("falcosidekick_outputs", "legacy"),
+        for metric, heartbeat, gen in (
+            ("falcosecurity_falcosidekick_outputs_total", SIDEKICK_HEARTBEATS[0], "v2"),
+            ("falcosidekick_outputs", "falcosidekick_inputs", "legacy"),
         )
     ]
     return "max by (destination) (" + " or ".join(parts) + ")"

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+_METRIC_NAME = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
 
-def increase_new(selector: str, window: str = "{{ window }}") -> str:
-    """increase() that also counts series born inside the window.
+
+def family_of(selector: str) -> str:
+    """The metric name a selector starts with (`a_total{x="y"}` -> `a_total`)."""
+    match = _METRIC_NAME.match(selector)
+    if match is None:
+        raise ValueError(f"selector {selector!r} does not start with a metric name")
+    return match.group(1)
+
+
+def target_seen(families: Sequence[str], window: str = "{{ window }}") -> str:
+    """One series per (job, instance) that reported any of `families` just before the window.
+
+    An instant lookup at the window's start (one sample per series, within the 5m lookback):
+    cheap even on a whole apiserver_request_total family.
+    """
+    parts = " or ".join(f"{name} offset {window}" for name in dict.fromkeys(families))
+    return f"group by (job, instance) ({parts})"
+
+
+def increase_new(
+    selector: str, window: str = "{{ window }}", heartbeats: Sequence[str] = ()
+) -> str:
+    """increase() that also counts series born inside the window, on targets already scraped.
 
     A counter series appears with its first value already counted (a rule's first
     match, the first 403 on a resource); `increase()` never sees that step. Series
@@ -14,11 +37,16 @@ def increase_new(selector: str, window: str = "{{ window }}") -> str:
     series that merely comes back after a scrape gap (a network blip, Prometheus or the
     exporter restarting) was seen in that hour, so only its increase counts: testing
     "absent `window` ago" alone would count its whole lifetime as one burst.
+
+    A series is only "born" if its target (job, instance) was already reporting at the
+    window's start: the selector's family or one of `heartbeats` (families the same
+    endpoint always exports, for families that only appear with their first event). A
+    target Prometheus sees for the first time (a fresh Prometheus, a new apiserver replica,
+    a new Falco pod) brings counters holding its whole lifetime; those are not a burst.
     """
-    return (
-        f"(({selector} unless present_over_time({selector}[1h] offset {window}))"
-        f" or increase({selector}[{window}]))"
-    )
+    seen = target_seen((family_of(selector), *heartbeats), window)
+    born = f"({selector} unless present_over_time({selector}[1h] offset {window}))"
+    return f"(({born} and on (job, instance) {seen}) or increase({selector}[{window}]))"
 
 
 def label_filter(label: str, values: Sequence[str]) -> str:

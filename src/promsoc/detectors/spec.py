@@ -9,12 +9,16 @@ from typing import Any
 
 from promsoc import anomaly
 from promsoc.detectors import falco
-from promsoc.detectors.fragments import pod_workload
+from promsoc.detectors.fragments import increase_new, pod_workload
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 ParamValue = float | int | str
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# `{{ increase_new(SELECTOR) }}`: a counter's increase over {{ window }}, counting series born in
+# it (see fragments.increase_new). The selector may hold placeholders of its own.
+_FUNCTIONS: dict[str, Callable[[str], str]] = {"increase_new": increase_new}
+_CALL = re.compile(r"\{\{\s*(" + "|".join(_FUNCTIONS) + r")\((.*?)\)\s*\}\}", re.DOTALL)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
 # A string parameter is pasted into PromQL: keep it to durations, names and regexes.
@@ -38,9 +42,17 @@ def render(template: str, values: Mapping[str, object], where: str) -> str:
             if match.group(1) not in values:
                 raise SpecError(f"{where}: unknown placeholder {{{{ {match.group(1)} }}}}")
         text = _PLACEHOLDER.sub(lambda m: _format(values[m.group(1)]), text)
-        if not _PLACEHOLDER.search(text):
+        text = _CALL.sub(lambda m: _call(m, where), text)
+        if not _PLACEHOLDER.search(text) and not _CALL.search(text):
             return " ".join(text.split())
     raise SpecError(f"{where}: placeholders nest too deeply")
+
+
+def _call(match: re.Match[str], where: str) -> str:
+    try:
+        return _FUNCTIONS[match.group(1)](" ".join(match.group(2).split()))
+    except ValueError as exc:
+        raise SpecError(f"{where}: {match.group(1)}: {exc}") from None
 
 
 def _format(value: object) -> str:
