@@ -20,8 +20,8 @@ from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit
 
 from proccpu import cpu_seconds
-from promsoc.config import Source
 from promsoc.prom import PromClient
+from promsoc.prom.settings import Source
 
 BUDGET = 1.3
 CYCLE = 20

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from promsoc.config import TLS, BasicAuth, BearerAuth, Secret, Source
 from promsoc.lab.launcher import PrometheusServer
 from promsoc.prom import AuthRefused, PromClient, PromError, Unreachable
+from promsoc.prom.settings import TLS, BasicAuth, BearerAuth, Secret, Source
 from tests.integration.client_support import (
     PKI,
     ProxyState,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from promsoc.config import Source
 from promsoc.lab.launcher import PrometheusServer, free_port
 from promsoc.prom import MalformedResponse, PromClient, ServerError, Timeout, Unreachable
+from promsoc.prom.settings import Source
 from tests.integration.client_support import ProxyState, proxy, raw_server, self_scraping_prometheus
 
 

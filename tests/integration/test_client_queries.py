@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from promsoc.config import Source
 from promsoc.lab.launcher import PrometheusServer
 from promsoc.prom import BadQuery, PromClient, Sources, Unreachable
 from promsoc.prom.client import POST_OVER
+from promsoc.prom.settings import Source
 from tests.integration.client_support import ProxyState, proxy, self_scraping_prometheus
 
 JOB = "promsoc-lab"

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from promsoc.config import Source
 from promsoc.detectors.packs import builtin_detectors
 from promsoc.prom.client import PromClient
+from promsoc.prom.settings import Source
 from promsoc.prom.transport import form_encode
 
 

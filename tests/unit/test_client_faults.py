@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from promsoc.config import BasicAuth, BearerAuth, Secret, Settings, Source
+from promsoc.config import Settings
 from promsoc.prom import (
     AuthRefused,
     BadQuery,
@@ -20,6 +20,7 @@ from promsoc.prom import (
     Unreachable,
 )
 from promsoc.prom.errors import Redactor
+from promsoc.prom.settings import BasicAuth, BearerAuth, Secret, Source
 
 TOKEN = "s3cr3t-token-value-42"
 PASSWORD = "hunter2-but-longer"
@@ -229,7 +230,7 @@ async def test_unreadable_token_file_is_auth_refused(tmp_path: object) -> None:
 
 
 async def test_vanished_tls_file_fails_each_call_not_the_constructor(tmp_path: object) -> None:
-    from promsoc.config import TLS
+    from promsoc.prom.settings import TLS
 
     source = Source("t", "https://prom.example", tls=TLS(ca_file=tmp_path / "gone.pem"))  # type: ignore[operator]
     async with client(lambda _r: vector(1), source) as prom:

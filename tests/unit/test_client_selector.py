@@ -7,9 +7,9 @@ import base64
 import httpx
 import pytest
 
-from promsoc.config import Source
 from promsoc.prom import PromClient
 from promsoc.prom.selector import SelectorError, inject_matchers, normalize_matchers, tokenize
+from promsoc.prom.settings import Source
 
 C = 'cluster="prod-eu"'
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promsoc.config import DetectorOverride
-from promsoc.detectors.packs import DetectorSettings, load_detectors, parse_pack
+from promsoc.detectors.packs import DetectorOverride, load_detectors, parse_pack
 from promsoc.detectors.spec import SpecError, render
 
 CONTRACT_IDS = [
@@ -118,7 +117,7 @@ def test_user_packs_add_and_replace(tmp_path: Path) -> None:
     assert sqli.pack == "ours" and "http_requests_total" in sqli.query
     mine = detectors[-1]
     assert mine.query == '(sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))) > 1'
-    assert load_detectors(packs_dir=tmp_path, settings={"api-errors": DetectorSettings(
+    assert load_detectors(packs_dir=tmp_path, settings={"api-errors": DetectorOverride(
         params={"window": "10m"})})[-1].query.count("[10m]") == 1
 
 

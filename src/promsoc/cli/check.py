@@ -9,8 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from promsoc.cli.common import EXIT_OK, EXIT_SOURCE, add_source_options
-from promsoc.cli.scan import WIDTH, configured_detectors, load_config
+from promsoc.cli.common import (
+    EXIT_OK,
+    EXIT_SOURCE,
+    WIDTH,
+    add_source_options,
+    configured_detectors,
+    load_config,
+    print_warnings,
+)
+from promsoc.config import Settings
 from promsoc.detectors.engine import missing_requirements, presence_query
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -18,7 +26,6 @@ from promsoc.prom.types import InstantResult
 from promsoc.topology.text import safe
 
 if TYPE_CHECKING:
-    from promsoc.config import Settings
     from promsoc.prom.client import PromClient
 
 
@@ -121,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
     """Config, packs, then the queries: exit 0 when every query runs on every source."""
     settings = load_config(args)
     detectors = configured_detectors(settings)
-    for warning in settings.warnings:
-        print(f"promsoc: warning: {warning}", file=sys.stderr)
+    print_warnings(settings)
     rows = asyncio.run(check_sources(settings, detectors))
     sys.stdout.write(render(rows, len(detectors)) + "\n")
     failed = any(row.query_error or row.metrics_error for row in rows)

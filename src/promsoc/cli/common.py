@@ -1,16 +1,24 @@
-"""Exit codes and errors shared by every subcommand (the contract's numbers)."""
+"""What every subcommand shares: the contract's exit codes, CliError, the source options and
+the one way from `--config/--url/--source` to settings and detectors (config errors exit 2)."""
 
 from __future__ import annotations
 
 import argparse
 import calendar
 import re
+import sys
 import time
+
+from promsoc.config import ConfigError, Settings, load_settings
+from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.spec import Detector, SpecError
 
 EXIT_OK = 0
 EXIT_FIRING = 1
 EXIT_USAGE = 2
 EXIT_SOURCE = 3
+WIDTH = 80
+"""Headless output fits an 80-column terminal."""
 
 
 class CliError(Exception):
@@ -28,6 +36,28 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", metavar="URL",
                         help="an ad-hoc Prometheus URL (no auth); overrides the config's sources")
     parser.add_argument("--source", metavar="NAME", help="restrict to one configured source")
+
+
+def load_config(args: argparse.Namespace, require_sources: bool = True) -> Settings:
+    """The config per the contract (--config, --url, --source); a ConfigError exits 2."""
+    try:
+        return load_settings(args.config, args.url, args.source, require_sources=require_sources)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def configured_detectors(settings: Settings, include_disabled: bool = False) -> list[Detector]:
+    """Built-in packs, the user's packs_dir and per-detector settings; errors exit 2."""
+    try:
+        return load_detectors(settings.packs_dir, settings.detectors, include_disabled)
+    except SpecError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def print_warnings(settings: Settings) -> None:
+    """The config's non-fatal findings, one `promsoc: warning:` line each on stderr."""
+    for warning in settings.warnings:
+        print(f"promsoc: warning: {warning}", file=sys.stderr)
 
 
 _RFC3339 = re.compile(

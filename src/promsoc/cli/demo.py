@@ -6,10 +6,12 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promsoc.cli.common import EXIT_USAGE, CliError
-from promsoc.lab import Lab, LabError, LabOptions, PrometheusNotFound
+
+if TYPE_CHECKING:  # the lab (multiprocessing, the simulator) loads only when demo runs
+    from promsoc.lab import Lab, LabOptions
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _options(args: argparse.Namespace) -> LabOptions:
+    from promsoc.lab import LabOptions
+
     if not 6 <= args.pods <= 5000:
         raise CliError(f"--pods: {args.pods} is outside 6..5000")
     if not 2 <= args.nodes <= 200:
@@ -50,6 +54,8 @@ def _options(args: argparse.Namespace) -> LabOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from promsoc.lab import Lab, LabError, PrometheusNotFound
+
     options = _options(args)
     print("promsoc demo: building the lab (a simulated cluster's history, then Prometheus)...",
           file=sys.stderr, flush=True)

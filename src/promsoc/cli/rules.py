@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError
-from promsoc.cli.scan import configured_detectors, load_config
+from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError, configured_detectors, load_config
 from promsoc.detectors.rules import FORMATS, export
 
 

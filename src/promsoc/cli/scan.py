@@ -8,28 +8,26 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promsoc.cli.common import (
     EXIT_FIRING,
     EXIT_OK,
     EXIT_SOURCE,
-    EXIT_USAGE,
-    CliError,
+    WIDTH,
     add_source_options,
+    configured_detectors,
     format_time,
+    load_config,
     parse_time,
+    print_warnings,
 )
+from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.model import DetectorResult, Status
-from promsoc.detectors.packs import load_detectors
-from promsoc.detectors.spec import Detector, SpecError
+from promsoc.detectors.spec import Detector
 from promsoc.topology.text import safe
 
-if TYPE_CHECKING:
-    from promsoc.config import Settings
-
-WIDTH = 80
 # Glyph + word: statuses read without colour (NO_COLOR, 16-colour jump hosts, colour blindness).
 STATUS_TEXT = {
     Status.FIRING: "● FIRING",
@@ -53,24 +51,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--at", metavar="TIME", help="RFC 3339 or Unix seconds (default: now)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(handler=run)
-
-
-def load_config(args: argparse.Namespace, require_sources: bool = True) -> Settings:
-    """The config per the contract (--config, --url, --source); errors exit 2."""
-    from promsoc.config import ConfigError, load_settings
-
-    try:
-        return load_settings(args.config, args.url, args.source, require_sources=require_sources)
-    except ConfigError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-
-
-def configured_detectors(settings: Settings, include_disabled: bool = False) -> list[Detector]:
-    """Built-in packs, the user's packs_dir and per-detector settings; errors exit 2."""
-    try:
-        return load_detectors(settings.packs_dir, settings.detectors, include_disabled)
-    except SpecError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 async def scan_sources(
@@ -174,8 +154,7 @@ def run(args: argparse.Namespace) -> int:
     at = parse_time(args.at) if args.at else time.time()
     settings = load_config(args)
     detectors = configured_detectors(settings)
-    for warning in settings.warnings:
-        print(f"promsoc: warning: {warning}", file=sys.stderr)
+    print_warnings(settings)
     results = asyncio.run(scan_sources(settings, detectors, at))
     if args.format == "json":
         json.dump(to_json(results, at), sys.stdout, indent=2, ensure_ascii=False)

@@ -15,6 +15,7 @@ from promsoc.cli.common import (
     CliError,
     add_source_options,
     format_time,
+    load_config,
     parse_duration,
     parse_time,
 )
@@ -78,14 +79,10 @@ def run(args: argparse.Namespace) -> int:
 async def _load(
     args: argparse.Namespace, at: float, against: float | None
 ) -> tuple[str, Topology, TopologyDiff | None]:
-    from promsoc.config import ConfigError, load_settings
     from promsoc.prom.client import PromClient
     from promsoc.prom.errors import PromError
 
-    try:
-        settings = load_settings(args.config, args.url, args.source)
-    except ConfigError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    settings = load_config(args)
     source = settings.sources[0]
     if len(settings.sources) > 1:
         print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from promsoc.cli.common import CliError, add_source_options, parse_time
+from promsoc.cli.common import CliError, add_source_options, load_config, parse_time
 
 
 def register(subparsers: Any) -> None:
@@ -32,14 +32,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promsoc.config import ConfigError, load_settings
     from promsoc.tui.app import run_console
     from promsoc.tui.themes import ThemeError
 
-    try:
-        settings = load_settings(args.config, args.url, args.source)
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
+    settings = load_config(args)
     at = parse_time(args.at) if args.at else None
     try:
         return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
 
 import yaml
 
@@ -16,31 +15,27 @@ BUILTIN_PACKAGE = "promsoc.detectors"
 BUILTIN_DIR = "packs"
 
 
-class Override(Protocol):
-    """What the engine reads of a config entry (promsoc.config.DetectorOverride has it)."""
+@dataclass(frozen=True)
+class DetectorOverride:
+    """A user's change to one detector: the config's `detectors: {id: ...}` entry."""
 
-    @property
-    def enabled(self) -> bool | None: ...
-    @property
-    def severity(self) -> str | None: ...
-    @property
-    def params(self) -> Mapping[str, object]: ...
+    enabled: bool = True
+    """False turns the detector off for every source."""
+    severity: str | None = None
+    """Replaces the pack's severity: one of info, low, medium, high, critical."""
+    params: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    """Parameter overrides by name; each is checked against the parameter's declared kind."""
+    file: str | None = field(default=None, metadata={"yaml": None})
+    """The config file this came from, so an unknown id or param is reported..."""
+    line: int | None = field(default=None, metadata={"yaml": None})
+    """...at this line."""
 
 
-def _where(det_id: str, wanted: object) -> str:
+def _where(det_id: str, wanted: DetectorOverride) -> str:
     """`file:line: detectors.<id>` when the config loader recorded where the entry is."""
-    file, line = getattr(wanted, "file", None), getattr(wanted, "line", None)
+    file, line = wanted.file, wanted.line
     prefix = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
     return f"{prefix}detectors.{det_id}"
-
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    """A user's settings for one detector (the config's `detectors: {id: ...}` entry)."""
-
-    enabled: bool | None = None
-    severity: str | None = None
-    params: Mapping[str, object] = field(default_factory=dict)
 
 
 def _line_of(error: yaml.YAMLError) -> str:
@@ -113,7 +108,7 @@ def merge(base: Iterable[Detector], extra: Iterable[Detector]) -> list[Detector]
 
 
 def apply_settings(
-    detectors: Iterable[Detector], settings: Mapping[str, Override]
+    detectors: Iterable[Detector], settings: Mapping[str, DetectorOverride]
 ) -> list[Detector]:
     """Apply the config's per-detector settings; naming an unknown detector is an error."""
     detectors = list(detectors)
@@ -138,7 +133,7 @@ def apply_settings(
 
 def load_detectors(
     packs_dir: Path | None = None,
-    settings: Mapping[str, Override] | None = None,
+    settings: Mapping[str, DetectorOverride] | None = None,
     include_disabled: bool = False,
 ) -> list[Detector]:
     """Built-ins, then user packs, then the user's settings; disabled ones left out by default."""

@@ -19,7 +19,8 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # it (see fragments.increase_new). The selector may hold placeholders of its own.
 _FUNCTIONS: dict[str, Callable[[str], str]] = {"increase_new": increase_new}
 _CALL = re.compile(r"\{\{\s*(" + "|".join(_FUNCTIONS) + r")\((.*?)\)\s*\}\}", re.DOTALL)
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DETECTOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""A detector id: lower-case words joined by dashes (also the key of its config entry)."""
 _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
 # A string parameter is pasted into PromQL: keep it to durations, names and regexes.
 _SAFE_STRING = re.compile(r'^[^"\\{}\n`]*$')
@@ -218,7 +219,7 @@ def parse_detector(
         raise SpecError(f"{where}: each detector must be a mapping")
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     det_id = raw.get("id")
-    if not isinstance(det_id, str) or not _ID.match(det_id):
+    if not isinstance(det_id, str) or not DETECTOR_ID.match(det_id):
         raise SpecError(f"{where}: 'id' must be lower-case letters, digits and dashes")
     where = f"{where} ({det_id})"
     if unknown:

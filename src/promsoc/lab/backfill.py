@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from promsoc.config import locations
 from promsoc.lab.launcher import Binaries, LabError
 from promsoc.lab.series import stable_seed
 from promsoc.lab.simulator import SimOptions, Simulator
@@ -84,8 +85,7 @@ def build_blocks(sim: Simulator, binaries: Binaries, data_dir: Path, t_from: flo
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "promsoc" / "lab"
+    return locations.lab_cache_dir()
 
 
 def _source_fingerprint() -> str:

@@ -23,7 +23,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -41,6 +41,7 @@ from promsoc.prom.errors import (
 )
 from promsoc.prom.parse import http_error, instant_result, range_result, string_list, success_data
 from promsoc.prom.selector import SelectorError, inject_matchers
+from promsoc.prom.settings import BasicAuth, Secret, Source, source_from_url
 from promsoc.prom.transport import (
     FileAuth,
     chain_text,
@@ -51,9 +52,6 @@ from promsoc.prom.transport import (
     tls_cause,
 )
 from promsoc.prom.types import InstantResult, RangeResult
-
-if TYPE_CHECKING:
-    from promsoc.config import Source
 
 log = logging.getLogger("promsoc.prom")
 
@@ -110,8 +108,6 @@ class PromClient:
         auth = source.auth
         if parts.username or parts.password:
             # userinfo would reach httpx's log lines: move it into an Authorization header.
-            from promsoc.config import BasicAuth, Secret
-
             password = unquote(parts.password or "")
             self._redact.add(password)
             if auth is None:
@@ -153,10 +149,8 @@ class PromClient:
 
     @classmethod
     def from_url(cls, url: str, name: str | None = None, **kwargs: Any) -> PromClient:
-        """A no-auth client for `url` (tests, the lab, `--url`)."""
-        from promsoc.config import adhoc_source
-
-        return cls(adhoc_source(url, name), **kwargs)
+        """A no-auth client for `url` (tests, the lab, `--url`); ValueError if it is not http(s)."""
+        return cls(source_from_url(url, name), **kwargs)
 
     def __repr__(self) -> str:
         return f"PromClient(name={self.name!r}, host={self.host!r})"

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from promsoc.prom.client import PromClient
 from promsoc.prom.errors import PromError
-
-if TYPE_CHECKING:
-    from promsoc.config import Source
+from promsoc.prom.settings import Source
 
 T = TypeVar("T")
 

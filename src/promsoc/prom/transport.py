@@ -8,14 +8,11 @@ import os
 import socket
 import ssl
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING
 
 import httpx
 
 from promsoc.prom.errors import AuthRefused, Redactor
-
-if TYPE_CHECKING:
-    from promsoc.config import Auth, Source
+from promsoc.prom.settings import Auth, BearerAuth, Source
 
 
 class FileAuth(httpx.Auth):
@@ -37,8 +34,6 @@ class FileAuth(httpx.Auth):
         return value
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        from promsoc.config import BearerAuth
-
         auth = self._auth
         if isinstance(auth, BearerAuth):
             token = auth.token.reveal() if auth.token else self._read(auth.token_file)

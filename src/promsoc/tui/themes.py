@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import yaml
 from textual.theme import Theme
+
+from promsoc.config import locations
 
 DEFAULT_THEME = "promsoc-dark"
 _FIELDS = {f.name for f in dataclasses.fields(Theme)}
@@ -32,8 +33,7 @@ def builtin_dir() -> Path:
 
 
 def user_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "promsoc" / "themes"
+    return locations.themes_dir()
 
 
 def load_theme(path: Path) -> Theme:

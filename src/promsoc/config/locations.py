@@ -1,7 +1,8 @@
 """Where promsoc keeps its files, following the XDG base directory spec (as posting does).
 
-Each function reads the environment when called, so tests can point `$XDG_*` elsewhere.
-Per the spec, a relative `$XDG_*` value is ignored.
+Every path promsoc reads or writes by default is computed here, and only here. Each function
+reads the environment when called, so tests can point `$XDG_*` elsewhere. Per the spec, a
+relative `$XDG_*` value is ignored.
 """
 
 from __future__ import annotations
@@ -55,6 +56,22 @@ def cache_dir() -> Path:
     return _base("XDG_CACHE_HOME", ".cache") / APP
 
 
+def find_config(config_path: str | None) -> Path | None:
+    """`--config`, then `$PROMSOC_CONFIG`, then the XDG file if it exists; else None."""
+    if config_path:
+        return Path(config_path).expanduser()
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    default = config_file()
+    return default if default.is_file() else None
+
+
+def lab_cache_dir() -> Path:
+    """The lab's simulated history, reused between demo runs."""
+    return cache_dir() / "lab"
+
+
 def handoff_dir() -> Path:
     """Where the console writes hand-off notes when the config names no `handoff_dir`."""
     return state_dir() / "handoff"
@@ -66,7 +83,9 @@ __all__ = [
     "config_dir",
     "config_file",
     "data_dir",
+    "find_config",
     "handoff_dir",
+    "lab_cache_dir",
     "packs_dir",
     "state_dir",
     "themes_dir",

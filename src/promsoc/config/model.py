@@ -1,0 +1,84 @@
+"""What promsoc was configured with: one frozen dataclass per section, a docstring per field.
+
+The fields ARE the schema: `file_keys` derives the keys a section of the file may hold from
+them (posting's settings and harlequin's config work the same way), so a key is declared
+once. A field whose metadata has `"yaml": None` is filled in by the loader and is not a key;
+`"yaml": "a.b"` says the key lives elsewhere in the file. A `Secret` field `x` also allows
+`x_env` (the secret read from an environment variable). The connection settings of one
+source (`Source`, `Auth`, `TLS`, `Secret`) live in `promsoc.prom.settings`, beside the client
+that uses them; per-detector changes (`DetectorOverride`) beside the detectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from promsoc.config import locations
+from promsoc.config.reader import ConfigError
+from promsoc.detectors.packs import DetectorOverride
+from promsoc.prom.settings import Source
+
+NOT_IN_FILE = {"yaml": None}
+"""Field metadata: the loader fills this field in; it is not a key of the file."""
+
+
+def file_keys(*sections: type) -> frozenset[str]:
+    """The keys a section of the file may hold, derived from its dataclass(es)."""
+    keys: set[str] = set()
+    for section in sections:
+        for item in fields(section):
+            if item.metadata.get("yaml", item.name) != item.name:
+                continue
+            keys.add(item.name)
+            if "Secret" in str(item.type):
+                keys.add(f"{item.name}_env")
+    return frozenset(keys)
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """Wall-display mode: the console rotates through views by itself."""
+
+    rotate_seconds: float = 30.0
+    """Seconds each view stays on screen."""
+    views: tuple[str, ...] = ()
+    """View names in rotation order; empty means the console's default set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything promsoc was configured with, after discovery, `--url` and `--source`."""
+
+    sources: tuple[Source, ...] = ()
+    """The sources to poll, in file order."""
+    detectors: Mapping[str, DetectorOverride] = field(default_factory=dict)
+    """Per-detector overrides by detector id."""
+    packs_dir: Path | None = field(default=None, metadata={"yaml": "detectors.packs_dir"})
+    """A folder of user detector packs (YAML), loaded beside the built-in ones."""
+    theme: str | None = None
+    """Theme name; None means the console's default."""
+    kiosk: Kiosk = field(default_factory=Kiosk)
+    """Kiosk (wall display) settings."""
+    handoff_dir: Path = field(default_factory=locations.handoff_dir)
+    """Where hand-off notes are written."""
+    config_path: Path | None = field(default=None, metadata=NOT_IN_FILE)
+    """The file these settings came from (None: defaults or `--url` only)."""
+    warnings: tuple[str, ...] = field(default=(), metadata=NOT_IN_FILE)
+    """Non-fatal findings to show the user, e.g. inline secrets in a readable file."""
+
+    def source(self, name: str) -> Source:
+        """The source called `name`; ConfigError listing the known names otherwise."""
+        for candidate in self.sources:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(s.name for s in self.sources) or "(none)"
+        raise ConfigError(
+            f"no source named {name!r}; known sources: {known}",
+            file=str(self.config_path) if self.config_path else None,
+            key="--source",
+        )
+
+
+__all__ = ["NOT_IN_FILE", "Kiosk", "Settings", "file_keys"]

@@ -1,0 +1,181 @@
+"""What a client needs to reach one source: its URL, credentials, TLS and limits.
+
+These are the connection settings the config file's `sources:` entries are loaded into
+(`promsoc.config` reads the file; this module knows nothing of files). Secrets are held in
+`Secret`, whose repr and str are `***`, and the `Source` repr shows header names only.
+Each field has a docstring: `config.example.yaml` documents the same keys for users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+_SECRET_HEADER_WORDS = (
+    "authorization",
+    "cookie",
+    "token",
+    "secret",
+    "password",
+    "api-key",
+    "apikey",
+)
+
+
+class Secret:
+    """A credential: `repr`/`str` are `***`; only `.reveal()` gives the value (to HTTP)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class BearerAuth:
+    """`Authorization: Bearer <token>`, e.g. a Kubernetes service-account token or an API key."""
+
+    token: Secret | None = None
+    """The token, from `token_env` (or inline `token`, discouraged) at load time."""
+    token_file: Path | None = None
+    """A file holding the token, re-read for each request so rotated tokens are picked up."""
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """HTTP basic auth, as Prometheus's own `--web.config.file` or most reverse proxies offer."""
+
+    username: str
+    """The user name (not secret)."""
+    password: Secret | None = None
+    """The password, from `password_env` (or inline `password`, discouraged) at load time."""
+    password_file: Path | None = None
+    """A file holding the password, re-read for each request."""
+
+
+Auth = BearerAuth | BasicAuth
+
+
+@dataclass(frozen=True)
+class TLS:
+    """How to verify the server and, for mTLS, which client certificate to present."""
+
+    ca_file: Path | None = None
+    """PEM bundle of the CA(s) that signed the server certificate (default: the system store)."""
+    cert_file: Path | None = None
+    """PEM client certificate for mTLS (needs `key_file`)."""
+    key_file: Path | None = None
+    """PEM private key of `cert_file` (unencrypted)."""
+    insecure_skip_verify: bool = False
+    """Accept any server certificate: only for a lab; it defeats TLS against an attacker."""
+
+
+@dataclass(frozen=True, repr=False)
+class Source:
+    """One Prometheus-compatible endpoint (Prometheus, Thanos, Mimir, VictoriaMetrics...)."""
+
+    name: str
+    """Short name shown on tiles and in `scan` output; unique among sources."""
+    url: str
+    """Base URL without userinfo and without a trailing slash (`/api/v1/...` is appended)."""
+    auth: Auth | None = None
+    """Bearer or basic credentials, or None."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Extra request headers, e.g. `X-Scope-OrgID` for a Mimir/Cortex tenant."""
+    tls: TLS = field(default_factory=TLS)
+    """Server verification and client certificate."""
+    timeout: float = 10.0
+    """Seconds one request may take, from connect to the last byte."""
+    refresh: float = 30.0
+    """Seconds between the end of one poll cycle and the start of the next."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Extra query parameters on every API call, e.g. Thanos `partial_response`, `dedup`."""
+    selector: str = ""
+    """Label matchers added to every selector of every query, e.g. `cluster="prod-eu"`."""
+    max_concurrency: int = 20
+    """How many requests to this source may run at once (Prometheus's own default cap is 20)."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value this source knows at load time (for redaction)."""
+        found: list[str] = []
+        if isinstance(self.auth, BearerAuth) and self.auth.token:
+            found.append(self.auth.token.reveal())
+        if isinstance(self.auth, BasicAuth) and self.auth.password:
+            found.append(self.auth.password.reveal())
+        found.extend(value for name, value in self.headers.items() if is_secret_header(name))
+        return tuple(found)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without any userinfo, safe to show."""
+        parts = urlsplit(self.url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+    def __repr__(self) -> str:
+        auth = type(self.auth).__name__ if self.auth else None
+        return (
+            f"Source(name={self.name!r}, url={self.display_url!r}, auth={auth}, "
+            f"headers={sorted(self.headers)!r}, selector={self.selector!r})"
+        )
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is a credential (Authorization, Cookie, *token*, *api-key*...)."""
+    lower = name.lower()
+    return any(word in lower for word in _SECRET_HEADER_WORDS)
+
+
+def split_url(url: str) -> tuple[str | None, tuple[str, str] | None]:
+    """(URL without userinfo and trailing slash, (user, password) or None); None if not http(s)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, None
+    userinfo = None
+    netloc = parts.netloc
+    if "@" in netloc:
+        creds, netloc = netloc.rsplit("@", 1)
+        user, _, password = creds.partition(":")
+        userinfo = (user, password)
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, "")), userinfo
+
+
+def source_from_url(url: str, name: str | None = None) -> Source:
+    """A no-auth source for a bare URL, named after the host unless `name` is given.
+
+    ValueError if `url` is not an http(s) URL with a host.
+    """
+    clean, _userinfo = split_url(url)
+    if clean is None:
+        raise ValueError(f"{url!r} is not an http(s) URL like http://localhost:9090")
+    host = urlsplit(clean).hostname or "adhoc"
+    return Source(name=name or host, url=clean)
+
+
+__all__ = [
+    "TLS",
+    "Auth",
+    "BasicAuth",
+    "BearerAuth",
+    "Secret",
+    "Source",
+    "is_secret_header",
+    "source_from_url",
+    "split_url",
+]
