@@ -22,6 +22,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "the tests need " + ", ".join(REQUIRED_TOOLS) + " on PATH: "
             "apt-get install --no-install-recommends " + " ".join(missing)
         )
+    from promsoc.lab.alertmanager import AlertmanagerNotFound, find_alertmanager
+
+    try:
+        find_alertmanager()
+    except AlertmanagerNotFound as exc:
+        raise pytest.UsageError(f"the tests need Alertmanager: {exc}") from None
 
 
 @pytest.fixture(scope="session")

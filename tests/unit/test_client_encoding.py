@@ -41,7 +41,7 @@ def test_concurrent_requests_spread_over_pools_within_the_cap() -> None:
         source = Source("s", "http://prom.example:9090", max_concurrency=6)
         async with PromClient(source, transport=httpx.MockTransport(handler)) as client:
             await asyncio.gather(*(client.query("up") for _ in range(30)))
-            assert client._in_flight == [0] * len(client._in_flight)
+            assert client._http._in_flight == [0] * len(client._http._in_flight)
 
     asyncio.run(run())
     assert peak == 6

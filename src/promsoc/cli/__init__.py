@@ -12,7 +12,7 @@ from promsoc import __version__
 from promsoc.cli.common import EXIT_USAGE, CliError
 
 # Each module defines register(subparsers) and sets a `handler` default on its parser.
-COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check")
+COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check", "alerts")
 
 
 def build_parser() -> argparse.ArgumentParser:

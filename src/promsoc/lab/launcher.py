@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import yaml
 
@@ -101,6 +102,10 @@ class PrometheusServer:
     retention: str = "90d"
     web_config: dict[str, object] | None = None
     extra_args: Sequence[str] = ()
+    rule_files: Sequence[Path] = ()
+    """Alerting-rules files Prometheus evaluates (e.g. `promsoc rules export`)."""
+    alertmanagers: Sequence[str] = ()
+    """host:port of the Alertmanagers the rules' alerts are sent to."""
     binaries: Binaries | None = None
     port: int = 0
     scheme: str = "http"
@@ -139,6 +144,10 @@ class PrometheusServer:
                     "static_configs": [{"targets": list(self.scrape_targets)}],
                 }
             ]
+        if self.rule_files:
+            config["rule_files"] = [str(path) for path in self.rule_files]
+        if self.alertmanagers:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(self.alertmanagers)}]}]}
         path = workdir / "prometheus.yml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -237,14 +246,18 @@ class PrometheusServer:
         self.stop()
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
 class _Registry:
     """Every running server, so that exit and SIGTERM stop them all."""
 
     def __init__(self) -> None:
-        self._servers: list[PrometheusServer] = []
+        self._servers: list[Stoppable] = []
         self._installed = False
 
-    def add(self, server: PrometheusServer) -> None:
+    def add(self, server: Stoppable) -> None:
         if server not in self._servers:
             self._servers.append(server)
         if not self._installed:
@@ -261,7 +274,7 @@ class _Registry:
 
                 signal.signal(signal.SIGTERM, on_term)
 
-    def discard(self, server: PrometheusServer) -> None:
+    def discard(self, server: Stoppable) -> None:
         if server in self._servers:
             self._servers.remove(server)
 

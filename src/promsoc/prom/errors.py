@@ -95,6 +95,13 @@ class BadQuery(PromError):
     label = "bad query"
 
 
+class Rejected(PromError):
+    """HTTP 400/422 to a write (Alertmanager refusing a silence): the detail is its own text."""
+
+    kind = "rejected"
+    label = "rejected"
+
+
 class ServerError(PromError):
     """Any other HTTP status (5xx after retries, 404 on a wrong URL path, ...)."""
 
@@ -122,6 +129,7 @@ __all__ = [
     "MalformedResponse",
     "PromError",
     "Redactor",
+    "Rejected",
     "ResponseTooLarge",
     "ServerError",
     "Timeout",

@@ -57,6 +57,7 @@ def http_error(
     source: str,
     *,
     attempts: int = 1,
+    root: str = "the Prometheus root",
 ) -> PromError:
     """The typed error for a non-2xx response whose (capped, decompressed) body is `body`."""
     status = response.status_code
@@ -80,7 +81,7 @@ def http_error(
     if status in (400, 422):
         return BadQuery(text or f"HTTP {status} {reason}", source=source, status=status)
     tail = f" after {attempts} attempts" if attempts > 1 else ""
-    hint = " (is the URL the Prometheus root?)" if status == 404 else ""
+    hint = f" (is the URL {root}?)" if status == 404 else ""
     detail = f"HTTP {status} {reason} from {host}{tail}{hint}"
     return ServerError(f"{detail}: {text}" if text else detail, source=source, status=status)
 

@@ -1,0 +1,247 @@
+"""Alertmanager's alerts and silences shaped for people: grouped by alert name, one state word each,
+the silence behind a silenced alert, and what was firing at a past moment (Prometheus's `ALERTS`).
+
+The console and `promsoc alerts` both show an `AlertsBoard`; neither reads API JSON or builds PromQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from promsoc.prom.alertmanager import Alert, Matcher, NewSilence, Silence
+from promsoc.prom.types import InstantResult
+
+# Alertmanager's severities are free text; these ranks order the common spellings.
+_RANK = {"critical": 0, "page": 0, "high": 1, "error": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
+# The state words a person reads: glyph + word, never colour alone.
+STATE_GLYPH = {
+    "active": "▲",
+    "silenced": "◌",
+    "inhibited": "◇",
+    "unprocessed": "…",
+    "firing": "▲",
+    "pending": "△",
+}
+DETECTOR_LABEL = "detector"
+"""The label `promsoc rules export` puts on every alert: the detector it came from."""
+HIDDEN_LABELS = ("alertname", "severity", "alertstate", "__name__")
+_DETECTOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class SilenceNote:
+    """Who silenced an alert, why, and until when."""
+
+    id: str
+    created_by: str
+    comment: str
+    ends_at: float
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One alert as shown: its labels, a state word and, when silenced, the silence's words."""
+
+    name: str
+    severity: str
+    state: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = field(default_factory=dict)
+    starts_at: float | None = None
+    silences: tuple[SilenceNote, ...] = ()
+    inhibited_by: tuple[str, ...] = ()
+
+    @property
+    def detector(self) -> str | None:
+        """The promsoc detector behind this alert, when it came from `promsoc rules export`."""
+        value = self.labels.get(DETECTOR_LABEL, "")
+        return value if _DETECTOR_ID.match(value) else None
+
+    @property
+    def summary(self) -> str:
+        return self.annotations.get("summary") or self.annotations.get("description") or ""
+
+    def shown_labels(self) -> dict[str, str]:
+        """The labels that tell alerts of one name apart (name and severity are shown already)."""
+        return {k: v for k, v in self.labels.items() if k not in HIDDEN_LABELS}
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """The alerts of one alert name, worst severity first."""
+
+    name: str
+    severity: str
+    rows: tuple[AlertRow, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.rows:
+            out[row.state] = out.get(row.state, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class AlertsBoard:
+    """What is paging: groups of alerts, the silences, and whether this is Alertmanager's live view."""
+
+    groups: tuple[AlertGroup, ...]
+    silences: tuple[Silence, ...] = ()
+    live: bool = True
+    at: float | None = None
+    note: str = ""
+
+    @property
+    def rows(self) -> list[AlertRow]:
+        return [row for group in self.groups for row in group.rows]
+
+    @property
+    def active(self) -> int:
+        """Alerts paging now: active and neither silenced nor inhibited (firing, at a past moment)."""
+        return sum(row.state in ("active", "firing") for row in self.rows)
+
+
+def severity_rank(severity: str) -> int:
+    return _RANK.get(severity.lower(), 5)
+
+
+def row_state(alert: Alert) -> str:
+    """Alertmanager's `suppressed` split into the reason a person needs: silenced or inhibited."""
+    if alert.state == "suppressed":
+        return "silenced" if alert.silenced_by else "inhibited"
+    return alert.state
+
+
+def group_rows(rows: Iterable[AlertRow]) -> tuple[AlertGroup, ...]:
+    """Rows grouped by alert name; groups by worst severity then name, rows by state then start."""
+    by_name: dict[str, list[AlertRow]] = {}
+    for row in rows:
+        by_name.setdefault(row.name, []).append(row)
+    state_order = {"active": 0, "firing": 0, "pending": 1, "unprocessed": 1, "inhibited": 2, "silenced": 3}
+    groups = []
+    for name, members in by_name.items():
+        members.sort(key=lambda r: (state_order.get(r.state, 4), severity_rank(r.severity), r.starts_at or 0.0,
+                                    sorted(r.labels.items())))
+        worst = min((r.severity for r in members), key=severity_rank)
+        groups.append(AlertGroup(name, worst, tuple(members)))
+    groups.sort(key=lambda g: (severity_rank(g.severity), g.name))
+    return tuple(groups)
+
+
+def live_silences(silences: Iterable[Silence]) -> tuple[Silence, ...]:
+    """Active and pending silences, the soonest to end first (expired ones are history)."""
+    return tuple(sorted((s for s in silences if s.state != "expired"), key=lambda s: (s.ends_at, s.id)))
+
+
+def board(alerts: Sequence[Alert], silences: Sequence[Silence]) -> AlertsBoard:
+    """Alertmanager's live alerts and silences as a board."""
+    by_id = {s.id: s for s in silences}
+    rows = []
+    for alert in alerts:
+        notes = tuple(
+            SilenceNote(sid, by_id[sid].created_by, by_id[sid].comment, by_id[sid].ends_at)
+            for sid in alert.silenced_by
+            if sid in by_id
+        )
+        rows.append(
+            AlertRow(
+                name=alert.labels.get("alertname", "(no alertname)"),
+                severity=alert.labels.get("severity", ""),
+                state=row_state(alert),
+                labels=dict(alert.labels),
+                annotations=dict(alert.annotations),
+                starts_at=alert.starts_at,
+                silences=notes,
+                inhibited_by=alert.inhibited_by,
+            )
+        )
+    return AlertsBoard(group_rows(rows), live_silences(silences))
+
+
+# -- the past: Prometheus's own record of its alerting rules ---------------------------------------
+
+ALERTS_QUERY = "ALERTS"
+ALERTS_SINCE_QUERY = "ALERTS_FOR_STATE"
+PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
+
+
+class InstantQuery(Protocol):
+    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("__name__", "alertstate")))
+
+
+async def board_at(prom: InstantQuery, at: float) -> AlertsBoard:
+    """What Prometheus's alerting rules had firing (or pending) at `at`, with when each began."""
+    fired, since = await asyncio.gather(prom.query(ALERTS_QUERY, at), prom.query(ALERTS_SINCE_QUERY, at))
+    began = {_key(s.labels): s.value for s in since.samples}
+    rows = []
+    for sample in fired.samples:
+        labels = {k: v for k, v in sample.labels.items() if k != "__name__"}
+        state = labels.pop("alertstate", "firing")
+        rows.append(
+            AlertRow(
+                name=labels.get("alertname", "(no alertname)"),
+                severity=labels.get("severity", ""),
+                state=state if state in ("firing", "pending") else "firing",
+                labels=labels,
+                starts_at=began.get(_key(labels)),
+            )
+        )
+    return AlertsBoard(group_rows(rows), (), live=False, at=at, note=PAST_NOTE)
+
+
+# -- silences made by a person -------------------------------------------------------------------
+
+SILENCE_SKIP = ("alertstate", "__name__")
+
+
+def silence_for(
+    row: AlertRow, *, author: str, comment: str, duration: float, now: float, names: Sequence[str] | None = None
+) -> NewSilence:
+    """A silence matching `row` exactly on its labels (or only `names` of them) for `duration` seconds."""
+    chosen = [k for k in row.labels if k not in SILENCE_SKIP and (names is None or k in names)]
+    if not chosen:
+        raise ValueError("a silence needs at least one matcher")
+    if duration <= 0:
+        raise ValueError("a silence needs a positive duration")
+    if not comment.strip():
+        raise ValueError("a silence needs a comment (why)")
+    return NewSilence(
+        tuple(Matcher(k, row.labels[k]) for k in chosen), now, now + duration, author, comment.strip()
+    )
+
+
+def matchers_text(matchers: Iterable[Matcher]) -> str:
+    """`{alertname="X", pod=~"web-.*"}`, as Alertmanager's own UI writes a silence's matchers."""
+    return "{" + ", ".join(f"{m.name}{m.operator}{_quoted(m.value)}" for m in matchers) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+__all__ = [
+    "ALERTS_QUERY",
+    "PAST_NOTE",
+    "STATE_GLYPH",
+    "AlertGroup",
+    "AlertRow",
+    "AlertsBoard",
+    "SilenceNote",
+    "board",
+    "board_at",
+    "group_rows",
+    "live_silences",
+    "matchers_text",
+    "row_state",
+    "severity_rank",
+    "silence_for",
+]

@@ -1,0 +1,157 @@
+"""`promsoc alerts`: Alertmanager's alerts (with silenced/inhibited state) and its silences."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from promsoc.alerts import STATE_GLYPH, AlertRow, AlertsBoard, board, live_silences, matchers_text
+from promsoc.cli.common import EXIT_FIRING, EXIT_OK, EXIT_SOURCE, CliError, format_time
+from promsoc.topology.text import safe
+
+if TYPE_CHECKING:
+    from promsoc.prom.alertmanager import Alert, Silence
+    from promsoc.prom.settings import Source
+
+WIDTH = 80
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "alerts",
+        help="Alertmanager's alerts (silenced/inhibited state) and its silences",
+        description=(
+            "List the alerts an Alertmanager holds, grouped by alert name, and its active silences. "
+            "Exit codes: 0 no active unsilenced alert, 1 at least one, 2 usage or config error, "
+            "3 Alertmanager unreachable."
+        ),
+    )
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $PROMSOC_CONFIG, then the XDG config dir)")
+    parser.add_argument("--alertmanager", metavar="URL",
+                        help="an ad-hoc Alertmanager URL (no auth); overrides the config's")
+    parser.add_argument("--source", metavar="NAME", help="the Alertmanager of this configured source")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(handler=run, url=None)
+
+
+def target(args: argparse.Namespace) -> Source:
+    """The Alertmanager to ask: --alertmanager, else the config's (the source's, else the global)."""
+    from promsoc.config import ConfigError, adhoc_source
+
+    if args.alertmanager:
+        try:
+            return adhoc_source(args.alertmanager, "alertmanager")
+        except ConfigError as exc:
+            raise CliError(f"--alertmanager: {exc}") from None
+    raise CliError(
+        "no Alertmanager: pass --alertmanager URL or set `alertmanager:` in the config"
+    )
+
+
+async def fetch(source: Source) -> tuple[list[Alert], list[Silence]]:
+    """Alerts and silences at once; a failure is exit 3 with Alertmanager's reason."""
+    from promsoc.prom.alertmanager import AlertmanagerClient
+    from promsoc.prom.errors import PromError
+
+    async with AlertmanagerClient(source) as client:
+        try:
+            alerts, silences = await asyncio.gather(client.alerts(), client.silences())
+        except PromError as exc:
+            raise CliError(f"Alertmanager {source.display_url}: {exc}", EXIT_SOURCE) from None
+    return alerts, silences
+
+
+def to_json(url: str, alerts: list[Alert], silences: list[Silence]) -> dict[str, Any]:
+    """The contract's document: Alertmanager's own states, and its active (and pending) silences."""
+    return {
+        "alertmanager": url,
+        "alerts": [
+            {
+                "labels": a.labels,
+                "annotations": a.annotations,
+                "state": a.state,
+                "silenced_by": list(a.silenced_by),
+                "inhibited_by": list(a.inhibited_by),
+                "starts_at": format_time(a.starts_at),
+            }
+            for a in alerts
+        ],
+        "silences": [
+            {
+                "id": s.id,
+                "matchers": [
+                    {"name": m.name, "value": m.value, "is_regex": m.is_regex, "is_equal": m.is_equal}
+                    for m in s.matchers
+                ],
+                "created_by": s.created_by,
+                "comment": s.comment,
+                "starts_at": format_time(s.starts_at),
+                "ends_at": format_time(s.ends_at),
+                "state": s.state,
+            }
+            for s in live_silences(silences)
+        ],
+    }
+
+
+def _fit(text: str, width: int = WIDTH) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def age(seconds: float) -> str:
+    """`45s`, `12m`, `3h`, `2d`: how long ago, in one short word."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _labels(row: AlertRow) -> str:
+    return " ".join(f"{safe(k, 30)}={safe(v, 50)}" for k, v in row.shown_labels().items()) or "{}"
+
+
+def render_table(url: str, shown: AlertsBoard, now: float) -> str:
+    """Alerts grouped by name (state, severity, age, labels; the silence under a silenced one),
+    then the silences; 80 columns, every server text made inert."""
+    rows = shown.rows
+    counts = {state: sum(r.state == state for r in rows) for state in ("active", "silenced", "inhibited")}
+    lines = [_fit(f"Alertmanager {safe(url, 66)}"),
+             f"{len(rows)} alerts ({counts['active']} active, {counts['silenced']} silenced, "
+             f"{counts['inhibited']} inhibited), {len(shown.silences)} silences"]
+    if rows:
+        lines.append(f"{'STATE':<13}{'SEVERITY':<10}{'SINCE':<7}LABELS")
+    for group in shown.groups:
+        lines.append(_fit(f"{safe(group.name, 60)} ({len(group.rows)})"))
+        for row in group.rows:
+            state = f"{STATE_GLYPH.get(row.state, '?')} {row.state}"
+            since = age(now - row.starts_at) if row.starts_at else "?"
+            lines.append(_fit(f"{state:<13}{safe(row.severity, 9):<10}{since:<7}{_labels(row)}"))
+            for note in row.silences:
+                lines.append(_fit(f"{'':<13}└ silenced by {safe(note.created_by, 20)} until "
+                                  f"{format_time(note.ends_at)}: {safe(note.comment, 60)}"))
+    if shown.silences:
+        lines += ["", "SILENCES", f"{'ENDS':<22}{'BY':<14}MATCHERS / COMMENT"]
+        for silence in shown.silences:
+            ends = format_time(silence.ends_at) + ("*" if silence.state == "pending" else "")
+            lines.append(_fit(f"{ends:<22}{safe(silence.created_by, 13):<14}"
+                              f"{safe(matchers_text(silence.matchers), 200)}"))
+            lines.append(_fit(f"{'':<22}{safe(silence.id, 13):<14}{safe(silence.comment, 200)}"))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ask Alertmanager, print, and say by the exit code whether anything pages unsilenced."""
+    source = target(args)
+    alerts, silences = asyncio.run(fetch(source))
+    if args.format == "json":
+        json.dump(to_json(source.display_url, alerts, silences), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(source.display_url, board(alerts, silences), time.time()) + "\n")
+    return EXIT_FIRING if any(a.state == "active" for a in alerts) else EXIT_OK
