@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,18 @@ def test_hostile_label_values_are_inert_in_the_table(am: AlertmanagerServer) -> 
     assert "pod=" in proc.stdout
     doc = json.loads(promsoc("alerts", "--alertmanager", am.url, "--format", "json").stdout)
     assert doc["alerts"][0]["labels"]["pod"] == HOSTILE  # JSON keeps the value, escaped by json
+
+
+def test_the_configs_alertmanager_is_used_per_source_then_globally(am: AlertmanagerServer, tmp_path: Path) -> None:
+    post_alerts(am.url, {"alertname": "FromConfig", "severity": "high"})
+    wait_for(lambda: states(am.url) == {"FromConfig": "active"}, what="FromConfig active")
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"alertmanager:\n  url: {dead}\n  timeout: 2s\nsources:\n"
+                      f"  - name: eu\n    url: http://127.0.0.1:9\n    alertmanager:\n      url: {am.url}\n")
+    config.chmod(0o600)
+    per_source = promsoc("alerts", "--config", str(config), "--source", "eu", "--format", "json")
+    assert per_source.returncode == 1, per_source.stderr
+    assert json.loads(per_source.stdout)["alerts"][0]["labels"]["alertname"] == "FromConfig"
+    glob = promsoc("alerts", "--config", str(config))
+    assert glob.returncode == 3 and "connection refused" in glob.stderr

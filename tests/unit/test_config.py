@@ -12,7 +12,7 @@ import pytest
 
 from promsoc.config import ConfigError, load_file, load_settings, locations
 from promsoc.config.parsing import DETECTOR_KEYS, KIOSK_KEYS, PACKS_DIR, TOP_KEYS
-from promsoc.config.sources import AUTH_KEYS, SOURCE_KEYS, TLS_KEYS
+from promsoc.config.sources import ALERTMANAGER_KEYS, AUTH_KEYS, SOURCE_KEYS, TLS_KEYS
 from promsoc.prom.settings import BasicAuth, BearerAuth, Secret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +186,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path: Path) -> None:
     assert settings.handoff_dir == locations.handoff_dir()
     text = example.read_text()
     for key in (
-        TOP_KEYS | SOURCE_KEYS | AUTH_KEYS | TLS_KEYS | DETECTOR_KEYS | KIOSK_KEYS | {PACKS_DIR}
+        TOP_KEYS | SOURCE_KEYS | AUTH_KEYS | TLS_KEYS | DETECTOR_KEYS | KIOSK_KEYS | ALERTMANAGER_KEYS | {PACKS_DIR}
     ):
         assert re.search(rf"#\s*{key}:", text), f"config.example.yaml does not explain {key!r}"
 

@@ -10,7 +10,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from promsoc.alerts import STATE_GLYPH, AlertRow, AlertsBoard, board, live_silences, matchers_text
-from promsoc.cli.common import EXIT_FIRING, EXIT_OK, EXIT_SOURCE, CliError, format_time
+from promsoc.cli.common import (
+    EXIT_FIRING,
+    EXIT_OK,
+    EXIT_SOURCE,
+    CliError,
+    add_alertmanager_option,
+    format_time,
+    load_config,
+    print_warnings,
+)
 from promsoc.topology.text import safe
 
 if TYPE_CHECKING:
@@ -32,25 +41,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--config", metavar="PATH",
                         help="config file (default: $PROMSOC_CONFIG, then the XDG config dir)")
-    parser.add_argument("--alertmanager", metavar="URL",
-                        help="an ad-hoc Alertmanager URL (no auth); overrides the config's")
+    add_alertmanager_option(parser)
     parser.add_argument("--source", metavar="NAME", help="the Alertmanager of this configured source")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(handler=run, url=None)
 
 
 def target(args: argparse.Namespace) -> Source:
-    """The Alertmanager to ask: --alertmanager, else the config's (the source's, else the global)."""
-    from promsoc.config import ConfigError, adhoc_source
-
-    if args.alertmanager:
-        try:
-            return adhoc_source(args.alertmanager, "alertmanager")
-        except ConfigError as exc:
-            raise CliError(f"--alertmanager: {exc}") from None
-    raise CliError(
-        "no Alertmanager: pass --alertmanager URL or set `alertmanager:` in the config"
-    )
+    """The Alertmanager to ask: --alertmanager, else the source's (with --source), else the global one."""
+    settings = load_config(args, require_sources=False)
+    print_warnings(settings)
+    chosen = settings.alertmanager_for(args.source)
+    if chosen is None:
+        where = f"source {args.source!r} has no alertmanager: and there is no global one" if args.source else (
+            "no Alertmanager configured"
+        )
+        raise CliError(f"{where}; pass --alertmanager URL or set `alertmanager:` in the config")
+    return chosen.connection
 
 
 async def fetch(source: Source) -> tuple[list[Alert], list[Silence]]:

@@ -38,10 +38,19 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", metavar="NAME", help="restrict to one configured source")
 
 
+def add_alertmanager_option(parser: argparse.ArgumentParser) -> None:
+    """--alertmanager URL: a quick look at an Alertmanager (no auth, read-only)."""
+    parser.add_argument("--alertmanager", metavar="URL",
+                        help="an ad-hoc Alertmanager URL (no auth, read-only); overrides the config's")
+
+
 def load_config(args: argparse.Namespace, require_sources: bool = True) -> Settings:
-    """The config per the contract (--config, --url, --source); a ConfigError exits 2."""
+    """The config per the contract (--config, --url, --source, --alertmanager); a ConfigError exits 2."""
     try:
-        return load_settings(args.config, args.url, args.source, require_sources=require_sources)
+        return load_settings(
+            args.config, args.url, args.source, require_sources=require_sources,
+            alertmanager=getattr(args, "alertmanager", None),
+        )  # fmt: skip
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 

@@ -14,8 +14,8 @@ A source's connection settings (`Source`, `Auth`, `TLS`, `Secret`) are defined i
 `promsoc.detectors.packs`; they are re-exported here for the loader's callers.
 """
 
-from promsoc.config.load import NO_CONFIG_HELP, adhoc_source, load_file, load_settings
-from promsoc.config.model import Kiosk, Settings
+from promsoc.config.load import NO_CONFIG_HELP, adhoc_alertmanager, adhoc_source, load_file, load_settings
+from promsoc.config.model import AlertmanagerSettings, Kiosk, Settings
 from promsoc.config.reader import ConfigError, Scalar, Value
 from promsoc.detectors.packs import DetectorOverride
 from promsoc.prom.settings import TLS, Auth, BasicAuth, BearerAuth, Secret, Source
@@ -23,6 +23,7 @@ from promsoc.prom.settings import TLS, Auth, BasicAuth, BearerAuth, Secret, Sour
 __all__ = [
     "NO_CONFIG_HELP",
     "TLS",
+    "AlertmanagerSettings",
     "Auth",
     "BasicAuth",
     "BearerAuth",
@@ -34,6 +35,7 @@ __all__ = [
     "Settings",
     "Source",
     "Value",
+    "adhoc_alertmanager",
     "adhoc_source",
     "load_file",
     "load_settings",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from promsoc.config import locations
-from promsoc.config.model import Settings
+from promsoc.config.model import AlertmanagerSettings, Settings
 from promsoc.config.parsing import default_packs_dir, parse_settings
 from promsoc.config.reader import ConfigError, Reader
 from promsoc.prom.settings import Source, source_from_url
@@ -22,7 +22,12 @@ NO_CONFIG_HELP = (
 
 
 def load_settings(
-    config_path: str | None, url: str | None, source: str | None, *, require_sources: bool = True
+    config_path: str | None,
+    url: str | None,
+    source: str | None,
+    *,
+    require_sources: bool = True,
+    alertmanager: str | None = None,
 ) -> Settings:
     """The CLI contract: discover and load the config, apply `--url` and `--source`.
 
@@ -30,9 +35,13 @@ def load_settings(
     (or `source`, when both are given). `--source NAME` keeps only that source; an unknown
     name is a ConfigError that lists the known ones. With no sources at all (and
     `require_sources`), the ConfigError says how to make a config or try `promsoc demo`.
+    `alertmanager` (`--alertmanager URL`) replaces every configured Alertmanager with a
+    read-only, no-auth one.
     """
     path = locations.find_config(config_path)
     settings = load_file(path) if path else Settings(packs_dir=default_packs_dir())
+    if alertmanager:
+        settings = replace(settings, alertmanager=adhoc_alertmanager(alertmanager), source_alertmanagers={})
     if url:
         return replace(settings, sources=(adhoc_source(url, name=source),))
     if source:
@@ -54,6 +63,15 @@ def adhoc_source(url: str, name: str | None = None) -> Source:
         raise ConfigError(str(exc), key="--url") from None
 
 
+def adhoc_alertmanager(url: str) -> AlertmanagerSettings:
+    """A read-only, no-auth Alertmanager for `--alertmanager URL`."""
+    try:
+        connection = source_from_url(url, "alertmanager")
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="--alertmanager") from None
+    return AlertmanagerSettings(replace(connection, max_concurrency=4))
+
+
 def load_file(path: Path) -> Settings:
     """Read, parse and validate one config file."""
     try:
@@ -71,4 +89,4 @@ def load_file(path: Path) -> Settings:
     return parse_settings(Reader(str(path), text), path, others_can_read=bool(mode & 0o077))
 
 
-__all__ = ["NO_CONFIG_HELP", "adhoc_source", "load_file", "load_settings"]
+__all__ = ["NO_CONFIG_HELP", "adhoc_alertmanager", "adhoc_source", "load_file", "load_settings"]

@@ -47,6 +47,32 @@ class Kiosk:
     """View names in rotation order; empty means the console's default set."""
 
 
+ALERTMANAGER_CONNECTION_KEYS = frozenset({"url", "auth", "tls", "timeout", "headers"})
+"""The keys of a source's connection that an `alertmanager:` section takes, with the same meaning."""
+
+
+def default_author() -> str:
+    """Who a silence says made it, unless the config names someone: the login name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "promsoc"
+
+
+@dataclass(frozen=True)
+class AlertmanagerSettings:
+    """An Alertmanager to show beside the detectors: how to reach it and whether it may be written."""
+
+    connection: Source = field(metadata={"yaml": "url, auth, tls, timeout, headers"})
+    """url, auth, tls, timeout and headers, exactly as a source's (the same parser reads them)."""
+    allow_silence: bool = False
+    """Whether the console may create and expire silences (read-only unless true)."""
+    author: str = field(default_factory=default_author)
+    """The `createdBy` of silences made from the console (default: the login name)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything promsoc was configured with, after discovery, `--url` and `--source`."""
@@ -63,10 +89,22 @@ class Settings:
     """Kiosk (wall display) settings."""
     handoff_dir: Path = field(default_factory=locations.handoff_dir)
     """Where hand-off notes are written."""
+    alertmanager: AlertmanagerSettings | None = None
+    """The Alertmanager shown beside every source that has none of its own."""
+    source_alertmanagers: Mapping[str, AlertmanagerSettings] = field(
+        default_factory=dict, metadata={"yaml": "sources[].alertmanager"}
+    )
+    """Per source name: the Alertmanager that source's alerts go to (`alertmanager:` in its entry)."""
     config_path: Path | None = field(default=None, metadata=NOT_IN_FILE)
     """The file these settings came from (None: defaults or `--url` only)."""
     warnings: tuple[str, ...] = field(default=(), metadata=NOT_IN_FILE)
     """Non-fatal findings to show the user, e.g. inline secrets in a readable file."""
+
+    def alertmanager_for(self, source: str | None) -> AlertmanagerSettings | None:
+        """The source's own Alertmanager, else the global one, else None."""
+        if source is not None and source in self.source_alertmanagers:
+            return self.source_alertmanagers[source]
+        return self.alertmanager
 
     def source(self, name: str) -> Source:
         """The source called `name`; ConfigError listing the known names otherwise."""
@@ -81,4 +119,12 @@ class Settings:
         )
 
 
-__all__ = ["NOT_IN_FILE", "Kiosk", "Settings", "file_keys"]
+__all__ = [
+    "ALERTMANAGER_CONNECTION_KEYS",
+    "NOT_IN_FILE",
+    "AlertmanagerSettings",
+    "Kiosk",
+    "Settings",
+    "default_author",
+    "file_keys",
+]

@@ -37,8 +37,13 @@ class _Parser(SourceParser):
             if "handoff_dir" in top
             else locations.handoff_dir()
         )
+        alertmanager = (
+            self.alertmanager(top["alertmanager"][1], "alertmanager", "alertmanager") if "alertmanager" in top else None
+        )
         return Settings(
             sources=sources,
+            alertmanager=alertmanager,
+            source_alertmanagers=dict(self.source_alertmanagers),
             detectors=overrides,
             packs_dir=packs_dir,
             theme=theme,

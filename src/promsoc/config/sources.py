@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from promsoc.config.model import file_keys
+from promsoc.config.model import ALERTMANAGER_CONNECTION_KEYS, AlertmanagerSettings, file_keys
 from promsoc.config.reader import Reader, Value
 from promsoc.prom.selector import SelectorError, normalize_matchers
 from promsoc.prom.settings import (
@@ -23,7 +23,8 @@ from promsoc.prom.settings import (
     split_url,
 )
 
-SOURCE_KEYS = file_keys(Source)
+SOURCE_KEYS = file_keys(Source) | {"alertmanager"}
+ALERTMANAGER_KEYS = ALERTMANAGER_CONNECTION_KEYS | file_keys(AlertmanagerSettings)
 AUTH_KEYS = file_keys(BearerAuth, BasicAuth)
 TLS_KEYS = file_keys(TLS)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -55,6 +56,7 @@ class SourceParser:
         self.others_can_read = others_can_read
         self.mode = oct(os.stat(path).st_mode & 0o777) if path.exists() else "?"
         self.warnings: list[str] = []
+        self.source_alertmanagers: dict[str, AlertmanagerSettings] = {}
 
     def inline_secret(self, value: Value, hint: str) -> None:
         """Warn once per inline secret if the file is readable by group or others."""
@@ -119,6 +121,10 @@ class SourceParser:
             )
             if userinfo[1]:
                 self.inline_secret(url_value, "use auth.username with auth.password_env")
+        if "alertmanager" in entries:
+            self.source_alertmanagers[name] = self.alertmanager(
+                entries["alertmanager"][1], f"{key}.alertmanager", f"{name}/alertmanager"
+            )
         default = Source(name=name, url=url)
         return Source(
             name=name,
@@ -136,6 +142,37 @@ class SourceParser:
                 else default.max_concurrency
             ),
         )
+
+    def alertmanager(self, node: yaml.Node, key: str, name: str) -> AlertmanagerSettings:
+        """An `alertmanager:` section: a source's connection keys plus allow_silence and author."""
+        entries = self.r.mapping(node, key, ALERTMANAGER_KEYS)
+        if "url" not in entries:
+            raise self.r.error(node, f"{key}.url", "missing (an alertmanager needs a url)")
+        url_node = entries["url"][1]
+        url, userinfo = split_url(str(self.r.text(url_node, f"{key}.url").value))
+        if url is None:
+            raise self.r.error(url_node, f"{key}.url", "expected an http:// or https:// URL with a host")
+        if userinfo:
+            raise self.r.error(url_node, f"{key}.url", "put credentials under auth:, not in the URL")
+        default = AlertmanagerSettings(Source(name=name, url=url))
+        connection = Source(
+            name=name,
+            url=url,
+            auth=self.auth(entries["auth"][1], f"{key}.auth") if "auth" in entries else None,
+            headers=self.headers(entries, key) if "headers" in entries else {},
+            tls=self.tls(entries["tls"][1], f"{key}.tls") if "tls" in entries else TLS(),
+            timeout=self.seconds(entries, key, "timeout", default.connection.timeout),
+            max_concurrency=4,
+        )
+        allow = (
+            self.r.boolean(entries["allow_silence"][1], f"{key}.allow_silence")
+            if "allow_silence" in entries
+            else default.allow_silence
+        )
+        author = (
+            str(self.r.text(entries["author"][1], f"{key}.author").value) if "author" in entries else default.author
+        )
+        return AlertmanagerSettings(connection, allow_silence=allow, author=author)
 
     def seconds(self, entries: Entries, key: str, name: str, default: float) -> float:
         return self.r.seconds(entries[name][1], f"{key}.{name}") if name in entries else default
