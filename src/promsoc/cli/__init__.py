@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from promsoc import __version__
 from promsoc.cli.common import EXIT_USAGE, CliError
+from promsoc.cli.output import EXIT_PIPE, OutputError, silence_stdout, write
 
 # Each module defines register(subparsers) and sets a `handler` default on its parser.
 COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check", "alerts")
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pipe_gone() -> int:
+    silence_stdout()  # the interpreter's last flush of what is left stays quiet
+    return EXIT_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -44,7 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(handler(args))
+        code = int(handler(args))
+        write("")  # flush now: a closed pipe or a full disk is reported here, not at exit
+        return code
+    except OutputError as exc:
+        if str(exc):
+            print(f"promsoc: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # any other write to a reader that left (stdout or stderr)
+        return _pipe_gone()
     except CliError as exc:
         print(f"promsoc: {exc}", file=sys.stderr)
         return exc.exit_code

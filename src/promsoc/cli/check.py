@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from promsoc.cli.common import (
     load_config,
     print_warnings,
 )
+from promsoc.cli.output import write
 from promsoc.config import Settings
 from promsoc.detectors.engine import missing_requirements, presence_query
 from promsoc.detectors.spec import Detector
@@ -130,6 +130,6 @@ def run(args: argparse.Namespace) -> int:
     detectors = configured_detectors(settings)
     print_warnings(settings)
     rows = asyncio.run(check_sources(settings, detectors))
-    sys.stdout.write(render(rows, len(detectors)) + "\n")
+    write(render(rows, len(detectors)) + "\n")
     failed = any(row.query_error or row.metrics_error for row in rows)
     return EXIT_SOURCE if failed else EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import math
 import re
 import sys
 import time
@@ -19,6 +20,8 @@ EXIT_USAGE = 2
 EXIT_SOURCE = 3
 WIDTH = 80
 """Headless output fits an 80-column terminal."""
+EXIT_BLIND = 4
+"""Ran, nothing firing, but every detector of every source was no_data: blind, not clean."""
 
 
 class CliError(Exception):
@@ -78,7 +81,7 @@ def parse_time(text: str) -> float:
     """RFC 3339 or Unix seconds -> Unix seconds; a bad value is a usage error."""
     value = text.strip()
     try:
-        return float(value)
+        return moment(float(value), "--at", text)
     except ValueError:
         pass
     match = _RFC3339.match(value)
@@ -97,9 +100,24 @@ def parse_time(text: str) -> float:
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         stamp -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return stamp + frac
+    return moment(stamp + frac, "--at", text)
 
 
+LAST_MOMENT = 7258118400.0
+"""2200-01-01T00:00:00Z: later (or before 1970) is a typo, and would not print as RFC 3339."""
+
+
+def moment(stamp: float, option: str, text: str = "") -> float:
+    """`stamp` if it is a finite time between 1970 and 2200; else a usage error naming `option`."""
+    shown = text or f"{stamp:g}"
+    if not math.isfinite(stamp):
+        raise CliError(f"{option}: {shown!r} is not a time (RFC 3339 like 2026-11-28T03:12:00Z, or Unix seconds)")
+    if not 0 <= stamp < LAST_MOMENT:
+        raise CliError(f"{option}: {shown!r} gives a moment outside 1970-2200")
+    return stamp
+
+
+MAX_DURATION = 200 * 31536000.0
 _DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -109,12 +127,14 @@ def parse_duration(text: str, option: str = "duration") -> float:
     value = text.strip()
     pos, total = 0, 0.0
     for match in _DURATION.finditer(value):
-        if match.start() != pos:
+        if match.start() != pos or len(match.group(1)) > 12:
             break
         total += int(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not value or pos != len(value):
         raise CliError(f"{option}: {text!r} is not a Prometheus duration like 5m, 1h, 2d or 4w")
+    if total > MAX_DURATION:
+        raise CliError(f"{option}: {text!r} is longer than 200 years")
     return total
 
 

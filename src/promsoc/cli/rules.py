@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError, configured_detectors, load_config
+from promsoc.cli.output import write
 from promsoc.detectors.rules import FORMATS, export
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args, require_sources=False)
     text = export(configured_detectors(settings), args.format, args.name)
     if not args.output or args.output == "-":
-        sys.stdout.write(text)
+        write(text)
         return EXIT_OK
     try:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from promsoc.cli.common import (
+    EXIT_BLIND,
     EXIT_FIRING,
     EXIT_OK,
     EXIT_SOURCE,
@@ -22,6 +22,7 @@ from promsoc.cli.common import (
     parse_time,
     print_warnings,
 )
+from promsoc.cli.output import json_text, write
 from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.model import DetectorResult, Status
@@ -44,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="evaluate every detector once and print the results",
         description=(
             "Evaluate every enabled detector against every source at one moment. Exit codes: "
-            "0 nothing firing, 1 something firing, 2 usage or config error, 3 a source failed."
+            "0 nothing firing, 1 something firing, 2 usage or config error, 3 a source failed, "
+            "4 every detector of every source was no_data (blind)."
         ),
     )
     add_source_options(parser)
@@ -67,7 +69,8 @@ async def scan_sources(
 
 
 def exit_code(results: Sequence[DetectorResult]) -> int:
-    """3 if a source answered nothing, else 1 if anything fires, else 3 on any error, else 0."""
+    """3 if a source answered nothing, else 1 if anything fires, else 3 on any error, else 4 when
+    every result is no_data (blind, not clean), else 0."""
     by_source: dict[str, list[DetectorResult]] = {}
     for result in results:
         by_source.setdefault(result.source, []).append(result)
@@ -77,6 +80,8 @@ def exit_code(results: Sequence[DetectorResult]) -> int:
         return EXIT_FIRING
     if any(r.status is Status.ERROR for r in results):
         return EXIT_SOURCE
+    if results and all(r.status is Status.NO_DATA for r in results):
+        return EXIT_BLIND
     return EXIT_OK
 
 
@@ -157,8 +162,14 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(settings)
     results = asyncio.run(scan_sources(settings, detectors, at))
     if args.format == "json":
-        json.dump(to_json(results, at), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write(json_text(to_json(results, at)))
     else:
-        sys.stdout.write(render_table(results, at) + "\n")
-    return exit_code(results)
+        write(render_table(results, at) + "\n")
+    code = exit_code(results)
+    if code == EXIT_BLIND:
+        print(
+            "promsoc: every detector of every source was no_data: promsoc saw nothing it could judge "
+            "(a wrong server, or a time outside its retention?)",
+            file=sys.stderr,
+        )
+    return code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 
@@ -16,9 +15,11 @@ from promsoc.cli.common import (
     add_source_options,
     format_time,
     load_config,
+    moment,
     parse_duration,
     parse_time,
 )
+from promsoc.cli.output import json_text, write
 from promsoc.topology.diff import TopologyDiff, diff_topology
 from promsoc.topology.export import to_json
 from promsoc.topology.model import Topology
@@ -60,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the moment and the source, query, print; errors become the contract's exit codes."""
     at = parse_time(args.at) if args.at else time.time()
     if args.offset:
-        at -= parse_duration(args.offset, "--offset")
-    against = at - parse_duration(args.diff, "--diff") if args.diff else None
+        at = moment(at - parse_duration(args.offset, "--offset"), "--offset", args.offset)
+    against = moment(at - parse_duration(args.diff, "--diff"), "--diff", args.diff) if args.diff else None
     if args.diff and against is not None and against >= at:
         raise CliError("--diff: the duration must be longer than zero", EXIT_USAGE)
     source_name, topo, diff = asyncio.run(_load(args, at, against))
@@ -69,10 +70,9 @@ def run(args: argparse.Namespace) -> int:
         topo = filter_topology(topo, args.filter)
         diff = filter_diff(diff, args.filter) if diff is not None else None
     if args.format == "json":
-        json.dump(to_json(topo, source_name, diff), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        write(json_text(to_json(topo, source_name, diff)))
     else:
-        sys.stdout.write(render_text(topo, source_name, diff, args.view) + "\n")
+        write(render_text(topo, source_name, diff, args.view) + "\n")
     return EXIT_OK
 
 
