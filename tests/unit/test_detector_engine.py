@@ -10,11 +10,13 @@ from promsoc.detectors.batch import BATCH_LABEL, combine, is_heavy, split
 from promsoc.detectors.engine import chart_queries, evaluate, presence_query
 from promsoc.detectors.model import Status
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.requirements import LABEL
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import BadQuery, Unreachable
 from promsoc.prom.types import InstantResult, Sample
 
 DETECTORS = {d.id: d for d in load_detectors()}
+NUMERIC_CODES = 'nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}'
 
 
 class ScriptedClient:
@@ -34,7 +36,10 @@ class ScriptedClient:
         await asyncio.sleep(0.01)
         self.in_flight -= 1
         if promql.startswith("group by (__name__)"):
-            samples = [Sample({"__name__": n}, 1.0, at or 0) for n in sorted(self.present)]
+            samples = [
+                Sample({LABEL: n} if "{" in n else {"__name__": n}, 1.0, at or 0)
+                for n in sorted(self.present)
+            ]
             return InstantResult("vector", samples)
         answer = self.answers.get(promql, InstantResult("vector", []))
         if isinstance(answer, Exception):
@@ -58,7 +63,7 @@ async def test_statuses_order_and_concurrency() -> None:
             dets[3].query: BadQuery("parse error at char 3", source="lab"),
             dets[4].query: Unreachable("connection refused", source="lab"),
         },
-        present={"nginx_ingress_controller_requests", "kube_pod_info", "falco_events"},
+        present={"nginx_ingress_controller_requests", NUMERIC_CODES, "kube_pod_info", "falco_events"},
     )
     results = await evaluate(dets, client, "lab", 1000.0, batch=False)
     assert [r.detector for r in results] == [d.id for d in dets]
@@ -154,7 +159,7 @@ async def test_a_refused_batch_falls_back_to_single_queries() -> None:
     client = BatchClient(
         BadQuery("many-to-many matching not allowed", source="lab"),
         {dets[0].query: _vector(({"host": "a", "path": "/login"}, 0.7))},
-        {"nginx_ingress_controller_requests"},
+        {"nginx_ingress_controller_requests", NUMERIC_CODES},
     )
     results = await evaluate(dets, client, "lab", 1.0)
     assert [r.status for r in results] == [Status.FIRING, Status.OK]
@@ -168,3 +173,48 @@ async def test_an_unreachable_source_is_not_retried_per_detector() -> None:
     assert {r.status for r in results} == {Status.ERROR}
     assert all("connection refused" in (r.error or "") for r in results)
     assert len(client.queries) == 1
+
+
+@pytest.mark.parametrize(
+    ("present", "missing", "note"),
+    [
+        ({"nginx_ingress_controller_requests", NUMERIC_CODES}, (), None),
+        ({"nginx_ingress_controller_requests"}, (NUMERIC_CODES,), "--report-status-classes"),
+        (set(), ("nginx_ingress_controller_requests",), None),
+    ],
+)
+async def test_share_detectors_need_status_codes_not_classes(
+    present: set[str], missing: tuple[str, ...], note: str | None
+) -> None:
+    dets = [DETECTORS[i] for i in ("ingress-fingerprinting", "ingress-bruteforce", "ingress-sqli")]
+    results = await evaluate(dets, ScriptedClient({}, present), "lab", 1.0, batch=False)
+    for result in results:
+        assert result.status is (Status.NO_DATA if missing else Status.OK), result
+        assert result.missing == missing
+        assert (note is None and result.note is None) or (note and note in (result.note or ""))
+
+
+@pytest.mark.parametrize(
+    ("present", "status", "note"),
+    [
+        ({"kube_ingress_created", "kube_pod_info"}, Status.OK, None),
+        ({"kube_pod_info"}, Status.OK, "no Ingress objects seen, or the ingress collector is off"),
+        (set(), Status.NO_DATA, None),
+    ],
+)
+async def test_no_ingress_objects_is_ok_with_a_note_not_a_blind_spot(
+    present: set[str], status: Status, note: str | None
+) -> None:
+    det = DETECTORS["ingress-created"]
+    [result] = await evaluate([det], ScriptedClient({}, present), "lab", 1.0, batch=False)
+    assert result.status is status
+    assert result.note == note
+    assert result.missing == (() if status is Status.OK else ("kube_ingress_created",))
+
+
+def test_presence_query_checks_selectors_by_a_label_of_their_own() -> None:
+    query = presence_query(["a"], ['a{code=~"4.."}'])
+    assert query == (
+        'group by (__name__) ({__name__=~"a"}) or '
+        'label_replace(group(a{code=~"4.."}), "promsoc_requirement", "a{code=~\\"4..\\"}", "", "")'
+    )

@@ -51,3 +51,24 @@ def test_json_keeps_labels_verbatim() -> None:
     assert doc["evaluated_at"] == "1970-01-01T00:00:00Z"
     assert doc["results"][0]["findings"] == [{"labels": HOSTILE, "value": 1.5}]
     assert doc["results"][0]["missing"] == []
+
+
+def test_notes_explain_a_blind_spot_and_an_ok_that_saw_nothing() -> None:
+    classes = "ingress-nginx reports status classes (2xx/4xx/5xx, --report-status-classes), not codes"
+    results = [
+        _result("ingress-fingerprinting", Status.NO_DATA, note=classes + "\x1b[31m",
+                missing=('nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}',)),
+        _result("ingress-created", Status.OK, note="no Ingress objects seen, or the ingress collector is off"),
+        _result("ingress-sqli", Status.OK),
+    ]
+    lines = render_table(results, 0.0).splitlines()
+    assert all(len(line) <= 80 and "\x1b" not in line for line in lines)
+    blind = lines.index(next(line for line in lines if line.startswith("? no data ingress-fingerprinting")))
+    assert lines[blind + 1].startswith("          └ missing nginx_ingress_controller_requests{status=~")
+    assert lines[blind + 2].startswith("          └ ingress-nginx reports status classes (2xx/4xx/5xx")
+    ok = lines.index(next(line for line in lines if line.startswith("✓ ok      ingress-created")))
+    assert lines[ok + 1] == "          └ no Ingress objects seen, or the ingress collector is off"
+    assert lines[ok + 2].startswith("✓ ok      ingress-sqli")
+    doc = to_json(results, 0.0)["results"]
+    assert [r["note"] for r in doc] == [classes + "\x1b[31m", results[1].note, None]
+    assert doc[0]["missing"] == ['nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}']

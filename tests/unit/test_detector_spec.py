@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,31 @@ def test_increase_new_function_macro_counts_born_series_on_known_targets_only() 
     assert text.endswith('increase(logins_total{code=~"401"}[10m]))')
     with pytest.raises(SpecError, match=r"t: increase_new: selector '\{code=\"1\"\}' does not start"):
         render('{{ increase_new({code="1"}) }}', {"window": "5m"}, "t")
+
+
+@pytest.mark.parametrize(
+    ("requires", "error"),
+    [
+        ("[{metric: a, colour: red}]", "unknown key 'colour'"),
+        ("[{metric: a, absent_ok_when: b}]", "absent_ok_when needs a 'note'"),
+        ("['a{b=\"c\"'] ", "is not a metric name or selector"),
+        ("[[]]", "is empty"),
+        ("a", "must be a list"),
+    ],
+)
+def test_bad_requires_entries_are_named(requires: str, error: str) -> None:
+    text = USER_PACK.replace("requires: [http_requests_total]", f"requires: {requires}")
+    with pytest.raises(SpecError, match=r"mine.yaml: detectors\[0\] \(api-errors\): .*" + re.escape(error)):
+        parse_pack(text, "mine.yaml")
+
+
+def test_requires_accepts_selectors_and_notes() -> None:
+    text = USER_PACK.replace(
+        "requires: [http_requests_total]",
+        "requires: [{metric: 'http_requests_total{code=~\"5..\"}', why: no codes}, "
+        "{metric: [x, y], absent_ok_when: z, note: nothing to see}]",
+    )
+    [det] = parse_pack(text, "mine.yaml")
+    assert det.required_selectors == ('http_requests_total{code=~"5.."}',)
+    assert det.required_families == ("http_requests_total", "x", "y", "z")
+    assert det.requires[0].why == "no codes" and det.requires[1].note == "nothing to see"

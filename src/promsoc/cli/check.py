@@ -19,7 +19,7 @@ from promsoc.cli.common import (
 )
 from promsoc.cli.output import write
 from promsoc.config import Settings
-from promsoc.detectors.engine import missing_requirements, presence_query
+from promsoc.detectors.engine import detectors_presence_query, judge
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult
@@ -38,6 +38,7 @@ class CheckRow:
     query_error: str | None
     missing: tuple[str, ...]
     metrics_error: str | None = None
+    note: str | None = None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,25 +64,22 @@ async def _check_source(
         except PromError as exc:
             return exc
 
-    families = {f for det in detectors for f in det.required_families}
+    presence_promql = detectors_presence_query(detectors) or "vector(1)"
     outcomes = await asyncio.gather(
-        attempt(presence_query(families)), *(attempt(det.query) for det in detectors)
+        attempt(presence_promql), *(attempt(det.query) for det in detectors)
     )
     presence, results = outcomes[0], outcomes[1:]
-    present = (
-        set() if isinstance(presence, PromError)
-        else {s.labels.get("__name__", "") for s in presence.samples}
-    )
     rows = []
     for det, result in zip(detectors, results, strict=True):
+        verdict = None if isinstance(presence, PromError) else judge(det, presence)
         rows.append(
             CheckRow(
                 source=name,
                 detector=det.id,
                 query_error=str(result) if isinstance(result, PromError) else None,
-                missing=() if isinstance(presence, PromError)
-                else tuple(missing_requirements(det, present)),
+                missing=verdict.missing if verdict else (),
                 metrics_error=str(presence) if isinstance(presence, PromError) else None,
+                note=verdict.note if verdict else None,
             )
         )
     return rows
@@ -121,6 +119,9 @@ def render(rows: Sequence[CheckRow], detectors: int) -> str:
         for family in row.missing:
             missing = f"  └ missing {family}"
             lines.append(missing if len(missing) <= WIDTH else missing[: WIDTH - 1] + "…")
+        if row.note:
+            note = f"  └ {safe(row.note, 200)}"
+            lines.append(note if len(note) <= WIDTH else note[: WIDTH - 1] + "…")
     return "\n".join(lines)
 
 

@@ -86,7 +86,7 @@ def exit_code(results: Sequence[DetectorResult]) -> int:
 
 
 def to_json(results: Sequence[DetectorResult], at: float) -> dict[str, Any]:
-    """The contract's JSON document (plus `missing` for no_data)."""
+    """The contract's JSON document (plus `missing` for no_data, and `note`)."""
     return {
         "evaluated_at": format_time(at),
         "results": [
@@ -100,6 +100,7 @@ def to_json(results: Sequence[DetectorResult], at: float) -> dict[str, Any]:
                 "findings": [{"labels": f.labels, "value": f.value} for f in r.findings],
                 "error": r.error,
                 "missing": list(r.missing),
+                "note": r.note,
             }
             for r in results
         ],
@@ -124,7 +125,7 @@ def _detail(result: DetectorResult) -> str:
         count = len(result.findings)
         return f"{count} finding{'s' if count > 1 else ''}, top {_value(result.findings[0].value)}"
     if result.status is Status.NO_DATA:
-        return "blind spot: its metrics are absent"
+        return "blind spot: what it needs is absent" if result.note else "blind spot: its metrics are absent"
     if result.status is Status.ERROR:
         return safe(result.error or "", 200)
     return ""
@@ -151,6 +152,8 @@ def render_table(results: Sequence[DetectorResult], at: float) -> str:
                 lines.append(_fit(f"{'':<10}└ {_labels(finding.labels)}", WIDTH))
             for family in r.missing:
                 lines.append(_fit(f"{'':<10}└ missing {family}", WIDTH))
+            if r.note:
+                lines.append(_fit(f"{'':<10}└ {safe(r.note, 200)}", WIDTH))
     return "\n".join(lines)
 
 

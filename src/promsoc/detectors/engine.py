@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from promsoc import anomaly
+from promsoc.detectors import requirements
 from promsoc.detectors.batch import run_queries
 from promsoc.detectors.model import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
@@ -31,15 +32,28 @@ class QueryClient(Protocol):
     async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
 
 
-def presence_query(families: Iterable[str]) -> str:
-    """One query answering which of `families` have at least one series at the time."""
-    names = sorted(set(families))
-    return 'group by (__name__) ({__name__=~"' + "|".join(names) + '"})'
+def presence_query(families: Iterable[str], selectors: Iterable[str] = ()) -> str:
+    """One query answering which of `families` (and `selectors`) have a series at the time."""
+    return requirements.presence_query(families, selectors)
 
 
-def missing_requirements(det: Detector, present: set[str]) -> list[str]:
+def detectors_presence_query(detectors: Iterable[Detector]) -> str | None:
+    """The presence query covering every requirement of `detectors` (None: they need nothing)."""
+    detectors = list(detectors)
+    families = {f for det in detectors for f in det.required_families}
+    selectors = {s for det in detectors for s in det.required_selectors}
+    return presence_query(families, selectors) if families else None
+
+
+def judge(det: Detector, presence: InstantResult) -> requirements.Verdict:
+    """The detector's requirements not met at the time of `presence`, and the note about them."""
+    seen = requirements.Seen.from_labels(s.labels for s in presence.samples)
+    return requirements.judge(det.requires, seen)
+
+
+def missing_requirements(det: Detector, presence: InstantResult) -> list[str]:
     """The `requires` entries not met: a name, or 'a|b' when none of the alternatives exist."""
-    return ["|".join(group) for group in det.requires if not any(n in present for n in group)]
+    return list(judge(det, presence).missing)
 
 
 def _findings(result: InstantResult) -> list[Finding]:
@@ -64,11 +78,12 @@ def _result(
         findings: list[Finding] | None = None,
         error: str | None = None,
         missing: tuple[str, ...] = (),
+        note: str | None = None,
     ) -> DetectorResult:
         return DetectorResult(
             source=source, detector=det.id, title=det.title, category=det.category,
             severity=det.severity, status=status, evaluated_at=at,
-            findings=findings or [], error=error, latency=latency, missing=missing,
+            findings=findings or [], error=error, latency=latency, missing=missing, note=note,
         )
 
     if isinstance(outcome, PromError):
@@ -80,11 +95,10 @@ def _result(
         return make(Status.OK)
     if presence is None or isinstance(presence, PromError):
         return make(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
-    present = {s.labels.get("__name__", "") for s in presence.samples}
-    missing = missing_requirements(det, present)
-    if missing:
-        return make(Status.NO_DATA, missing=tuple(missing))
-    return make(Status.OK)
+    verdict = judge(det, presence)
+    if verdict.missing:
+        return make(Status.NO_DATA, missing=verdict.missing, note=verdict.note)
+    return make(Status.OK, note=verdict.note)
 
 
 async def evaluate(
@@ -105,12 +119,12 @@ async def evaluate(
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
     gate = asyncio.Semaphore(max(1, max_concurrency))
-    families = {name for det in enabled for name in det.required_families}
+    presence_promql = detectors_presence_query(enabled)
     queries = {det.id: det.query for det in enabled}
-    if families:
-        queries[PRESENCE] = presence_query(families)
+    if presence_promql:
+        queries[PRESENCE] = presence_promql
     outcomes = await run_queries(client, queries, when, gate, batch)
-    presence = outcomes[PRESENCE][0] if families else None
+    presence = outcomes[PRESENCE][0] if presence_promql else None
     return [
         _result(det, source_name, when, *outcomes[det.id], presence) for det in enabled
     ]
@@ -119,12 +133,11 @@ async def evaluate(
 async def missing_families(
     det: Detector, client: QueryClient, at: float | None = None
 ) -> list[str]:
-    """Which of the detector's required families are absent at `at` (for `promsoc check`)."""
-    if not det.requires:
+    """Which of the detector's requirements are not met at `at` (for `promsoc check`)."""
+    promql = detectors_presence_query([det])
+    if promql is None:
         return []
-    result = await client.query(presence_query(det.required_families), at)
-    present = {s.labels.get("__name__", "") for s in result.samples}
-    return missing_requirements(det, present)
+    return missing_requirements(det, await client.query(promql, at))
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,5 @@ class DetectorResult:
     latency: float = 0.0
     missing: tuple[str, ...] = ()
     """For no_data: the required metric families (or 'a|b' alternatives) that were absent."""
+    note: str | None = None
+    """Why a no_data is blind (label values absent), or what an ok saw nothing of."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promsoc import anomaly
-from promsoc.detectors import falco
+from promsoc.detectors import falco, requirements
 from promsoc.detectors.fragments import increase_new, pod_workload
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -77,7 +77,7 @@ class Detector:
     runbook: str
     query_template: str
     params: Mapping[str, ParamValue]
-    requires: tuple[tuple[str, ...], ...]
+    requires: tuple[requirements.Requirement, ...]
     signal_template: str | None = None
     band_spec: Mapping[str, Any] | None = None
     macros: Mapping[str, str] = field(default_factory=dict)
@@ -92,7 +92,12 @@ class Detector:
     @property
     def required_families(self) -> tuple[str, ...]:
         """Every metric family named in `requires`, flattened."""
-        return tuple(dict.fromkeys(name for group in self.requires for name in group))
+        return tuple(dict.fromkeys(name for req in self.requires for name in req.families))
+
+    @property
+    def required_selectors(self) -> tuple[str, ...]:
+        """Every `name{labels}` selector in `requires` (label values it must see)."""
+        return tuple(dict.fromkeys(sel for req in self.requires for sel in req.selectors))
 
     def with_overrides(
         self,
@@ -239,16 +244,10 @@ def parse_detector(
         raise SpecError(f"{where}: 'params' must be a mapping of name -> number or string")
     checked = {str(k): _check_param(det_id, str(k), v, v if isinstance(v, str) else 0)
                for k, v in params.items()}
-    requires = raw.get("requires") or []
-    if not isinstance(requires, list):
-        raise SpecError(f"{where}: 'requires' must be a list of metric names (or lists of them)")
-    groups: list[tuple[str, ...]] = []
-    for item in requires:
-        names = item if isinstance(item, list) else [item]
-        if not names or not all(isinstance(n, str) and re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", n)
-                                for n in names):
-            raise SpecError(f"{where}: 'requires' entry {item!r} is not a metric name")
-        groups.append(tuple(names))
+    try:
+        requires = requirements.parse(raw.get("requires"), where)
+    except requirements.RequirementError as exc:
+        raise SpecError(str(exc)) from None
     band = raw.get("band")
     if band is not None and not isinstance(band, Mapping):
         raise SpecError(f"{where}: 'band' must be a mapping with a 'kind'")
@@ -263,7 +262,7 @@ def parse_detector(
         runbook=_text(raw, "runbook", where),
         query_template=_text(raw, "query", where),
         params=checked,
-        requires=tuple(groups),
+        requires=requires,
         signal_template=signal if isinstance(signal, str) and signal.strip() else None,
         band_spec=band,
         macros=macros,
