@@ -28,7 +28,8 @@ STATE_GLYPH = {
 }
 DETECTOR_LABEL = "detector"
 """The label `promsoc rules export` puts on every alert: the detector it came from."""
-HIDDEN_LABELS = ("alertname", "severity", "alertstate", "__name__")
+HIDDEN_LABELS = ("alertname", "severity", "alertstate", "__name__", "mitre_attack", "category")
+"""Shown elsewhere (name, severity, state) or the same on every alert of a detector."""
 _DETECTOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -77,6 +78,17 @@ class AlertGroup:
     name: str
     severity: str
     rows: tuple[AlertRow, ...]
+
+    @property
+    def common(self) -> dict[str, str]:
+        """Labels every alert of the group shares (shown once, on the group's line)."""
+        first = self.rows[0].shown_labels() if self.rows else {}
+        return {k: v for k, v in first.items() if all(r.labels.get(k) == v for r in self.rows[1:])}
+
+    def varying(self, row: AlertRow) -> dict[str, str]:
+        """The labels that tell this alert apart from the rest of its group."""
+        common = self.common if len(self.rows) > 1 else {}
+        return {k: v for k, v in row.shown_labels().items() if k not in common}
 
     @property
     def counts(self) -> dict[str, int]:

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from promsoc.alerts import STATE_GLYPH, AlertRow, AlertsBoard, board, live_silences, matchers_text
+from promsoc.alerts import STATE_GLYPH, AlertsBoard, board, live_silences, matchers_text
 from promsoc.cli.common import (
     EXIT_FIRING,
     EXIT_OK,
@@ -119,8 +119,8 @@ def age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def _labels(row: AlertRow) -> str:
-    return " ".join(f"{safe(k, 30)}={safe(v, 50)}" for k, v in row.shown_labels().items()) or "{}"
+def _labels(labels: dict[str, str]) -> str:
+    return " ".join(f"{safe(k, 30)}={safe(v, 50)}" for k, v in labels.items())
 
 
 def render_table(url: str, shown: AlertsBoard, now: float) -> str:
@@ -134,11 +134,13 @@ def render_table(url: str, shown: AlertsBoard, now: float) -> str:
     if rows:
         lines.append(f"{'STATE':<13}{'SEVERITY':<10}{'SINCE':<7}LABELS")
     for group in shown.groups:
-        lines.append(_fit(f"{safe(group.name, 60)} ({len(group.rows)})"))
+        common = _labels(group.common) if len(group.rows) > 1 else ""
+        lines.append(_fit(f"{safe(group.name, 60)} ({len(group.rows)}) {common}".rstrip()))
         for row in group.rows:
             state = f"{STATE_GLYPH.get(row.state, '?')} {row.state}"
             since = age(now - row.starts_at) if row.starts_at else "?"
-            lines.append(_fit(f"{state:<13}{safe(row.severity, 9):<10}{since:<7}{_labels(row)}"))
+            labels = _labels(group.varying(row)) or "{}"
+            lines.append(_fit(f"{state:<13}{safe(row.severity, 9):<10}{since:<7}{labels}"))
             for note in row.silences:
                 lines.append(_fit(f"{'':<13}└ silenced by {safe(note.created_by, 20)} until "
                                   f"{format_time(note.ends_at)}: {safe(note.comment, 60)}"))

@@ -8,10 +8,13 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from promsoc.cli.common import EXIT_USAGE, CliError
+from promsoc.cli.common import EXIT_USAGE, CliError, configured_detectors, load_config
 
 if TYPE_CHECKING:  # the lab (multiprocessing, the simulator) loads only when demo runs
     from promsoc.lab import Lab, LabOptions
+
+
+_NO_SOURCES = argparse.Namespace(config=None, url=None, source=None)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="emit falcosidekick's pre-2.30 metric names")
     parser.add_argument("--theme", help="console theme (see `promsoc tui --help`)")
     parser.add_argument("--kiosk", action="store_true", help="open the console in kiosk mode")
+    parser.add_argument("--no-alertmanager", action="store_true",
+                        help="no Alertmanager and no alerting rules in the lab")
     parser.set_defaults(handler=run)
 
 
@@ -42,6 +47,7 @@ def _options(args: argparse.Namespace) -> LabOptions:
     if not 2 <= args.nodes <= 200:
         raise CliError(f"--nodes: {args.nodes} is outside 2..200")
     scaled = args.pods != 120 or args.nodes != 6
+    alerts = not args.no_alertmanager and _alertmanager_installed()
     return LabOptions(
         pods=args.pods,
         nodes=args.nodes,
@@ -50,7 +56,29 @@ def _options(args: argparse.Namespace) -> LabOptions:
         # a scaled cluster keeps its topology only: the traffic history would take minutes
         traffic=not scaled,
         history_days=29.0 if not scaled else 2.0,
+        # the loop on-call lives in: promsoc's detectors as Prometheus rules, firing into Alertmanager
+        alertmanager=alerts,
+        alert_rules=_alert_rules() if alerts else "",
     )
+
+
+def _alertmanager_installed() -> bool:
+    """Whether the demo can start an Alertmanager; without one it says how to get it and goes on."""
+    from promsoc.lab.alertmanager import AlertmanagerNotFound, find_alertmanager
+
+    try:
+        find_alertmanager()
+    except AlertmanagerNotFound as exc:
+        print(f"promsoc demo: no alerts view today: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _alert_rules() -> str:
+    """`promsoc rules export` of the detectors the console runs (the config's overrides apply)."""
+    from promsoc.detectors.rules import export
+
+    return export(configured_detectors(load_config(_NO_SOURCES, require_sources=False)), "rules", "promsoc")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(lab: Lab) -> int:
     print(f"Prometheus: {lab.url}", flush=True)
+    if lab.alertmanager is not None:
+        print(f"Alertmanager: {lab.alertmanager.url}", flush=True)
     print("Serving the lab until Ctrl-C. Try: promsoc scan --url " + lab.url, file=sys.stderr, flush=True)
     stop = threading.Event()
 
@@ -102,4 +132,12 @@ def _console(lab: Lab, args: argparse.Namespace) -> int:
         return _serve(lab)
     # the lab is the only source, named as in the contract's examples
     settings = load_settings(None, lab.url, "demo")
+    if lab.alertmanager is not None:
+        # the lab's own Alertmanager: silencing from the console is part of the demo
+        from dataclasses import replace
+
+        from promsoc.config import adhoc_alertmanager
+
+        lab_am = replace(adhoc_alertmanager(lab.alertmanager.url), allow_silence=True)
+        settings = replace(settings, alertmanager=lab_am, source_alertmanagers={})
     return int(run_console(settings, theme=args.theme, kiosk=args.kiosk, at=None))

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from promsoc.lab import backfill
+from promsoc.lab.alertmanager import AlertmanagerServer
 from promsoc.lab.launcher import LabError, PrometheusNotFound, PrometheusServer, find_binaries
 from promsoc.lab.scenario import Incident, Scenario
 from promsoc.lab.server import MetricsServer
@@ -25,6 +26,10 @@ class LabOptions(SimOptions):
     scrape_interval: str = "10s"
     cache: bool = True
     cache_dir: Path | None = None
+    alert_rules: str = ""
+    """An alerting-rules file's text (`promsoc rules export`) for the lab's Prometheus to evaluate."""
+    alertmanager: bool = False
+    """Start a real Alertmanager too, and have Prometheus send its alerts there."""
 
     def sim_options(self) -> SimOptions:
         return SimOptions(**{f.name: getattr(self, f.name) for f in fields(SimOptions)})
@@ -39,6 +44,7 @@ class Lab:
     def __init__(self, options: LabOptions | None = None) -> None:
         self.options = options or LabOptions()
         self.prometheus: PrometheusServer | None = None
+        self.alertmanager: AlertmanagerServer | None = None
         self.metrics: MetricsServer | None = None
         self.simulator: Simulator | None = None
         self.cache_hit = False
@@ -91,11 +97,19 @@ class Lab:
                     backfill.save(cache_dir, sim_opts, anchor, sim, data_dir)
             self.simulator = sim
             self.metrics = MetricsServer(sim).start()
+            if opts.alertmanager:
+                self.alertmanager = AlertmanagerServer(group_wait="5s").start()
+            rule_files = []
+            if opts.alert_rules:
+                rule_files.append(Path(self._tmp) / "promsoc-rules.yml")
+                rule_files[0].write_text(opts.alert_rules, encoding="utf-8")
             self.prometheus = PrometheusServer(
                 data_dir=data_dir,
                 scrape_targets=[f"127.0.0.1:{self.metrics.port}"],
                 scrape_interval=opts.scrape_interval,
                 retention="90d",
+                rule_files=rule_files,
+                alertmanagers=[self.alertmanager.address] if self.alertmanager else [],
                 binaries=binaries,
             ).start()
         except BaseException:
@@ -108,6 +122,9 @@ class Lab:
         if self.prometheus is not None:
             self.prometheus.stop()
             self.prometheus = None
+        if self.alertmanager is not None:
+            self.alertmanager.stop()
+            self.alertmanager = None
         if self.metrics is not None:
             self.metrics.stop()
             self.metrics = None
