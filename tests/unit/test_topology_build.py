@@ -5,7 +5,7 @@ from __future__ import annotations
 from promsoc.prom.types import Sample
 from promsoc.topology.build import build_topology, istio_edges, latest_snapshot, linkerd_edges
 from promsoc.topology.model import UNSCHEDULED
-from promsoc.topology.synthetic import node_sample, pod_samples, rs_sample
+from promsoc.topology.synthetic import job_sample, node_sample, pod_samples, rs_sample
 
 
 def _build(*pods: tuple[Sample, Sample], rs: tuple[Sample, ...] = (), nodes: tuple[Sample, ...] = ()):
@@ -54,8 +54,43 @@ def test_daemonset_statefulset_and_bare_pods() -> None:
 
 
 def test_static_pods_are_their_own_workload() -> None:
-    topo = _build(pod_samples("kube-system", "kube-apiserver-cp-1", "cp-1", "Node", "cp-1", True))
-    assert list(topo.workloads) == ["kube-system/StaticPod/kube-apiserver-cp-1"]
+    topo = _build(
+        *(pod_samples("kube-system", f"{name}-cp-1", "cp-1", "Node", "cp-1", True)
+          for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager")),
+        pod_samples("kube-system", "kube-apiserver-cp-2", "cp-2", "Node", "cp-2", True),
+    )
+    assert sorted(topo.workloads) == [
+        "kube-system/StaticPod/etcd-cp-1",
+        "kube-system/StaticPod/kube-apiserver-cp-1",
+        "kube-system/StaticPod/kube-apiserver-cp-2",
+        "kube-system/StaticPod/kube-controller-manager-cp-1",
+        "kube-system/StaticPod/kube-scheduler-cp-1",
+    ]
+
+
+def test_cronjob_runs_are_one_workload_and_a_bare_job_is_its_own() -> None:
+    topo = _build(
+        pod_samples("ops", "backup-2890-abcde", "w1", "Job", "backup-2890"),
+        pod_samples("ops", "backup-2891-fghij", "w2", "Job", "backup-2891"),
+        pod_samples("ops", "migrate-xyz", "w2", "Job", "migrate"),
+        rs=(job_sample("ops", "backup-2890", "backup"), job_sample("ops", "backup-2891", "backup")),
+    )
+    assert sorted(topo.workloads) == ["ops/CronJob/backup", "ops/Job/migrate"]
+    assert topo.workloads["ops/CronJob/backup"].pods == ("backup-2890-abcde", "backup-2891-fghij")
+
+
+def test_replicasets_of_any_owner_belong_to_it() -> None:
+    topo = _build(
+        pod_samples("shop", "cart-6f7-a", "w1", "ReplicaSet", "cart-6f7"),
+        pod_samples("shop", "cart-6f7-b", "w2", "ReplicaSet", "cart-6f7"),
+        pod_samples("shop", "cart-9c1-c", "w2", "ReplicaSet", "cart-9c1"),
+        pod_samples("shop", "orphan-1-d", "w2", "ReplicaSet", "orphan-1"),
+        rs=(rs_sample("shop", "cart-6f7", "cart", kind="Rollout"),
+            rs_sample("shop", "cart-9c1", "cart", kind="Rollout"),
+            rs_sample("shop", "orphan-1", "<none>", kind="<none>")),
+    )
+    assert sorted(topo.workloads) == ["shop/ReplicaSet/orphan-1", "shop/Rollout/cart"]
+    assert topo.workloads["shop/Rollout/cart"].pods == ("cart-6f7-a", "cart-6f7-b", "cart-9c1-c")
 
 
 def test_owner_falls_back_to_created_by_when_kube_pod_owner_is_missing() -> None:

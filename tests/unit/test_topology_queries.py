@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from promsoc.prom.types import InstantResult, Sample
 from promsoc.topology.queries import QueryOptions, load_topology
-from promsoc.topology.synthetic import node_sample, pod_samples, rs_sample
+from promsoc.topology.synthetic import job_sample, node_sample, pod_samples, rs_sample
 
 Answer = Callable[[str, float | None], list[Sample]]
 
@@ -54,6 +54,7 @@ def _cluster_answers(plain: bool) -> list[tuple[str, Answer]]:
         ("kube_pod_owner", owners),
         ("kube_replicaset_owner", lambda q, at: _seen([rs_sample("shop", "web-rs2", "web")], 1e4)),
         ("kube_node_info", lambda q, at: _seen([node_sample("w1"), node_sample("w2")], 1e4)),
+        ("kube_job_owner", lambda q, at: _seen([job_sample("shop", "report-28", "report")], 1e4)),
     ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from promsoc import owners
+
 _METRIC_NAME = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
 
 
@@ -59,37 +61,46 @@ def _rename(expr: str, target: str, source: str) -> str:
     return f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
 
 
+def _workload_labels(expr: str) -> str:
+    return _rename(_rename(expr, "workload_kind", "owner_kind"), "workload", "owner_name")
+
+
 def pod_workload() -> str:
     """One series per pod, value 1, labelled with the pod's workload (kind and name).
 
-    ReplicaSet pods resolve to their Deployment (kube_pod_owner joined with
-    kube_replicaset_owner on namespace+replicaset); a bare ReplicaSet, StatefulSet,
-    DaemonSet or Job is the workload itself. Pods without an owner are left out: they
+    The rules are promsoc.owners' (the topology applies the same ones in Python): a pod
+    whose controller has an owner that adopts it (a ReplicaSet's Deployment or Argo Rollout,
+    a Job's CronJob) belongs to that owner; a static pod (owner Node) is a workload of its
+    own; otherwise the controller is the workload. Pods without an owner are left out: they
     have no siblings to be compared with.
     """
-    owner = 'kube_pod_owner{owner_is_controller="true"}'
-    via_deployment = (
-        "max by (namespace, pod, workload_kind, workload) ("
-        + _rename(f'{owner[:-1]}, owner_kind="ReplicaSet"}}', "replicaset", "owner_name")
-        + " * on (namespace, replicaset) group_left (workload_kind, workload) "
-        + "max by (namespace, replicaset, workload_kind, workload) ("
-        + _rename(
-            _rename(
-                'kube_replicaset_owner{owner_kind="Deployment"}', "workload_kind", "owner_kind"
-            ),
-            "workload",
-            "owner_name",
+    pod_owner = 'kube_pod_owner{owner_is_controller="true"'
+    by = "max by (namespace, pod, workload_kind, workload) "
+    none = "|".join(owners.NO_OWNER)
+    parts = []
+    for link in owners.LINKS:
+        kinds = f'owner_kind=~"{"|".join(link.parent_kinds)}"' if link.parent_kinds else (
+            f'owner_kind!~"{none}", owner_name!=""'
         )
-        + "))"
-    )
-    direct = (
-        "max by (namespace, pod, workload_kind, workload) ("
-        + _rename(
-            _rename(f'{owner[:-1]}, owner_kind!=""}}', "workload_kind", "owner_kind"),
-            "workload",
-            "owner_name",
+        child = _rename(
+            f'{pod_owner}, owner_kind="{link.child_kind}"}}', link.child_label, "owner_name"
         )
-        + ")"
+        parent = (
+            f"max by (namespace, {link.child_label}, workload_kind, workload) ("
+            + _workload_labels(f"{link.metric}{{{kinds}}}")
+            + ")"
+        )
+        parts.append(
+            f"{by}({child} * on (namespace, {link.child_label}) "
+            f"group_left (workload_kind, workload) {parent})"
+        )
+    static = _rename(
+        f'label_replace({pod_owner}, owner_kind="{owners.STATIC_OWNER}"}}, '
+        f'"workload_kind", "{owners.STATIC_KIND}", "", "")',
+        "workload",
+        "pod",
     )
-    return f"({via_deployment} or on (namespace, pod) {direct})"
-
+    parts.append(f"{by}({static})")
+    direct = _workload_labels(f'{pod_owner}, owner_kind!~"{none}|{owners.STATIC_OWNER}"}}')
+    parts.append(f"{by}({direct})")
+    return "(" + " or on (namespace, pod) ".join(parts) + ")"

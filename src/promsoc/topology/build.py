@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from promsoc import owners as owner_rules
 from promsoc.prom.types import Sample
 from promsoc.topology.model import UNSCHEDULED, Edge, Node, Pod, PodKey, Topology, Workload
 
@@ -56,7 +57,7 @@ def _owner_map(pod_owner: Iterable[Sample]) -> dict[PodKey, tuple[str, str]]:
         labels = sample.labels
         kind = labels.get("owner_kind", "")
         name = labels.get("owner_name", "")
-        if not kind or not name or kind == "<none>":
+        if not name or kind in owner_rules.NO_OWNER:
             continue
         key = (labels.get("namespace", ""), labels.get("pod", ""))
         if key in owners and labels.get("owner_is_controller") != "true":
@@ -65,48 +66,23 @@ def _owner_map(pod_owner: Iterable[Sample]) -> dict[PodKey, tuple[str, str]]:
     return owners
 
 
-def _replicaset_map(rs_owner: Iterable[Sample]) -> dict[tuple[str, str], str]:
-    """(namespace, replicaset) -> Deployment name, for ReplicaSets a Deployment controls."""
-    result: dict[tuple[str, str], str] = {}
-    for sample in rs_owner:
-        labels = sample.labels
-        if labels.get("owner_kind") == "Deployment" and labels.get("owner_name"):
-            result[(labels.get("namespace", ""), labels.get("replicaset", ""))] = labels["owner_name"]
-    return result
-
-
-def resolve_workload(
-    namespace: str,
-    pod: str,
-    owner: tuple[str, str] | None,
-    deployments: dict[tuple[str, str], str],
-) -> tuple[str, str]:
-    """A pod's top-level workload: ReplicaSet -> its Deployment; no controller -> the pod itself."""
-    if owner is None:
-        return ("Pod", pod)
-    kind, name = owner
-    if kind == "Node":  # a static (mirror) pod: the kubelet runs it, no controller
-        return ("StaticPod", pod)
-    if kind == "ReplicaSet":
-        deployment = deployments.get((namespace, name))
-        if deployment:
-            return ("Deployment", deployment)
-    return (kind, name)
-
-
 def build_topology(
     at: float,
     pod_info: Sequence[Sample],
     pod_owner: Sequence[Sample] = (),
-    rs_owner: Sequence[Sample] = (),
+    parent_owner: Sequence[Sample] = (),
     node_info: Sequence[Sample] = (),
     edges: Sequence[Edge] = (),
     mesh: str | None = None,
     snapshot_at: float | None = None,
 ) -> Topology:
-    """Join the kube-state-metrics series into pods under workloads on nodes."""
+    """Join the kube-state-metrics series into pods under workloads on nodes.
+
+    `parent_owner` holds the controllers' owners (`kube_replicaset_owner` and `kube_job_owner`
+    series): pods are grouped by promsoc.owners' rules, the sibling detectors' rules.
+    """
     owners = _owner_map(pod_owner)
-    deployments = _replicaset_map(rs_owner)
+    parents = owner_rules.parent_map(sample.labels for sample in parent_owner)
     topo = Topology(at=at, edges=list(edges), mesh=mesh, snapshot_at=snapshot_at)
     for sample in node_info:
         labels = sample.labels
@@ -128,7 +104,7 @@ def build_topology(
         owner = owners.get((namespace, name))
         if owner is None and labels.get("created_by_kind") and labels.get("created_by_name"):
             owner = (labels["created_by_kind"], labels["created_by_name"])
-        kind, owner_name = resolve_workload(namespace, name, owner, deployments)
+        kind, owner_name = owner_rules.resolve(namespace, name, owner, parents)
         node = labels.get("node", "") or UNSCHEDULED
         pod = Pod(
             namespace=namespace,

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+from promsoc.owners import PARENT_METRICS
 from promsoc.prom.types import InstantResult, Sample
 from promsoc.topology.build import (
     SNAPSHOT_TOLERANCE,
@@ -42,7 +43,7 @@ class QueryOptions:
     tolerance: float = SNAPSHOT_TOLERANCE
 
 
-KSM_METRICS = ("kube_pod_info", "kube_pod_owner", "kube_replicaset_owner", "kube_node_info")
+KSM_METRICS = ("kube_pod_info", "kube_pod_owner", "kube_node_info", *PARENT_METRICS)
 
 _ISTIO_SRC_DST = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload"
 _LINKERD_SRC_DST = (
@@ -127,8 +128,9 @@ async def load_topology(client: QueryClient, at: float, options: QueryOptions | 
         asyncio.gather(*(fetch_snapshot(client, metric, at, opts) for metric in KSM_METRICS)),
         fetch_edges(client, at, opts),
     )
-    (pods, pods_at), (owners, _), (replicasets, _), (nodes, _) = snapshots
-    topo = build_topology(at, pods, owners, replicasets, nodes, edges=edges, mesh=mesh, snapshot_at=pods_at)
+    (pods, pods_at), (owners, _), (nodes, _), *parents = snapshots
+    parent_samples = [sample for samples, _ in parents for sample in samples]
+    topo = build_topology(at, pods, owners, parent_samples, nodes, edges=edges, mesh=mesh, snapshot_at=pods_at)
     if pods_at is None:
         topo.warnings.append(f"no kube_pod_info within {opts.window} before this moment")
     elif at - pods_at > 330:

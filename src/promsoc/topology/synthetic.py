@@ -66,12 +66,27 @@ def pod_samples(
     return info, owner
 
 
-def rs_sample(namespace: str, replicaset: str, deployment: str, at: float = 0.0) -> Sample:
+def rs_sample(
+    namespace: str, replicaset: str, owner: str, at: float = 0.0, kind: str = "Deployment"
+) -> Sample:
+    """kube_replicaset_owner: the ReplicaSet's owner (a Deployment, an Argo Rollout...)."""
     labels = {
         "namespace": namespace,
         "replicaset": replicaset,
-        "owner_kind": "Deployment",
-        "owner_name": deployment,
+        "owner_kind": kind,
+        "owner_name": owner,
+        "owner_is_controller": "true",
+    }
+    return Sample(labels, at, at)
+
+
+def job_sample(namespace: str, job: str, cronjob: str, at: float = 0.0) -> Sample:
+    """kube_job_owner: the Job's CronJob."""
+    labels = {
+        "namespace": namespace,
+        "job_name": job,
+        "owner_kind": "CronJob",
+        "owner_name": cronjob,
         "owner_is_controller": "true",
     }
     return Sample(labels, at, at)
