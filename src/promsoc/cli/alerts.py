@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from promsoc.alerts import STATE_GLYPH, AlertsBoard, board, live_silences, matchers_text
+from promsoc.cli import output
 from promsoc.cli.common import (
     EXIT_FIRING,
     EXIT_OK,
@@ -159,8 +158,7 @@ def run(args: argparse.Namespace) -> int:
     source = target(args)
     alerts, silences = asyncio.run(fetch(source))
     if args.format == "json":
-        json.dump(to_json(source.display_url, alerts, silences), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write(output.json_text(to_json(source.display_url, alerts, silences)))
     else:
-        sys.stdout.write(render_table(source.display_url, board(alerts, silences), time.time()) + "\n")
+        output.write(render_table(source.display_url, board(alerts, silences), time.time()) + "\n")
     return EXIT_FIRING if any(a.state == "active" for a in alerts) else EXIT_OK

@@ -77,6 +77,11 @@ def handoff_dir() -> Path:
     return state_dir() / "handoff"
 
 
+def silence_log() -> Path:
+    """Every silence the console created or expired, one JSON line each (who, what, until)."""
+    return state_dir() / "silences.log"
+
+
 __all__ = [
     "CONFIG_ENV",
     "cache_dir",

@@ -1,5 +1,6 @@
 """Async client for Alertmanager's API v2: alerts with their silenced/inhibited state, silences,
-and (only when a caller asks) creating and expiring silences.
+and, through a separate `SilenceWriter` made only where writing is allowed, creating and
+expiring silences.
 
     async with AlertmanagerClient(settings.alertmanager.connection) as am:
         alerts = await am.alerts()       # list[Alert]
@@ -202,24 +203,6 @@ class AlertmanagerClient:
         info = data.get("versionInfo") if isinstance(data, dict) else None
         return str(info.get("version", "?")) if isinstance(info, dict) else "?"
 
-    async def create_silence(self, silence: NewSilence) -> str:
-        """POST a new silence (never retried: a lost answer must not make two); its id."""
-        body = json.dumps(silence.body()).encode()
-        answer = await self._http.request(
-            "POST", f"{API}/silences", content=body, headers={"Content-Type": "application/json"}, retry=False
-        )
-        data = self._json(*answer)
-        if not isinstance(data, dict) or not isinstance(data.get("silenceID"), str):
-            raise self._http.malformed("silences: no silenceID in the answer")
-        return str(data["silenceID"])
-
-    async def expire_silence(self, silence_id: str) -> None:
-        """DELETE a silence: Alertmanager marks it expired from now on."""
-        path = f"{API}/silence/{quote(silence_id, safe='')}"
-        response, text = await self._http.request("DELETE", path, retry=False)
-        if not 200 <= response.status_code < 300:
-            raise self._error(response, text)
-
     def _error(self, response: httpx.Response, body: bytes) -> PromError:
         """A 400 is Alertmanager refusing what was asked (a bad silence, an unknown id)."""
         error = self._http.http_error(response, body)
@@ -249,6 +232,35 @@ class AlertmanagerClient:
             raise self._http.malformed(f"{what}: unexpected item ({str(exc)[:80]})") from None
 
 
+class SilenceWriter:
+    """The one way to change an Alertmanager: create and expire silences (nothing else writes).
+
+    Made on purpose from a read client by code that checked it is allowed to write.
+    """
+
+    def __init__(self, client: AlertmanagerClient) -> None:
+        self._client = client
+        self.url = client.url
+
+    async def create_silence(self, silence: NewSilence) -> str:
+        """POST a new silence (never retried: a lost answer must not make two); its id."""
+        body = json.dumps(silence.body()).encode()
+        answer = await self._client._http.request(
+            "POST", f"{API}/silences", content=body, headers={"Content-Type": "application/json"}, retry=False
+        )
+        data = self._client._json(*answer)
+        if not isinstance(data, dict) or not isinstance(data.get("silenceID"), str):
+            raise self._client._http.malformed("silences: no silenceID in the answer")
+        return str(data["silenceID"])
+
+    async def expire_silence(self, silence_id: str) -> None:
+        """DELETE a silence: Alertmanager marks it expired from now on."""
+        path = f"{API}/silence/{quote(silence_id, safe='')}"
+        response, text = await self._client._http.request("DELETE", path, retry=False)
+        if not 200 <= response.status_code < 300:
+            raise self._client._error(response, text)
+
+
 def matchers_for(labels: dict[str, str], names: Sequence[str] | None = None) -> tuple[Matcher, ...]:
     """Exact matchers for `labels` (or only for `names` of them), as a silence form prefills."""
     keys = [k for k in labels if names is None or k in names]
@@ -261,6 +273,7 @@ __all__ = [
     "Matcher",
     "NewSilence",
     "Silence",
+    "SilenceWriter",
     "matchers_for",
     "parse_alert",
     "parse_silence",

@@ -1,0 +1,122 @@
+"""The console's Alertmanagers: one read client per distinct Alertmanager, and a silencer (the
+only write path) only for an Alertmanager configured with `allow_silence: true`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promsoc.alerts import AlertRow, AlertsBoard, InstantQuery, board, board_at, matchers_text, silence_for
+from promsoc.config import AlertmanagerSettings, Settings
+from promsoc.prom.alertmanager import AlertmanagerClient, Silence, SilenceWriter
+
+log = logging.getLogger("promsoc.alerts")
+
+
+@dataclass(frozen=True)
+class AlertmanagerInfo:
+    """What the alerts view says about an Alertmanager: where it is and whether it may be written."""
+
+    url: str
+    sources: tuple[str, ...]
+    allow_silence: bool
+    author: str
+
+
+class Silencer:
+    """Creates and expires silences on one Alertmanager, logging every write (a JSON line each)."""
+
+    def __init__(self, writer: SilenceWriter, author: str, log_path: Path | None, clock: Callable[[], float]) -> None:
+        self._writer = writer
+        self.author = author
+        self.url = writer.url
+        self._log_path = log_path
+        self._clock = clock
+
+    async def silence(self, row: AlertRow, *, comment: str, duration: float, names: Sequence[str]) -> str:
+        """Silence `row` on the chosen label `names` for `duration` seconds; the new silence's id."""
+        new = silence_for(row, author=self.author, comment=comment, duration=duration, now=self._clock(), names=names)
+        silence_id = await self._writer.create_silence(new)
+        self._audit("create", silence_id, matchers_text(new.matchers), comment=new.comment, until=new.ends_at)
+        return silence_id
+
+    async def expire(self, silence: Silence) -> None:
+        await self._writer.expire_silence(silence.id)
+        self._audit("expire", silence.id, matchers_text(silence.matchers), comment=silence.comment,
+                    until=self._clock())  # fmt: skip
+
+    def _audit(self, action: str, silence_id: str, matchers: str, *, comment: str, until: float) -> None:
+        entry = {
+            "at": round(self._clock(), 3), "action": action, "alertmanager": self.url, "id": silence_id,
+            "matchers": matchers, "author": self.author, "comment": comment, "until": round(until, 3),
+        }  # fmt: skip
+        log.info("silence %s: %s %s by %s until %s", action, silence_id, matchers, self.author, until)
+        if self._log_path is None:
+            return
+        try:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._log_path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry, ensure_ascii=True) + "\n")
+        except OSError as exc:  # the write happened; say that its record did not
+            log.warning("cannot append to %s: %s", self._log_path, exc)
+
+
+class AlertsLink:
+    """Alertmanagers by source (sources sharing one are asked once); the past comes from Prometheus."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        prometheus: Callable[[str], InstantQuery],
+        *,
+        log_path: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._prometheus = prometheus
+        self._clients: dict[str, AlertmanagerClient] = {}
+        self._by_source: dict[str, tuple[str, AlertmanagerSettings]] = {}
+        users: dict[str, list[str]] = {}
+        for source in settings.sources:
+            chosen = settings.alertmanager_for(source.name)
+            if chosen is None:
+                continue
+            key = repr((chosen.connection.url, chosen.connection.auth, chosen.connection.headers))
+            if key not in self._clients:
+                self._clients[key] = AlertmanagerClient(chosen.connection)
+            self._by_source[source.name] = (key, chosen)
+            users.setdefault(key, []).append(source.name)
+        self._users = {key: tuple(names) for key, names in users.items()}
+        self._silencers = {
+            name: Silencer(SilenceWriter(self._clients[key]), chosen.author, log_path, clock)
+            for name, (key, chosen) in self._by_source.items()
+            if chosen.allow_silence
+        }
+
+    def info(self, source: str) -> AlertmanagerInfo | None:
+        if source not in self._by_source:
+            return None
+        key, chosen = self._by_source[source]
+        return AlertmanagerInfo(chosen.connection.display_url, self._users[key], chosen.allow_silence, chosen.author)
+
+    async def board(self, source: str, at: float | None) -> AlertsBoard:
+        """Live: Alertmanager's alerts and silences. At a past moment: Prometheus's `ALERTS` then."""
+        if at is not None:
+            return await board_at(self._prometheus(source), at)
+        client = self._clients[self._by_source[source][0]]
+        alerts, silences = await asyncio.gather(client.alerts(), client.silences())
+        return board(alerts, silences)
+
+    def silencer(self, source: str) -> Silencer | None:
+        """The write path, which exists only where the config says `allow_silence: true`."""
+        return self._silencers.get(source)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self._clients.values()))
+
+
+__all__ = ["AlertmanagerInfo", "AlertsLink", "Silencer"]
