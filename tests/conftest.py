@@ -11,7 +11,9 @@ import pytest
 
 from promsoc.lab import Lab, LabOptions
 
-REQUIRED_TOOLS = {"prometheus": "prometheus", "promtool": "prometheus", "openssl": "openssl"}
+REQUIRED_TOOLS = {"prometheus": "prometheus", "promtool": "prometheus", "openssl": "openssl",
+                  "ssh": "openssh-client", "ssh-keygen": "openssh-client", "sftp": "openssh-client",
+                  "chromium": "chromium"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

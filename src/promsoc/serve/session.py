@@ -1,0 +1,97 @@
+"""One viewer's console: the same ConsoleApp a local promsoc runs, on a remote terminal.
+
+A served viewer may look at everything and move their own time cursor, but writes nothing on the
+server: the hand-off note and Textual's SVG screenshot are refused with a notice.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from textual.app import SystemCommand
+from textual.filter import Monochrome
+from textual.screen import Screen
+
+from promsoc.serve.terminal import Terminal, TerminalDriver
+from promsoc.tui.app import ConsoleApp
+from promsoc.tui.backend import Backend
+
+NOT_HERE = "not available to a served viewer: it would write on the server"
+
+
+@dataclass(frozen=True)
+class ViewerTerminal:
+    """What a viewer's terminal says about itself (SSH: the pty request; web: a browser)."""
+
+    term: str = "xterm-256color"
+    colorterm: str = ""
+    no_color: bool = False
+
+
+def color_system(viewer: ViewerTerminal) -> str:
+    """The richest colours the viewer's terminal claims: truecolor, 256 or the 16 standard ones."""
+    if viewer.colorterm.lower() in ("truecolor", "24bit") or viewer.term.endswith("-direct"):
+        return "truecolor"
+    if "256color" in viewer.term:
+        return "256"
+    return "standard"
+
+
+class ServedConsole(ConsoleApp):
+    """The console on a `Terminal` (SSH channel or browser) instead of the process's own tty."""
+
+    def __init__(self, terminal: Terminal, backend: Backend, *, viewer: ViewerTerminal, **options: Any) -> None:
+        super().__init__(backend, **options)
+        self.terminal = terminal
+        self.driver_class = TerminalDriver
+        # Colours follow the viewer's terminal, not the server's environment.
+        self.console = Console(
+            color_system=color_system(viewer),  # type: ignore[arg-type]
+            file=self.console.file,
+            markup=True,
+            highlight=False,
+            emoji=False,
+            legacy_windows=False,
+            force_terminal=True,
+            safe_box=False,
+            soft_wrap=False,
+            width=terminal.size[0],
+            height=terminal.size[1],
+        )
+        if viewer.no_color and not self.no_color:
+            self.no_color = True
+            self._filters.append(Monochrome())
+
+    def action_handoff(self) -> None:
+        self.notify(f"Hand-off is {NOT_HERE}.", severity="warning", markup=False)
+
+    def deliver_screenshot(self, *args: Any, **kwargs: Any) -> str | None:
+        self.notify(f"Screenshots are {NOT_HERE}.", severity="warning", markup=False)
+        return None
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Screenshot", "Hand-off"):
+                yield command
+
+
+_running = 0
+
+
+async def run_console(app: ServedConsole) -> int:
+    """Run one viewer's console to its end (the viewer pressed q, or hung up)."""
+    global _running
+    _running += 1
+    try:
+        result = await app.run_async(mouse=True)
+    finally:
+        _running -= 1
+        # Each console redirects sys.stdout/stderr while it runs and restores what it found, so
+        # consoles ending out of order would leave a finished one's capture in place.
+        if _running == 0:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    return int(result or 0)

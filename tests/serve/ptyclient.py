@@ -1,0 +1,112 @@
+"""A real terminal client for the tests: a program (OpenSSH's `ssh -tt`) in a pseudo-terminal.
+
+What the program prints is fed to pyte, a VT100 emulator, so a test reads the screen as a person
+would see it. Resizing sets the pty's window size and sends SIGWINCH, as a terminal emulator does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
+from collections.abc import Sequence
+
+import pyte
+
+
+def _set_size(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class PtyClient:
+    def __init__(self, argv: Sequence[str], cols: int = 120, rows: int = 40) -> None:
+        self.master, slave = pty.openpty()
+        _set_size(slave, cols, rows)
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        self._lock = threading.Lock()
+        env = {**os.environ, "TERM": "xterm-256color"}
+        self.proc = subprocess.Popen(
+            list(argv), stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env, close_fds=True
+        )
+        os.close(slave)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.raw.extend(data)
+                self.stream.feed(data)
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join(self.screen.display)
+
+    def lines(self) -> list[str]:
+        with self._lock:
+            return list(self.screen.display)
+
+    def wait_for(self, needle: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text
+            if needle in text:
+                return text
+            if self.proc.poll() is not None and needle not in text:
+                time.sleep(0.2)
+                text = self.text
+                if needle in text:
+                    return text
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} not on screen after {timeout}s; screen:\n{self.text}\nraw tail: "
+                             f"{bytes(self.raw[-400:])!r}")  # fmt: skip
+
+    def wait_until(self, predicate: object, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text
+            if callable(predicate) and predicate(self.lines()):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"condition not met after {timeout}s; screen:\n{self.text}")
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def resize(self, cols: int, rows: int) -> None:
+        with self._lock:
+            self.screen.resize(rows, cols)
+        _set_size(self.master, cols, rows)
+        self.proc.send_signal(signal.SIGWINCH)
+
+    def wait_exit(self, timeout: float = 15.0) -> int:
+        return self.proc.wait(timeout)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+        self._reader.join(2)

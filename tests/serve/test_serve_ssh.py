@@ -1,0 +1,116 @@
+"""`promsoc serve --ssh` driven by OpenSSH's own client in a pseudo-terminal, on the lab."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.serve.conftest import SshSetup
+from tests.serve.ptyclient import PtyClient
+
+TILE = "apiserver-unauthorized"
+EVALUATED = "✓ OK"  # a tile shows a status only once the first evaluation has come in
+
+
+@pytest.fixture
+def clients() -> Iterator[list[PtyClient]]:
+    opened: list[PtyClient] = []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def open_console(
+    setup: SshSetup, clients: list[PtyClient], cols: int = 120, rows: int = 40, user: str = "soc"
+) -> PtyClient:
+    client = PtyClient([*setup.ssh("-tt", user=user)], cols, rows)
+    clients.append(client)
+    return client
+
+
+def test_host_key_is_created_private(ssh_setup: SshSetup) -> None:
+    mode = stat.S_IMODE(ssh_setup.host_key.stat().st_mode)
+    assert mode == 0o600, oct(mode)
+    assert ssh_setup.served.wait_log(r"created SSH host key")
+
+
+def test_tiles_appear_and_q_ends_only_that_session(ssh_setup: SshSetup, clients: list[PtyClient]) -> None:
+    first = open_console(ssh_setup, clients, user="alice")
+    second = open_console(ssh_setup, clients, user="bob")
+    for client in (first, second):
+        screen = client.wait_for(EVALUATED)
+        assert "LIVE" in screen and TILE in screen
+    first.send("q")
+    assert first.wait_exit() == 0
+    # The other viewer's console is still there and still answers keys.
+    second.send("?")
+    second.wait_for("Command palette (every action)")
+    second.send("\x1b")
+    second.wait_until(lambda lines: not any("Command palette (every action)" in line for line in lines))
+    assert second.proc.poll() is None
+    line = ssh_setup.served.wait_log(r"ssh session user=alice ")
+    assert "key=SHA256:" in line and "from=127.0.0.1:" in line and "start=" in line and "end=" in line
+    assert "ended=quit" in line
+    second.send("q")
+    assert second.wait_exit() == 0
+
+
+def test_resize_reflows_the_tiles(ssh_setup: SshSetup, clients: list[PtyClient]) -> None:
+    client = open_console(ssh_setup, clients, 120, 40)
+    client.wait_for(TILE)
+
+    def same_row(a: str, b: str) -> object:
+        return lambda lines: any(a in line and b in line for line in lines)
+
+    # 120 columns: four tiles a row, so the first and the third share a row
+    client.wait_until(same_row(TILE, "rbac-cluster-change"))
+    client.resize(80, 24)
+    # 80 columns: two a row
+    client.wait_until(lambda lines: any(TILE in line for line in lines)
+                      and not any(TILE in line and "rbac-cluster-change" in line for line in lines)
+                      and all(len(line.rstrip()) <= 80 for line in lines))  # fmt: skip
+    assert len(client.lines()) == 24
+    client.send("q")
+    assert client.wait_exit() == 0
+
+
+def test_stranger_key_is_refused(ssh_setup: SshSetup) -> None:
+    done = subprocess.run(ssh_setup.ssh(key=ssh_setup.stranger_key), capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 255
+    assert "Permission denied (publickey)" in done.stderr
+    stranger_fp = subprocess.run(["ssh-keygen", "-lf", str(ssh_setup.stranger_key) + ".pub"],
+                                 capture_output=True, text=True, check=True).stdout.split()[1]  # fmt: skip
+    assert ssh_setup.served.wait_log(r"ssh refused user=soc .*keys=.*" + stranger_fp.replace("+", r"\+"))
+
+
+def test_remote_command_does_not_run(ssh_setup: SshSetup) -> None:
+    marker = ssh_setup.folder / "pwned"
+    done = subprocess.run([*ssh_setup.ssh(), f"touch {marker}"], capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 1
+    assert "commands are not run" in done.stderr
+    assert not marker.exists()
+    assert ssh_setup.served.wait_log(r"ended=command refused")
+
+
+def test_no_terminal_no_forwarding_no_sftp(ssh_setup: SshSetup) -> None:
+    no_tty = subprocess.run([*ssh_setup.ssh("-T")], capture_output=True, text=True, timeout=30,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
+    assert no_tty.returncode == 1 and "needs a terminal" in no_tty.stderr
+    forward = subprocess.run(
+        [*ssh_setup.ssh("-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9")],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert forward.returncode == 255 and "forwarding failed" in forward.stderr
+    port = ssh_setup.served.ports["ssh"]
+    sftp = subprocess.run(
+        ["sftp", "-b", "/dev/null", "-P", str(port), "-i", str(ssh_setup.viewer_key), "-F", "/dev/null",
+         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", f"UserKnownHostsFile={ssh_setup.folder / 'known_hosts'}", "soc@127.0.0.1"],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert sftp.returncode != 0 and "subsystem request failed" in sftp.stderr

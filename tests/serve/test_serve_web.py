@@ -1,0 +1,141 @@
+"""`promsoc serve --web` opened in the real (headless) Chromium, on the lab."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+
+from promsoc.config import load_settings
+from promsoc.lab import Lab
+from promsoc.serve.hub import Hub
+from promsoc.serve.run import console_factory
+from promsoc.serve.web import WebOptions, WebServer
+from promsoc.tui.domain import DomainBackend, console_options
+from tests.serve.browser import BrowserScreen, chromium
+from tests.serve.conftest import Served, start_serve
+
+TILE = "ingress-bruteforce"
+EVALUATED = "✓ OK"
+
+
+@pytest.fixture(scope="module")
+def web_served(lab: Lab) -> Iterator[Served]:
+    served = start_serve(["--url", lab.url, "--web", "127.0.0.1:0"], expect=["web"])
+    try:
+        yield served
+    finally:
+        assert served.stop() == 0
+
+
+async def test_browser_shows_the_tiles(web_served: Served) -> None:
+    url = f"http://127.0.0.1:{web_served.ports['web']}/"
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        screen = BrowserScreen(page)
+        response = await page.goto(url)
+        assert response is not None and response.status == 200
+        text = await screen.wait_for(EVALUATED)
+        assert TILE in text and "LIVE" in text and "q Quit" in text
+        # xterm.js drew it: the page marks the first bytes, and the canvas is not one flat colour
+        await page.wait_for_selector("body.-first-byte")
+        shot = await page.screenshot()
+        assert len(shot) > 20_000, len(shot)
+        # q in the browser ends that console; the page says so
+        await page.locator("#terminal").click()
+        await page.keyboard.press("q")
+        await page.wait_for_selector("body.-closed", timeout=15_000)
+    assert web_served.wait_log(r"web session from=127.0.0.1 kiosk=False .*ended=quit")
+
+
+async def test_kiosk_url_starts_in_kiosk_mode(web_served: Served) -> None:
+    url = f"http://127.0.0.1:{web_served.ports['web']}/?kiosk=1"
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        screen = BrowserScreen(page)
+        await page.goto(url)
+        text = await screen.wait_for(EVALUATED)
+        assert TILE in text
+        assert "q Quit" not in text  # kiosk: no key hints
+    assert web_served.wait_log(r"web session from=127.0.0.1 kiosk=True ")
+
+
+def test_open_bind_without_a_secret_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "promsoc", "serve", "--url", "http://127.0.0.1:9", "--web", "0.0.0.0:0"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "reachable from other machines" in done.stderr and "password" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+async def guarded(lab: Lab) -> AsyncIterator[WebServer]:
+    """A web console that needs a password or a token (in this process, on the lab)."""
+    settings = load_settings(None, lab.url, None)
+    options = console_options(settings)
+    hub = Hub(DomainBackend(settings), intervals=options.intervals, interval=options.interval)
+    server = WebServer(
+        WebOptions("127.0.0.1", 0, password="correct horse", token="t0ken-for-the-wall"),
+        console_factory(hub, settings, None),
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+        await hub.aclose()
+
+
+async def status_of(page: Page, url: str) -> str:
+    """A 401 reaches the page as the status, or as Chromium's own auth error when it gives up."""
+    try:
+        response = await page.goto(url)
+    except PlaywrightError as exc:
+        return "refused" if "INVALID_AUTH_CREDENTIALS" in str(exc) else str(exc)
+    assert response is not None
+    return "refused" if response.status == 401 else str(response.status)
+
+
+async def test_password_is_checked_before_the_console_starts(guarded: WebServer) -> None:
+    url = f"http://{guarded.address}/"
+    async with chromium() as browser:
+        stranger = await browser.new_page()
+        assert await status_of(stranger, url) == "refused"
+        # the websocket itself is guarded too: a page that opens it directly gets no console
+        probe = await browser.new_page()
+        outcome = await probe.evaluate(
+            """url => new Promise(done => { const ws = new WebSocket(url);
+                 ws.onopen = () => done("open"); ws.onerror = () => done("refused"); })""",
+            f"ws://{guarded.address}/ws",
+        )
+        assert outcome == "refused"
+        assert guarded.gate.open == 0
+
+        wrong = await browser.new_context(http_credentials={"username": "soc", "password": "wrong"})
+        page = await wrong.new_page()
+        assert await status_of(page, url) == "refused"
+        assert guarded.gate.open == 0
+
+        right = await browser.new_context(http_credentials={"username": "soc", "password": "correct horse"})
+        page = await right.new_page()
+        screen = BrowserScreen(page)
+        response = await page.goto(url)
+        assert response is not None and response.status == 200
+        assert TILE in await screen.wait_for(EVALUATED)
+
+
+async def test_token_url_for_a_wall_screen(guarded: WebServer) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page()
+        screen = BrowserScreen(page)
+        await page.goto(f"http://{guarded.address}/?kiosk=1&token=t0ken-for-the-wall")
+        assert "token" not in page.url  # the secret leaves the address bar (a cookie carries the session)
+        assert TILE in await screen.wait_for(EVALUATED)
+        other = await browser.new_page()
+        assert await status_of(other, f"http://{guarded.address}/?token=not-the-token") == "refused"
