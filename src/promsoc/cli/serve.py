@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_options(args: argparse.Namespace, settings: Any) -> Any:
-    from promsoc import locations
+    from promsoc.config import locations
     from promsoc.serve.run import ServeOptions
     from promsoc.serve.ssh import SshOptions
     from promsoc.serve.web import WebOptions
