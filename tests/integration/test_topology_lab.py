@@ -161,7 +161,10 @@ def _check_churn_events(lab: Lab, before: Topology, after: Topology, diff: Topol
     moves = {m.pod: m for m in diff.moved_pods}
     events = [e for e in cluster.churn if before.snapshot_at < e.at <= after.snapshot_at]
     assert {e.kind for e in events} >= {"rollout", "pod-moved", "workload-added"}
+    last_move = {e.subject: e for e in events if e.kind == "pod-moved"}  # moved, then drained
     for event in events:
+        if event.kind == "pod-moved" and last_move[event.subject] is not event:
+            continue
         if event.kind == "rollout":
             namespace = event.subject.split("/")[0]
             new_pods = [k for k in alive if k.startswith(f"{namespace}/{event.detail}-")]

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from promsoc.lab.cluster import DAY, HOUR, build_cluster
+from promsoc.lab.day import DAY_EVENTS
 from promsoc.lab.launcher import PrometheusNotFound, find_binaries
 from promsoc.lab.scenario import LIVE_ACTIVE, LIVE_EVERY, Window, build_scenario
 from promsoc.lab.simulator import SimOptions, Simulator
@@ -32,7 +33,12 @@ def test_scenario_covers_every_detector_with_distinct_slots() -> None:
     scenario = build_scenario(cluster, ANCHOR, live_start=None)
     starts = sorted(i.start for i in scenario.incidents)
     assert all(b - a >= 600 for a, b in itertools.pairwise(starts))
-    assert all(i.start >= ANCHOR - 8 * HOUR and i.end < ANCHOR - HOUR for i in scenario.incidents)
+    ordinary = {e.name for e in DAY_EVENTS}
+    assert all(i.start >= ANCHOR - 8 * HOUR and i.end < ANCHOR - HOUR
+               for i in scenario.incidents if i.name not in ordinary)
+    day = [i for i in scenario.incidents if i.name in ordinary]
+    assert len(day) == len(DAY_EVENTS) and all(i.benign for i in day)
+    assert all(i.start >= ANCHOR - DAY and i.end < ANCHOR - 8 * HOUR for i in day)
     for quiet in scenario.quiet_times:
         assert not any(i.start - 1800 < quiet < i.end + 1800 for i in scenario.incidents)
     assert len({i.detector for i in scenario.attacks}) == 17

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from promsoc.lab import day
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -83,7 +85,7 @@ class ChurnEvent:
     """A change the topology time machine must show: what, which object, when."""
 
     at: float
-    kind: str  # rollout, pod-moved, node-added, workload-retired, workload-added
+    kind: str  # rollout, pod-moved, node-added, node-drained, workload-retired, workload-added
     subject: str
     detail: str = ""
 
@@ -193,11 +195,18 @@ def build_cluster(
         if w.end < anchor:
             churn.append(ChurnEvent(w.end, "workload-retired", w.key))
     builder = _PodBuilder(rng, node_list, begin, anchor)
+    drain = day.event("node-drain")
+    drain_at = day.start_of(drain.name, anchor)
+    drained = any(n.name == day.DRAINED_NODE for n in node_list)
+    if drained:
+        builder.cordons.append((day.DRAINED_NODE, drain_at, drain_at + drain.duration))
     for w in workloads:
         builder.add_workload(w, quiet_from, churn)
     if nodes == 6 and pods == 120:
         builder.move_pods(anchor, churn)
     builder.add_cronjob(begin, anchor)
+    if drained:
+        builder.drain(day.DRAINED_NODE, drain_at, churn)
     churn.sort(key=lambda e: e.at)
     return Cluster(node_list, workloads, builder.pods, builder.replicasets, churn)
 
@@ -249,6 +258,7 @@ class _PodBuilder:
         self.replicasets: list[tuple[str, str, str, float, float]] = []
         self._ip_counter: dict[int, int] = {}
         self._rr = 0
+        self.cordons: list[tuple[str, float, float]] = []  # (node, from, until): no new pods
 
     def _ip(self, node: Node) -> str:
         n = self._ip_counter.get(node.index, 1) + 1
@@ -257,7 +267,9 @@ class _PodBuilder:
         return f"{base}.{n % 250 + 2}"
 
     def _pick_node(self, t: float) -> Node:
-        workers = [n for n in self.nodes if not n.control_plane and n.alive(t)]
+        cordoned = {name for name, since, until in self.cordons if since <= t < until}
+        workers = [n for n in self.nodes
+                   if not n.control_plane and n.alive(t) and n.name not in cordoned]
         self._rr += 1
         return workers[(self._rr * 7 + self.rng.randrange(3)) % len(workers)]
 
@@ -289,22 +301,42 @@ class _PodBuilder:
                 self._pod(w, f"{w.name}-{i}", self._pick_node(w.start), "StatefulSet", w.name,
                           w.start, w.end)
             return
-        # Deployment: a ReplicaSet per rollout, pods replaced at each rollout.
+        # Deployment: a ReplicaSet per rollout; a rolling update replaces one pod a minute.
         times = [w.start]
         if w.rollouts:
             t = w.start + self.rng.uniform(1, 6) * DAY
             while t < min(w.end, quiet_from):
                 times.append(round(t / 300) * 300)
                 t += self.rng.uniform(3, 9) * DAY
+        for ns, name, event in day.SCRIPTED_ROLLOUTS:
+            at = day.start_of(event, self.anchor)
+            if (w.namespace, w.name) == (ns, name) and w.start < at < w.end:
+                times = sorted({*(x for x in times if abs(x - at) > 6 * HOUR), at})
         for idx, start in enumerate(times):
-            end = times[idx + 1] if idx + 1 < len(times) else w.end
+            following = times[idx + 1] if idx + 1 < len(times) else None
+            stagger = day.ROLL_STEP if idx > 0 else 0.0
             rs = f"{w.name}-{_suffix(self.rng, 9)}"
-            self.replicasets.append((w.namespace, rs, w.name, start, end))
+            rs_end = w.end if following is None else min(w.end, following + w.replicas * day.ROLL_STEP)
+            self.replicasets.append((w.namespace, rs, w.name, start, rs_end))
             if idx > 0:
                 churn.append(ChurnEvent(start, "rollout", w.key, rs))
-            for _ in range(w.replicas):
-                self._pod(w, f"{rs}-{_suffix(self.rng, 5)}", self._pick_node(start), "ReplicaSet",
-                          rs, start, end)
+            for i in range(w.replicas):
+                end = w.end if following is None else min(w.end, following + (i + 1) * day.ROLL_STEP)
+                self._pod(w, f"{rs}-{_suffix(self.rng, 5)}", self._pick_node(start + i * stagger),
+                          "ReplicaSet", rs, start + i * stagger, end)
+            if (w.namespace, w.name) == day.HPA[:2]:
+                self._scale_up(w, rs, start, rs_end)
+
+    def _scale_up(self, w: Workload, rs: str, since: float, until: float) -> None:
+        """The HorizontalPodAutoscaler adds pods to the current ReplicaSet for an hour."""
+        event = day.event("hpa-scale-up")
+        at = day.start_of(event.name, self.anchor)
+        if not since <= at < until:
+            return
+        for i in range(day.HPA[2]):
+            start = at + 15 * i
+            self._pod(w, f"{rs}-{_suffix(self.rng, 5)}", self._pick_node(start), "ReplicaSet", rs,
+                      start, at + event.duration)
 
     def move_pods(self, anchor: float, churn: list[ChurnEvent]) -> None:
         """Recreate a few StatefulSet pods on another node (a drained node, a rescheduled pod)."""
@@ -323,19 +355,35 @@ class _PodBuilder:
             churn.append(ChurnEvent(at, "pod-moved", f"{ns}/{name}", f"{old.node} -> {node.name}"))
 
     def add_cronjob(self, begin: float, anchor: float) -> None:
-        """An hourly CronJob whose Job pods live 10 minutes (at :00), from a day before the
-        anchor to a week after it (so the live lab keeps running it)."""
+        """An hourly CronJob whose Job runs 3 pods for 10 minutes (at :00), from a day before
+        the anchor to a week after it (so the live lab keeps running it)."""
         ns, name = CRONJOB
         first = (int(anchor - DAY) // 3600 + 1) * 3600
         for start in range(first, int(anchor + WEEK), 3600):
             job = f"{name}-{start // 60}"
-            # A Job's pods belong to the Job itself (kube-state-metrics has no Job -> CronJob link).
-            w = Workload(ns, "Job", job, 1, 0.5, 1e4, start, start + 600, rollouts=False)
+            w = Workload(ns, "Job", job, 3, 0.9, 1e4, start, start + 600, rollouts=False)
+            for _ in range(w.replicas):
+                node = self._pick_node(start)
+                self._pod(w, f"{job}-{_suffix(self.rng, 5)}", node, "Job", job, start, start + 600)
+
+    def drain(self, node_name: str, at: float, churn: list[ChurnEvent]) -> None:
+        """kubectl drain: every pod but DaemonSets' leaves the node; a StatefulSet pod comes back
+        under its name on another node, the others under new names."""
+        churn.append(ChurnEvent(at, "node-drained", node_name))
+        for old in [p for p in self.pods if p.node == node_name and p.alive(at)]:
+            if old.owner_kind in ("DaemonSet", "Node"):
+                continue
+            self.pods.remove(old)
+            self.pods.append(_replace_end(old, at))
+            if old.owner_kind == "StatefulSet":
+                name, start = old.name, at + 30
+            else:
+                name, start = f"{old.owner_name}-{_suffix(self.rng, 5)}", at + 5
             node = self._pick_node(start)
-            self._pod(w, f"{job}-{_suffix(self.rng, 5)}", node, "Job", job, start, start + 600)
+            self._pod(old.workload, name, node, old.owner_kind, old.owner_name, start, old.end)
+            if name == old.name:
+                churn.append(ChurnEvent(start, "pod-moved", old.key, f"{node_name} -> {node.name}"))
 
 
 def _replace_end(pod: Pod, end: float) -> Pod:
-    from dataclasses import replace
-
     return replace(pod, end=end)

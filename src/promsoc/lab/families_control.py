@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from promsoc.lab import day
 from promsoc.lab.cluster import DAY, Cluster
 from promsoc.lab.families_k8s import burst, pod_named
 from promsoc.lab.scenario import Scenario
@@ -96,6 +97,7 @@ def _client_cert_histogram(base: dict[str, str], scenario: Scenario) -> list[Ser
     """Requests observe their client certificate's remaining lifetime (kubelets: 90-360 days)."""
     name = "apiserver_client_certificate_expiration_seconds"
     normal = steady(2.0, 31, amplitude=0.1)
+    rotation = day.event("client-cert-rotation").duration
 
     def observations(t: float) -> list[tuple[float, float]]:
         rate = normal(t)
@@ -104,6 +106,9 @@ def _client_cert_histogram(base: dict[str, str], scenario: Scenario) -> list[Ser
             obs.append((3 * DAY, 0.25))
         if scenario.active("client-cert-20d", t):
             obs.append((20 * DAY, 0.5))
+        if (phase := scenario.phase("client-cert-rotation", t)) is not None:
+            done = min(1.0, phase / rotation)  # kubelets move to their new certificate in turn
+            obs += [(40 * DAY, 2 * rate * (1 - done)), (365 * DAY, 2 * rate * done)]
         return obs
 
     out = []

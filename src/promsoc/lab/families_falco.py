@@ -52,7 +52,7 @@ def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
                ("container", "process", "mitre_persistence", "TA0003"),
                miner.node, miner.namespace, miner.name, burst(scenario, "critical-binary", 0.04), critical),
         Stream("Modify binary dirs", 3, ("filesystem", "mitre_persistence"),
-               etl.node, etl.namespace, etl.name, burst(scenario, "error-priority-events", 0.04), modify),
+               etl.node, etl.namespace, etl.name, burst(scenario, "error-priority-events", 1 / 60), modify),
     ]
 
 
@@ -61,11 +61,17 @@ def _sum_of(streams: list[Stream]) -> ValueFn:
 
 
 def _segments(node: Node, scenario: Scenario) -> list[tuple[float, float]]:
-    """A Falco instance's lifetimes: one, or two around the benign restart on worker-2."""
-    if node.name != "worker-2":
-        return [(node.start, node.end)]
-    restart = scenario.incident("falco-restart").start + 120
-    return [(node.start, restart), (restart + 60, node.end)]
+    """A Falco instance's lifetimes, cut by its restarts: the benign one on worker-2 and the
+    DaemonSet upgrade that restarts every node's Falco in turn (a minute without metrics)."""
+    cuts = [scenario.incident("falco-upgrade").start + 90 * node.index]
+    if node.name == "worker-2":
+        cuts.append(scenario.incident("falco-restart").start + 120)
+    segments, start = [], node.start
+    for cut in sorted(cuts):
+        if start < cut < node.end:
+            segments.append((start, cut))
+            start = cut + 60
+    return [*segments, (start, node.end)]
 
 
 def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:

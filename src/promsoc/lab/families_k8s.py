@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from promsoc.lab import day
 from promsoc.lab.cluster import DAY, Cluster, Pod
 from promsoc.lab.scenario import Scenario
 from promsoc.lab.series import (
@@ -223,6 +224,10 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
             cpu = burst(scenario, "crypto-miner", 1.9 - w.cpu, cpu)
         if w.name == "thumbnailer":
             cpu = burst(scenario, "thumbnailer-busy", 1.4, cpu)
+        if w.kind == "Deployment" and p.start > w.start:  # rolled out, rescheduled or scaled up
+            cpu = _warming_up(cpu, w.cpu * spread, p.start)
+        if (w.namespace, w.name) == day.HPA[:2]:
+            cpu = burst(scenario, "hpa-scale-up", 1.5 * w.cpu, cpu)
         common = {"job": "kubelet", "metrics_path": "/metrics/cadvisor", "instance": f"{p.host_ip}:10250",
                   "node": p.node, "namespace": p.namespace, "pod": p.name}
         out.append(Series("container_cpu_usage_seconds_total", {
@@ -237,6 +242,8 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
             tx = burst(scenario, "exfiltration", 25e6, tx)
         if w.name == "payments-api":
             tx = burst(scenario, "payments-batch-sync", 8e6, tx)
+        if (w.namespace, w.name) in day.BACKUP_WORKLOADS:
+            tx = burst(scenario, "nightly-backup", 20e6, tx)
         net = {**common, "interface": "eth0", "container": "", "image": "", "name": "",
                "id": f"/kubepods/burstable/pod{p.uid}"}
         out.append(Series("container_network_transmit_bytes_total", net, tx, True, TRAFFIC,
@@ -247,6 +254,16 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
     return out
 
 
+
+def _warming_up(fn: ValueFn, usual: float, since: float) -> ValueFn:
+    """A new pod's CPU: several times its usual use while it starts (see day.warmup_factor)."""
+    until = since + day.WARMUP
+
+    def warming(t: float) -> float:
+        value = fn(t)
+        return value + usual * day.warmup_factor(t - since) if since <= t < until else value
+
+    return warming
 
 
 __all__ = ["FAMILIES", "burst", "cadvisor", "kube_state_metrics", "kubelet_volumes", "pod_named"]

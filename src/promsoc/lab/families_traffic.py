@@ -43,6 +43,9 @@ _STEADY_SHARE = {("api.example.com", "/v1", "404"): 0.10}
 _ERROR_INCIDENTS = [("fingerprinting", "shop.example.com", "/", "404", 0.60),
                     ("bruteforce", "shop.example.com", "/login", "403", 0.65),
                     ("sqli", "shop.example.com", "/api/search", "500", 0.55)]
+# benign: 404 storms on busy paths that stay a small share (a broken link on a popular page)
+_SMALL_SHARES = [("busy-path-404s", "shop.example.com", "/", "404", 0.12),
+                 ("busy-path-404s", "cdn.example.com", "/images", "404", 0.18)]
 _QUIET_INCIDENTS = {"quiet-path-404": "404", "quiet-path-403": "403", "quiet-path-500": "500"}
 
 
@@ -71,7 +74,7 @@ def _path_series(scenario: Scenario, ids: dict[str, str], host: str, path: str,
     total = steady(rps, seed, amplitude=0.45, jitter=0.05)
     if path == "/downloads":
         total = burst(scenario, "download-rush", 9 * rps, total)
-    attacks = [(name, status, share) for name, h, p, status, share in _ERROR_INCIDENTS
+    attacks = [(name, status, share) for name, h, p, status, share in _ERROR_INCIDENTS + _SMALL_SHARES
                if (h, p) == (host, path)]
 
     def share_of(status: str) -> ValueFn:

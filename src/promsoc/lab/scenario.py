@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from promsoc.lab import day
 from promsoc.lab.cluster import DAY, HOUR, Cluster
 
 SLOT = 600.0  # each incident owns a 10-minute slot
@@ -13,6 +14,9 @@ DETECT_AFTER = 420.0  # a 5-minute rate window is entirely inside the incident 7
 # gap in backfilled history has no staleness markers, so its "absent 5m ago" shows only once
 # the last sample before the gap is more than 5 minutes older than that
 DETECT_AT = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0, "falco-scrape-gap": 585.0}
+# benign events that rightly fire another detector than the one they mimic (the day sweep
+# counts these firings as expected, not false)
+ALSO_FIRES = {"falco-scrape-gap": ("falco-blind", "Falco cannot be scraped for 8 minutes: blind")}
 LIVE_EVERY = 90.0  # live mode: a new attack every 90 s ...
 LIVE_ACTIVE = 240.0  # ... active for 4 minutes
 
@@ -123,7 +127,7 @@ _TIMELINE: list[tuple[str, str, bool, str]] = [
     ("critical-binary", "falco-critical-events", False,
      "'Drop and execute new binary in container' (Critical) fires 12 times"),
     ("error-priority-events", "falco-critical-events", True,
-     "'Modify binary dirs' (Error, below Critical) fires 12 times"),
+     "'Modify binary dirs' (Error, below Critical) fires once a minute, 8 times"),
     ("sidekick-slack-down", "falco-output-errors", False,
      "falcosidekick fails every delivery to slack"),
     ("sidekick-transient-error", "falco-output-errors", True,
@@ -223,6 +227,11 @@ def build_scenario(cluster: Cluster, anchor: float, live_start: float | None) ->
             Incident(name, detector, benign, start, start + ACTIVE, labels.get(name, {}), summary)
         )
         windows[name] = [Window(start, ACTIVE)]
+    for event in day.DAY_EVENTS:
+        start = day.start_of(event.name, anchor)
+        incidents.append(Incident(event.name, event.detector, True, start, start + event.duration,
+                                  {}, event.summary))
+        windows[event.name] = [Window(start, event.duration)]
     if live_start is not None:
         attacks = [name for name, _d, benign, _s in _TIMELINE if not benign]
         period = LIVE_EVERY * len(attacks)

@@ -28,6 +28,7 @@ class Series:
     end: float = math.inf
     hidden: Callable[[float], bool] | None = None
     integer: bool = False
+    gaps: tuple[tuple[float, float], ...] = ()  # [from, until): scrapes the exporter missed
     key: str = field(default="", init=False)
     text: str = field(default="", init=False)
 
@@ -36,6 +37,8 @@ class Series:
         self.key = f"{self.text}@{self.start}"
 
     def present(self, t: float) -> bool:
+        if any(lo <= t < hi for lo, hi in self.gaps):
+            return False
         return self.start <= t < self.end and not (self.hidden is not None and self.hidden(t))
 
 

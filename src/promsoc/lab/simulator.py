@@ -82,6 +82,7 @@ class Simulator:
             series += families_falco.falco(c, s)
             series += families_falco.falcosidekick(c, s, legacy=o.falcosidekick_legacy)
         series.sort(key=lambda x: (family_of(x.name), x.name, x.text, x.start))
+        _missed_scrapes(series, s)
         return series
 
     # ---- backfill -------------------------------------------------------------------------
@@ -130,11 +131,16 @@ class Simulator:
                 hidden = s.hidden
                 if not s.counter:
                     times = [t for t in times if not hidden(t)]
-            out.write(self._lines(s, times))
+            missed: set[int] = set()
+            for gap_from, gap_until in s.gaps:
+                missed.update(times[bisect.bisect_left(times, gap_from):bisect.bisect_left(times, gap_until)])
+            if missed and not s.counter:
+                times = [t for t in times if t not in missed]
+            out.write(self._lines(s, times, missed))
             count += len(times)
         return count
 
-    def _lines(self, s: Series, times: list[int]) -> str:
+    def _lines(self, s: Series, times: list[int], missed: set[int] | frozenset[int] = frozenset()) -> str:
         # Prometheus drops empty-valued labels on ingestion; leaving them out of the backfill
         # gives the same series and spares promtool, whose cost grows with the label bytes
         prefix = render_series(s.name, {k: v for k, v in s.labels.items() if v}) + " "
@@ -155,7 +161,7 @@ class Simulator:
         for t in times:
             acc += fn(t) * (t - last_t)
             last_t = t
-            if hidden is not None and hidden(t):
+            if (hidden is not None and hidden(t)) or t in missed:
                 continue
             if integer:
                 parts.append(f"{prefix}{int(acc)} {t}\n")
@@ -203,6 +209,19 @@ class Simulator:
 
     def load_state(self, state: dict[str, tuple[float, float]]) -> None:
         self._state = dict(state)
+
+
+def _missed_scrapes(series: list[Series], scenario: Scenario) -> None:
+    """Exporters missing a few scrapes: kube-state-metrics 3, worker-1's kubelet 4, ingress-nginx 2."""
+    at = scenario.incident("exporters-miss-scrapes").start
+    for s in series:
+        job = s.labels.get("job")
+        if job == "kube-state-metrics":
+            s.gaps = ((at + 30, at + 120),)
+        elif job == "kubelet" and s.labels.get("node") == "worker-1":
+            s.gaps = ((at + 60, at + 180),)
+        elif job == "ingress-nginx":
+            s.gaps = ((at + 90, at + 150),)
 
 
 __all__ = ["FAMILIES", "SimOptions", "Simulator", "family_of"]
