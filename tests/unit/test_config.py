@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from promsoc.config import ConfigError, load_file, load_settings, locations
-from promsoc.config.parsing import DETECTOR_KEYS, KIOSK_KEYS, PACKS_DIR, TOP_KEYS
+from promsoc.config.parsing import (
+    DETECTOR_KEYS,
+    KIOSK_KEYS,
+    PACKS_DIR,
+    SERVE_KEYS,
+    SERVE_SSH_KEYS,
+    SERVE_WEB_KEYS,
+    TOP_KEYS,
+)
 from promsoc.config.sources import ALERTMANAGER_KEYS, AUTH_KEYS, SOURCE_KEYS, TLS_KEYS
 from promsoc.prom.settings import BasicAuth, BearerAuth, Secret
 
@@ -187,6 +195,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path: Path) -> None:
     text = example.read_text()
     for key in (
         TOP_KEYS | SOURCE_KEYS | AUTH_KEYS | TLS_KEYS | DETECTOR_KEYS | KIOSK_KEYS | ALERTMANAGER_KEYS | {PACKS_DIR}
+        | SERVE_KEYS | SERVE_SSH_KEYS | SERVE_WEB_KEYS
     ):
         assert re.search(rf"#\s*{key}:", text), f"config.example.yaml does not explain {key!r}"
 

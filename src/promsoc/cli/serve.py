@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promsoc.cli.common import CliError, add_source_options
+
+if TYPE_CHECKING:
+    from promsoc.config import Secret, Settings
+    from promsoc.serve.run import ServeOptions
 
 
 def register(subparsers: Any) -> None:
@@ -49,37 +53,47 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
-def build_options(args: argparse.Namespace, settings: Any) -> Any:
-    from promsoc.config import locations
+def read_secret(secret: Secret | None, path: Path | None, key: str) -> str | None:
+    """A password or token from the config (the env value) or its file; never echoed anywhere."""
+    if secret is not None:
+        return secret.reveal()
+    if path is None:
+        return None
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise CliError(f"{key}: cannot read {path}: {reason}") from None
+    if not value:
+        raise CliError(f"{key}: {path} is empty")
+    return value
+
+
+def build_options(args: argparse.Namespace, settings: Settings) -> ServeOptions:
     from promsoc.serve.run import ServeOptions
     from promsoc.serve.ssh import SshOptions
     from promsoc.serve.web import WebOptions
 
-    serve = getattr(settings, "serve", None)
-    ssh_conf = getattr(serve, "ssh", None)
-    web_conf = getattr(serve, "web", None)
+    conf = settings.serve
     ssh = web = None
-    ssh_listen = args.ssh or getattr(ssh_conf, "listen", None)
+    ssh_listen = args.ssh or conf.ssh.listen
     if ssh_listen:
-        keys = args.authorized_keys or getattr(ssh_conf, "authorized_keys", None)
-        if not keys:
+        keys = Path(args.authorized_keys).expanduser() if args.authorized_keys else conf.ssh.authorized_keys
+        if keys is None:
             raise CliError("--ssh needs --authorized-keys FILE (or serve.ssh.authorized_keys): the viewers' keys")
-        host_key = args.host_key or getattr(ssh_conf, "host_key", None)
         ssh = SshOptions(
             *split_address(str(ssh_listen), "--ssh"),
-            host_key=Path(host_key).expanduser() if host_key else locations.state_dir() / "ssh_host_ed25519_key",
-            authorized_keys=Path(keys).expanduser(),
-            idle_timeout=float(getattr(ssh_conf, "idle_timeout", 900.0)),
-            max_sessions=int(getattr(ssh_conf, "max_sessions", 10)),
+            host_key=Path(args.host_key).expanduser() if args.host_key else conf.ssh.host_key,
+            authorized_keys=keys,
+            idle_timeout=conf.ssh.idle_timeout,
+            max_sessions=conf.ssh.max_sessions,
         )
-    web_listen = args.web or getattr(web_conf, "listen", None)
+    web_listen = args.web or conf.web.listen
     if web_listen:
-        password = getattr(web_conf, "password", None)
-        token = getattr(web_conf, "token", None)
         web = WebOptions(
             *split_address(str(web_listen), "--web"),
-            password=password.reveal() if password is not None else None,
-            token=token.reveal() if token is not None else None,
-            max_sessions=int(getattr(web_conf, "max_sessions", 20)),
+            password=read_secret(conf.web.password, conf.web.password_file, "serve.web.password_file"),
+            token=read_secret(conf.web.token, conf.web.token_file, "serve.web.token_file"),
+            max_sessions=conf.web.max_sessions,
         )
     return ServeOptions(ssh=ssh, web=web, theme=args.theme)

@@ -15,7 +15,7 @@ A source's connection settings (`Source`, `Auth`, `TLS`, `Secret`) are defined i
 """
 
 from promsoc.config.load import NO_CONFIG_HELP, adhoc_alertmanager, adhoc_source, load_file, load_settings
-from promsoc.config.model import AlertmanagerSettings, Kiosk, Settings
+from promsoc.config.model import AlertmanagerSettings, Kiosk, Serve, ServeSsh, ServeWeb, Settings
 from promsoc.config.reader import ConfigError, Scalar, Value
 from promsoc.detectors.packs import DetectorOverride
 from promsoc.prom.settings import TLS, Auth, BasicAuth, BearerAuth, Secret, Source
@@ -32,6 +32,9 @@ __all__ = [
     "Kiosk",
     "Scalar",
     "Secret",
+    "Serve",
+    "ServeSsh",
+    "ServeWeb",
     "Settings",
     "Source",
     "Value",

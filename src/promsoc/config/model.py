@@ -18,7 +18,7 @@ from pathlib import Path
 from promsoc.config import locations
 from promsoc.config.reader import ConfigError
 from promsoc.detectors.packs import DetectorOverride
-from promsoc.prom.settings import Source
+from promsoc.prom.settings import Secret, Source
 
 NOT_IN_FILE = {"yaml": None}
 """Field metadata: the loader fills this field in; it is not a key of the file."""
@@ -73,6 +73,54 @@ class AlertmanagerSettings:
     """The `createdBy` of silences made from the console (default: the login name)."""
 
 
+def default_host_key() -> Path:
+    return locations.state_dir() / "ssh_host_ed25519_key"
+
+
+@dataclass(frozen=True)
+class ServeSsh:
+    """`promsoc serve --ssh`: who may connect, and for how long."""
+
+    listen: str | None = None
+    """HOST:PORT to listen on when `--ssh` is not given (e.g. `0.0.0.0:2222`)."""
+    host_key: Path = field(default_factory=default_host_key)
+    """The server's host key; created (ed25519, mode 0600) if the file does not exist."""
+    authorized_keys: Path | None = None
+    """OpenSSH authorized_keys file of the viewers' public keys (re-read when it changes)."""
+    idle_timeout: float = 900.0
+    """Seconds without a key from the viewer before the session is closed (0: never)."""
+    max_sessions: int = 10
+    """SSH sessions at once; one more is told to try later."""
+
+
+@dataclass(frozen=True)
+class ServeWeb:
+    """`promsoc serve --web`: anything but loopback needs a password or a token."""
+
+    listen: str | None = None
+    """HOST:PORT to listen on when `--web` is not given (default loopback only)."""
+    password: Secret | None = None
+    """The password a browser gives (Basic auth, any user name); from `password_env` or `password_file`."""
+    password_file: Path | None = None
+    """A file holding the password (read when the server starts)."""
+    token: Secret | None = None
+    """A token for wall screens (`/?kiosk=1&token=...`) and `Authorization: Bearer`; or `token_env`/`token_file`."""
+    token_file: Path | None = None
+    """A file holding the token (read when the server starts)."""
+    max_sessions: int = 20
+    """Browser consoles at once."""
+
+
+@dataclass(frozen=True)
+class Serve:
+    """`promsoc serve`: the console over SSH and in browsers."""
+
+    ssh: ServeSsh = field(default_factory=ServeSsh)
+    """The SSH server."""
+    web: ServeWeb = field(default_factory=ServeWeb)
+    """The web console."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything promsoc was configured with, after discovery, `--url` and `--source`."""
@@ -91,6 +139,8 @@ class Settings:
     """Where hand-off notes are written."""
     alertmanager: AlertmanagerSettings | None = None
     """The Alertmanager shown beside every source that has none of its own."""
+    serve: Serve = field(default_factory=Serve)
+    """`promsoc serve`'s SSH server and web console."""
     source_alertmanagers: Mapping[str, AlertmanagerSettings] = field(
         default_factory=dict, metadata={"yaml": "sources[].alertmanager"}
     )
@@ -124,6 +174,9 @@ __all__ = [
     "NOT_IN_FILE",
     "AlertmanagerSettings",
     "Kiosk",
+    "Serve",
+    "ServeSsh",
+    "ServeWeb",
     "Settings",
     "default_author",
     "file_keys",

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from promsoc.config import locations
-from promsoc.config.model import Kiosk, Settings, file_keys
+from promsoc.config.model import Kiosk, Serve, ServeSsh, ServeWeb, Settings, file_keys
 from promsoc.config.reader import Reader
 from promsoc.config.sources import SourceParser
 from promsoc.detectors.packs import DetectorOverride
@@ -16,6 +16,9 @@ from promsoc.detectors.spec import DETECTOR_ID, SEVERITIES
 TOP_KEYS = file_keys(Settings)
 DETECTOR_KEYS = file_keys(DetectorOverride)
 KIOSK_KEYS = file_keys(Kiosk)
+SERVE_KEYS = file_keys(Serve)
+SERVE_SSH_KEYS = file_keys(ServeSsh)
+SERVE_WEB_KEYS = file_keys(ServeWeb)
 PACKS_DIR = "packs_dir"
 """The one key under `detectors:` that is not a detector id (it fills Settings.packs_dir)."""
 
@@ -40,8 +43,10 @@ class _Parser(SourceParser):
         alertmanager = (
             self.alertmanager(top["alertmanager"][1], "alertmanager", "alertmanager") if "alertmanager" in top else None
         )
+        serve = self.serve(top["serve"][1]) if "serve" in top else Serve()
         return Settings(
             sources=sources,
+            serve=serve,
             alertmanager=alertmanager,
             source_alertmanagers=dict(self.source_alertmanagers),
             detectors=overrides,
@@ -112,6 +117,70 @@ class _Parser(SourceParser):
             else default.views
         )
         return Kiosk(rotate_seconds=rotate, views=views)
+
+
+    def serve(self, node: yaml.Node) -> Serve:
+        entries = self.r.mapping(node, "serve", SERVE_KEYS)
+        ssh = self.serve_ssh(entries["ssh"][1]) if "ssh" in entries else ServeSsh()
+        web = self.serve_web(entries["web"][1]) if "web" in entries else ServeWeb()
+        return Serve(ssh=ssh, web=web)
+
+    def serve_ssh(self, node: yaml.Node) -> ServeSsh:
+        key = "serve.ssh"
+        entries = self.r.mapping(node, key, SERVE_SSH_KEYS)
+        default = ServeSsh()
+        idle = default.idle_timeout
+        if "idle_timeout" in entries:
+            idle_node = entries["idle_timeout"][1]
+            zero = self.r.scalar(idle_node, f"{key}.idle_timeout").value in (0, "0")
+            idle = 0.0 if zero else self.r.seconds(idle_node, f"{key}.idle_timeout")
+        return ServeSsh(
+            listen=self.listen(entries, key),
+            host_key=(
+                self.path(entries["host_key"][1], f"{key}.host_key", must_read=False)
+                if "host_key" in entries
+                else default.host_key
+            ),
+            authorized_keys=(
+                self.path(entries["authorized_keys"][1], f"{key}.authorized_keys")
+                if "authorized_keys" in entries
+                else None
+            ),
+            idle_timeout=idle,
+            max_sessions=(
+                self.r.integer(entries["max_sessions"][1], f"{key}.max_sessions")
+                if "max_sessions" in entries
+                else default.max_sessions
+            ),
+        )
+
+    def serve_web(self, node: yaml.Node) -> ServeWeb:
+        key = "serve.web"
+        entries = self.r.mapping(node, key, SERVE_WEB_KEYS)
+        password, password_file = self.secret(entries, key, "password")
+        token, token_file = self.secret(entries, key, "token")
+        return ServeWeb(
+            listen=self.listen(entries, key),
+            password=password,
+            password_file=password_file,
+            token=token,
+            token_file=token_file,
+            max_sessions=(
+                self.r.integer(entries["max_sessions"][1], f"{key}.max_sessions")
+                if "max_sessions" in entries
+                else ServeWeb().max_sessions
+            ),
+        )
+
+    def listen(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], key: str) -> str | None:
+        if "listen" not in entries:
+            return None
+        node = entries["listen"][1]
+        text = str(self.r.text(node, f"{key}.listen").value)
+        _, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or int(port) > 65535:
+            raise self.r.error(node, f"{key}.listen", f"expected HOST:PORT (e.g. 127.0.0.1:8080), got {text!r}")
+        return text
 
 
 def default_packs_dir() -> Path | None:
