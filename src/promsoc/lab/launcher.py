@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -98,6 +98,8 @@ class PrometheusServer:
 
     data_dir: Path | None = None
     scrape_targets: Sequence[str] = ()
+    scrape_options: Mapping[str, object] = field(default_factory=dict)
+    """Extra keys of the scrape job (e.g. honor_timestamps: false for dumps with old timestamps)."""
     scrape_interval: str = "10s"
     retention: str = "90d"
     web_config: dict[str, object] | None = None
@@ -142,6 +144,7 @@ class PrometheusServer:
                     # The simulator writes job/instance itself, exactly as in its backfill.
                     "honor_labels": True,
                     "static_configs": [{"targets": list(self.scrape_targets)}],
+                    **self.scrape_options,
                 }
             ]
         if self.rule_files:
