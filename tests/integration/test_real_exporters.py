@@ -31,13 +31,10 @@ DUMPS = [
     REAL / "kubernetes-1.35" / "kube-apiserver.txt",
     REAL / "kubernetes-1.35" / "cadvisor.txt",
     REAL / "falco-0.40" / "falco.txt",
+    REAL / "ingress-nginx-2018" / "ingress-nginx.txt",
 ]
 NO_DATA = {
     "cert-expiry-certmanager": ["certmanager_certificate_expiration_timestamp_seconds"],
-    "ingress-fingerprinting": ["nginx_ingress_controller_requests"],
-    "ingress-bruteforce": ["nginx_ingress_controller_requests"],
-    "ingress-sqli": ["nginx_ingress_controller_requests"],
-    "ingress-response-size-anomaly": ["nginx_ingress_controller_response_size_count"],
     "volume-inode-anomaly": ["kubelet_volume_stats_inodes_used", "kubelet_volume_stats_inodes"],
     "falco-output-errors": ["falcosecurity_falcosidekick_outputs_total|falcosidekick_outputs"],
 }
