@@ -32,7 +32,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 @pytest.fixture(scope="module")
 def tls_basic(pki: PKI) -> Iterator[PrometheusServer]:
     """Prometheus serving TLS with basic auth (user alice)."""
-    web = {
+    web: dict[str, object] = {
         "tls_server_config": {"cert_file": str(pki.server_cert), "key_file": str(pki.server_key)},
         "basic_auth_users": {"alice": bcrypt_hash(PASSWORD)},
     }
@@ -43,7 +43,7 @@ def tls_basic(pki: PKI) -> Iterator[PrometheusServer]:
 @pytest.fixture(scope="module")
 def mtls(pki: PKI) -> Iterator[PrometheusServer]:
     """Prometheus that requires a client certificate signed by the test CA."""
-    web = {
+    web: dict[str, object] = {
         "tls_server_config": {
             "cert_file": str(pki.server_cert),
             "key_file": str(pki.server_key),

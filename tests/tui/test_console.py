@@ -19,7 +19,8 @@ from tests.tui.fakes import NOW, FakeBackend
 
 
 def tile(app: Any, detector: str, source: str = "demo") -> DetectorTile:
-    return next(t for t in app.screen.query(DetectorTile) if t.key == TileKey(source, detector))
+    tiles: list[DetectorTile] = list(app.screen.query(DetectorTile))
+    return next(t for t in tiles if t.key == TileKey(source, detector))
 
 
 async def test_tiles_reach_the_backend_statuses_with_glyph_and_word() -> None:
@@ -72,9 +73,9 @@ async def test_header_says_live_or_as_of() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         header = app.screen.query_one("#header")
-        assert " LIVE " in header.render().plain
+        assert " LIVE " in str(header.render())
         await pilot.press("right_curly_bracket", "left_square_bracket", "left_square_bracket")
-        assert "AS OF 2026-11-28 01:12 UTC (−2h)" in header.render().plain
+        assert "AS OF 2026-11-28 01:12 UTC (−2h)" in str(header.render())
 
 
 async def test_prometheus_going_away_marks_tiles_stale_and_they_recover() -> None:
@@ -87,7 +88,7 @@ async def test_prometheus_going_away_marks_tiles_stale_and_they_recover() -> Non
         await settle(pilot)
         text = tile(app, "ingress-fingerprinting").render().plain
         assert "⌛ STALE" in text and "unreachable: connection" in text
-        assert "⌛ STALE: unreachable" in app.screen.query_one("#header").render().plain
+        assert "⌛ STALE: unreachable" in str(app.screen.query_one("#header").render())
         backend.down = None
         await settle(pilot)
         assert "STALE" not in tile(app, "ingress-fingerprinting").render().plain
@@ -235,7 +236,7 @@ async def test_several_sources_group_per_source_and_fail_independently() -> None
         await settle(pilot)
         titles = [str(s.render()) for s in app.screen.query(".group-title")]
         assert "PROD-EU · INGRESS" in titles and "PROD-US · INGRESS" in titles
-        header = app.screen.query_one("#header").render().plain
+        header = str(app.screen.query_one("#header").render())
         assert "prod-eu" in header and "prod-us" in header
         assert tile(app, "ingress-bruteforce", "prod-us").render().plain.startswith("▲ FIRING")
         backend.down_for = {"prod-us"}

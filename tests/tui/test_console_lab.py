@@ -23,7 +23,7 @@ def lab_app(lab: Lab) -> ConsoleApp:
 
 def tile_text(app: ConsoleApp, detector: str) -> str:
     tile = next(t for t in app.screen.query(DetectorTile) if t.key == TileKey("lab", detector))
-    return tile.render().plain
+    return str(tile.render())
 
 
 async def test_tiles_reach_the_scenario_statuses_as_the_cursor_moves(lab: Lab) -> None:
@@ -41,7 +41,7 @@ async def test_tiles_reach_the_scenario_statuses_as_the_cursor_moves(lab: Lab) -
         await settle(pilot)
         statuses = {k.detector: r.status for k, r in app.state.results.items()}
         assert Status.FIRING not in statuses.values(), statuses
-        assert "AS OF" in app.screen.query_one("#header").render().plain
+        assert "AS OF" in str(app.screen.query_one("#header").render())
 
 
 async def test_detector_view_shows_the_incident_finding_and_its_chart(lab: Lab) -> None:

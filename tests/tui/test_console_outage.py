@@ -63,11 +63,11 @@ async def test_prometheus_going_away_and_coming_back(lab: Lab) -> None:
         await settle(pilot)
         reason = app.state.health["lab"].error or ""
         assert "unreachable" in reason or "connect" in reason, reason
-        assert "⌛ STALE" in app.screen.query_one("#header").render().plain
+        assert "⌛ STALE" in str(app.screen.query_one("#header").render())
         tile = next(t for t in app.screen.query(DetectorTile) if t.key == TileKey("lab", "falco-blind"))
-        assert tile.render().plain.startswith("⌛ STALE  ✗ ERROR")
+        assert str(tile.render()).startswith("⌛ STALE  ✗ ERROR")
         await relay.start()
         await settle(pilot)
         assert app.state.health["lab"].error is None
-        assert "STALE" not in tile.render().plain
+        assert "STALE" not in str(tile.render())
     await relay.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from promsoc.detectors.model import DetectorResult, Finding, Status
@@ -61,7 +63,7 @@ def _static(screen: TopologyScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).visual)
 
 
-async def _settle(app: App[None], pilot) -> None:  # type: ignore[no-untyped-def]
+async def _settle(app: App[Any], pilot: Pilot[Any]) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()

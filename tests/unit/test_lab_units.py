@@ -106,9 +106,9 @@ def test_counters_continue_from_backfill_into_live() -> None:
             for ln in sim.exposition(ANCHOR + 15).splitlines() if ln.startswith(key)}
     assert backfilled
     assert backfilled.keys() <= live.keys()
-    for series, value in backfilled.items():
-        assert live[series] >= value  # a counter never goes back
-        assert live[series] - value < 2000  # ... and continues, it does not restart
+    for name, value in backfilled.items():
+        assert live[name] >= value  # a counter never goes back
+        assert live[name] - value < 2000  # ... and continues, it does not restart
 
 
 def test_missing_binaries_message(monkeypatch: pytest.MonkeyPatch) -> None:

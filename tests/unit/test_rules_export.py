@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from promsoc.detectors.rules import alert_name, export
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 GOLDEN = RULES_DIR / "promsoc-rules.yaml"
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 
 
@@ -40,7 +38,7 @@ def test_golden_rules_file_matches_the_packs() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["rules", "prometheusrule"])
-def test_promtool_check_rules_passes(tmp_path: Path, fmt: str) -> None:
+def test_promtool_check_rules_passes(tmp_path: Path, fmt: str, promtool: str) -> None:
     doc = yaml.safe_load(export(load_detectors(), fmt))
     groups = doc["spec"] if fmt == "prometheusrule" else doc
     if fmt == "prometheusrule":
@@ -48,7 +46,7 @@ def test_promtool_check_rules_passes(tmp_path: Path, fmt: str) -> None:
         assert doc["apiVersion"] == "monitoring.coreos.com/v1"
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(groups))
-    proc = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
+    proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"SUCCESS: {len(load_detectors())} rules found" in proc.stdout
 
@@ -79,9 +77,9 @@ def test_every_detector_has_an_attack_and_a_look_alike_test() -> None:
         assert any(not c["exp_alerts"] for c in checks), f"{det.id}: no silent look-alike"
 
 
-def test_promtool_unit_tests_pass() -> None:
+def test_promtool_unit_tests_pass(promtool: str) -> None:
     files = sorted(str(p) for p in RULES_DIR.glob("*.test.yaml"))
     proc = subprocess.run(
-        [PROMTOOL, "test", "rules", *files], capture_output=True, text=True, cwd=RULES_DIR
+        [promtool, "test", "rules", *files], capture_output=True, text=True, cwd=RULES_DIR
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

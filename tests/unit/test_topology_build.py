@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from promsoc.prom.types import Sample
 from promsoc.topology.build import build_topology, istio_edges, latest_snapshot, linkerd_edges
-from promsoc.topology.model import UNSCHEDULED
+from promsoc.topology.model import UNSCHEDULED, Topology
 from promsoc.topology.synthetic import job_sample, node_sample, pod_samples, rs_sample
 
 
-def _build(*pods: tuple[Sample, Sample], rs: tuple[Sample, ...] = (), nodes: tuple[Sample, ...] = ()):
+def _build(
+    *pods: tuple[Sample, Sample], rs: tuple[Sample, ...] = (), nodes: tuple[Sample, ...] = ()
+) -> Topology:
     return build_topology(100.0, [p[0] for p in pods], [p[1] for p in pods], list(rs), list(nodes))
 
 

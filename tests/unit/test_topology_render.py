@@ -6,6 +6,7 @@ import pytest
 
 from promsoc.topology.build import build_topology, istio_edges
 from promsoc.topology.diff import diff_topology
+from promsoc.topology.model import Topology
 from promsoc.topology.render import (
     as_text,
     render_diff_summary,
@@ -21,7 +22,7 @@ BEFORE, AFTER = churn_pair()
 HOSTILE = "evil\x1b]8;;http://x\x07click\x1b]8;;\x07\x1b[31mRED\x1b[0m\u202egnp.exe\r\nrm -rf\x00" + "A" * 500
 
 
-def _hostile_topology():
+def _hostile_topology() -> Topology:
     info, owner = pod_samples(HOSTILE, HOSTILE, HOSTILE, "DaemonSet", HOSTILE, True, HOSTILE)
     return build_topology(0.0, [info], [owner], [], [node_sample(HOSTILE, HOSTILE)])
 
