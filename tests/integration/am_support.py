@@ -15,7 +15,9 @@ from promsoc.prom.alertmanager import rfc3339
 T = TypeVar("T")
 
 # An alert labelled promsoc_inhibit="source" mutes the alerts labelled promsoc_inhibit="target".
-INHIBIT = [{"source_matchers": ['promsoc_inhibit="source"'], "target_matchers": ['promsoc_inhibit="target"']}]
+INHIBIT: list[dict[str, object]] = [
+    {"source_matchers": ['promsoc_inhibit="source"'], "target_matchers": ['promsoc_inhibit="target"']}
+]
 
 
 @contextmanager

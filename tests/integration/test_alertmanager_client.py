@@ -95,7 +95,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 
 async def test_tls_and_basic_auth_connect_exactly_like_a_source(pki: PKI, tmp_path: Path) -> None:
-    web = {
+    web: dict[str, object] = {
         "tls_server_config": {"cert_file": str(pki.server_cert), "key_file": str(pki.server_key)},
         "basic_auth_users": {"alice": bcrypt_hash(PASSWORD)},
     }
