@@ -17,6 +17,9 @@ REQUIRED: dict[str, tuple[str, set[str]]] = {
     "kube_pod_owner": ("gauge", {"namespace", "pod", "uid", "owner_kind", "owner_name", "owner_is_controller"}),
     "kube_replicaset_owner": ("gauge", {"namespace", "replicaset", "owner_kind", "owner_name",
                                         "owner_is_controller"}),
+    # not in metrics.md: kube-state-metrics' docs; the owner grouping reads kube_job_owner
+    "kube_job_owner": ("gauge", {"namespace", "job_name", "owner_kind", "owner_name", "owner_is_controller"}),
+    "kube_cronjob_info": ("gauge", {"namespace", "cronjob", "schedule", "concurrency_policy"}),
     "kube_node_info": ("gauge", {"node", "kernel_version", "os_image", "container_runtime_version",
                                  "kubelet_version", "provider_id", "pod_cidr", "internal_ip", "system_uuid"}),
     "kube_ingress_info": ("gauge", {"namespace", "ingress", "ingressclass"}),

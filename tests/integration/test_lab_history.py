@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from promsoc.lab import Lab
 from promsoc.lab.cluster import DAY, NEW_DAEMONSET_AGO, RETIRED_AGO, WEEK
 from promsoc.lab.simulator import SPARSE_STEP
@@ -85,18 +87,30 @@ def test_moved_pod_changes_node_between_samples(lab: Lab) -> None:
         assert [r["metric"]["node"] for r in after] == [new]
 
 
-def test_replicaset_pods_resolve_to_their_deployment(lab: Lab) -> None:
-    expr = """label_replace(kube_pod_owner{owner_kind="ReplicaSet"}, "replicaset", "$1", "owner_name", "(.*)")
-      * on (namespace, replicaset) group_left (deployment)
-      label_replace(kube_replicaset_owner{owner_kind="Deployment"}, "deployment", "$1", "owner_name", "(.*)")"""
+@pytest.mark.parametrize("kind", ["Deployment", "Rollout"])
+def test_replicaset_pods_resolve_to_their_owner(lab: Lab, kind: str) -> None:
+    expr = f"""label_replace(kube_pod_owner{{owner_kind="ReplicaSet"}}, "replicaset", "$1", "owner_name", "(.*)")
+      * on (namespace, replicaset) group_left (workload)
+      label_replace(kube_replicaset_owner{{owner_kind="{kind}"}}, "workload", "$1", "owner_name", "(.*)")"""
     at = _quiet_now(lab)
     rows = query(lab.url, expr, at)
-    truth = {p.key: p for p in lab.scenario.cluster.pods_at(at) if p.owner_kind == "ReplicaSet"}
-    assert len(rows) == len(truth) > 50
+    truth = {p.key: p for p in lab.scenario.cluster.pods_at(at)
+             if p.owner_kind == "ReplicaSet" and p.workload.kind == kind}
+    assert len(rows) == len(truth) > (50 if kind == "Deployment" else 3)
     for row in rows:
         pod = truth[f"{row['metric']['namespace']}/{row['metric']['pod']}"]
-        assert row["metric"]["deployment"] == pod.workload.name
+        assert row["metric"]["workload"] == pod.workload.name
         assert pod.name.startswith(row["metric"]["replicaset"] + "-")
+
+
+def test_cronjob_jobs_and_static_pods_name_their_owners(lab: Lab) -> None:
+    at = _quiet_now(lab)
+    jobs = query(lab.url, 'kube_job_owner{owner_kind="CronJob"}', at)
+    assert jobs and {r["metric"]["owner_name"] for r in jobs} == {"report-builder"}
+    static = {r["metric"]["pod"]: r["metric"]["owner_name"]
+              for r in query(lab.url, 'kube_pod_owner{owner_kind="Node"}', at)}
+    assert static == {p.name: p.node for p in lab.scenario.cluster.pods_at(at) if p.owner_kind == "Node"}
+    assert "kube-apiserver-control-plane-1" in static
 
 
 def test_traffic_history_reaches_a_week_back(lab: Lab) -> None:

@@ -6,10 +6,20 @@ import random
 from dataclasses import dataclass, field, replace
 
 from promsoc.lab import day
-
-DAY = 86400.0
-HOUR = 3600.0
-WEEK = 7 * DAY
+from promsoc.lab.inventory import (
+    CRONJOB,
+    DAY,
+    DEFAULT_WORKLOADS,
+    HOUR,
+    MOVED_PODS,
+    NEW_DAEMONSET,
+    NEW_DAEMONSET_AGO,
+    NEW_NODE_AGO,
+    RETIRED,
+    RETIRED_AGO,
+    STATIC_PODS,
+    WEEK,
+)
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -30,7 +40,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Workload:
-    """A controller: Deployment, StatefulSet, DaemonSet or a CronJob (whose pods belong to Jobs)."""
+    """A workload: Deployment, Rollout, StatefulSet, DaemonSet, CronJob (whose pods belong to
+    its Jobs) or one static pod (kind StaticPod, owned by its Node)."""
 
     namespace: str
     kind: str
@@ -64,7 +75,7 @@ class Pod:
     host_ip: str
     pod_ip: str
     workload: Workload
-    owner_kind: str  # ReplicaSet, StatefulSet, DaemonSet, Job
+    owner_kind: str  # ReplicaSet, StatefulSet, DaemonSet, Job, Node
     owner_name: str
     start: float
     end: float
@@ -97,7 +108,7 @@ class Cluster:
     nodes: list[Node]
     workloads: list[Workload]
     pods: list[Pod]
-    replicasets: list[tuple[str, str, str, float, float]]  # (namespace, rs, deployment, start, end)
+    replicasets: list[tuple[str, str, str, float, float]]  # (namespace, rs, owner, start, end)
     churn: list[ChurnEvent] = field(default_factory=list)
 
     def nodes_at(self, t: float) -> list[Node]:
@@ -110,7 +121,8 @@ class Cluster:
         return [p for p in self.pods if p.alive(t)]
 
     def workload_keys_at(self, t: float) -> set[str]:
-        """`namespace/Kind/name` of every workload with a pod at t (Job pods count as their Job)."""
+        """`namespace/Kind/name` of every workload with a pod at t (Job pods count as their
+        CronJob, a static pod as itself)."""
         return {p.workload.key for p in self.pods_at(t)}
 
     def pods_of(self, namespace: str, workload: str, t: float) -> list[Pod]:
@@ -133,47 +145,6 @@ def _uid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
-# (namespace, kind, name, replicas, cpu cores, tx bytes/s, extra)
-_DEFAULT_WORKLOADS: list[tuple[str, str, str, int, float, float, dict[str, object]]] = [
-    ("kube-system", "DaemonSet", "kube-proxy", 0, 0.02, 2e3,
-     {"host_network": True, "priority_class": "system-node-critical", "control_plane": True}),
-    ("kube-system", "DaemonSet", "calico-node", 0, 0.05, 5e3,
-     {"host_network": True, "priority_class": "system-node-critical", "control_plane": True}),
-    ("kube-system", "Deployment", "coredns", 2, 0.03, 4e4, {"priority_class": "system-cluster-critical"}),
-    ("kube-system", "Deployment", "metrics-server", 1, 0.02, 1e4, {}),
-    ("monitoring", "DaemonSet", "node-exporter", 0, 0.02, 3e3, {"host_network": True, "control_plane": True}),
-    ("monitoring", "StatefulSet", "prometheus", 2, 0.6, 2e5, {}),
-    ("monitoring", "Deployment", "kube-state-metrics", 1, 0.05, 5e4, {}),
-    ("monitoring", "Deployment", "grafana", 1, 0.05, 2e4, {}),
-    ("falco", "DaemonSet", "falco", 0, 0.1, 5e3, {"control_plane": True, "priority_class": "system-node-critical"}),
-    ("falco", "Deployment", "falcosidekick", 2, 0.01, 3e3, {}),
-    ("ingress-nginx", "Deployment", "ingress-nginx-controller", 2, 0.2, 3e6, {"rollouts": False}),
-    ("cert-manager", "Deployment", "cert-manager", 1, 0.01, 2e3, {}),
-    ("shop", "Deployment", "storefront", 6, 0.25, 8e5, {}),
-    ("shop", "Deployment", "cart", 4, 0.1, 1e5, {}),
-    ("shop", "Deployment", "catalog", 4, 0.15, 6e5, {}),
-    ("shop", "Deployment", "checkout", 3, 0.1, 1e5, {}),
-    ("shop", "Deployment", "search-api", 4, 0.3, 3e5, {}),
-    ("shop", "Deployment", "api-gateway", 4, 0.2, 5e5, {}),
-    ("shop", "Deployment", "inventory", 3, 0.08, 8e4, {}),
-    ("payments", "Deployment", "payments-api", 3, 0.12, 2e5, {}),
-    ("payments", "StatefulSet", "ledger-db", 3, 0.3, 1.5e5, {}),
-    ("auth", "Deployment", "auth-service", 3, 0.1, 1e5, {}),
-    ("auth", "StatefulSet", "keycloak", 2, 0.2, 6e4, {}),
-    ("data", "StatefulSet", "postgres", 3, 0.4, 4e5, {}),
-    ("data", "StatefulSet", "redis", 3, 0.1, 3e5, {}),
-    ("data", "Deployment", "etl-worker", 6, 0.3, 2e5, {}),
-    ("media", "Deployment", "thumbnailer", 5, 0.2, 1e5, {}),
-]
-
-# The churn every default cluster has (times relative to the anchor, i.e. "now" of the history).
-RETIRED = ("shop", "Deployment", "legacy-search", 3, 0.2, 1e5)
-RETIRED_AGO = 21 * DAY
-NEW_DAEMONSET = ("kube-system", "DaemonSet", "node-debugger", 0, 0.01, 1e3)
-NEW_DAEMONSET_AGO = 47 * HOUR
-NEW_NODE_AGO = 6 * DAY + 3 * HOUR
-MOVED_PODS = [("data", "postgres", 1, 30 * HOUR), ("data", "redis", 2, 3 * DAY + 4 * HOUR)]
-CRONJOB = ("batch", "report-builder")
 
 
 def build_cluster(
@@ -200,6 +171,9 @@ def build_cluster(
     drained = any(n.name == day.DRAINED_NODE for n in node_list)
     if drained:
         builder.cordons.append((day.DRAINED_NODE, drain_at, drain_at + drain.duration))
+    for node in node_list:
+        if node.control_plane:
+            workloads += builder.add_static_pods(node)
     for w in workloads:
         builder.add_workload(w, quiet_from, churn)
     if nodes == 6 and pods == 120:
@@ -230,7 +204,7 @@ def _build_workloads(
         ns, kind, name, replicas, cpu, tx, extra = spec
         return Workload(ns, kind, name, replicas, cpu, tx, start, end, **extra)  # type: ignore[arg-type]
 
-    result = [make(spec, begin) for spec in _DEFAULT_WORKLOADS]
+    result = [make(spec, begin) for spec in DEFAULT_WORKLOADS]
     result.append(make((*RETIRED, {}), begin, anchor - RETIRED_AGO))
     result.append(
         make((*NEW_DAEMONSET, {"host_network": True, "priority_class": "node-debug-privileged"}),
@@ -266,16 +240,19 @@ class _PodBuilder:
         base = node.pod_cidr.rsplit(".", 1)[0]  # "10.244.3.0/24" -> "10.244.3"
         return f"{base}.{n % 250 + 2}"
 
-    def _pick_node(self, t: float) -> Node:
-        cordoned = {name for name, since, until in self.cordons if since <= t < until}
+    def _pick_node(self, t: float, avoid: set[str] | frozenset[str] = frozenset()) -> Node:
+        avoid = avoid | {name for name, since, until in self.cordons if since <= t < until}
         workers = [n for n in self.nodes
-                   if not n.control_plane and n.alive(t) and n.name not in cordoned]
+                   if not n.control_plane and n.alive(t) and n.name not in avoid]
         self._rr += 1
         return workers[(self._rr * 7 + self.rng.randrange(3)) % len(workers)]
 
     def _pod(self, w: Workload, name: str, node: Node, owner_kind: str, owner_name: str,
              start: float, end: float) -> Pod:
-        container = w.name.split("-")[0] if w.kind != "Job" else "report"
+        if w.kind == "StaticPod":  # kube-apiserver-control-plane-1 runs kube-apiserver
+            container = name.removesuffix(f"-{owner_name}")
+        else:
+            container = "report" if w.kind == "CronJob" else w.name.split("-")[0]
         pod_ip = node.internal_ip if w.host_network else self._ip(node)
         pod = Pod(
             w.namespace, name, _uid(self.rng), node.name, node.internal_ip, pod_ip, w,
@@ -286,7 +263,20 @@ class _PodBuilder:
         self.pods.append(pod)
         return pod
 
+    def add_static_pods(self, node: Node) -> list[Workload]:
+        """The kubelet's static pods on a control-plane node: each one a workload of its own."""
+        result = []
+        for component, cpu in STATIC_PODS:
+            w = Workload("kube-system", "StaticPod", f"{component}-{node.name}", 1, cpu, 0.0,
+                         node.start, node.end, host_network=True,
+                         priority_class="system-node-critical", rollouts=False)
+            result.append(w)
+            self._pod(w, w.name, node, "Node", node.name, node.start, node.end)
+        return result
+
     def add_workload(self, w: Workload, quiet_from: float, churn: list[ChurnEvent]) -> None:
+        if w.kind == "StaticPod":
+            return  # made with its node
         if w.kind == "DaemonSet":
             for node in self.nodes:
                 if node.control_plane and not w.control_plane:
@@ -301,7 +291,8 @@ class _PodBuilder:
                 self._pod(w, f"{w.name}-{i}", self._pick_node(w.start), "StatefulSet", w.name,
                           w.start, w.end)
             return
-        # Deployment: a ReplicaSet per rollout; a rolling update replaces one pod a minute.
+        # Deployment or Argo Rollout: a ReplicaSet per rollout; a rolling update replaces one
+        # pod a minute.
         times = [w.start]
         if w.rollouts:
             t = w.start + self.rng.uniform(1, 6) * DAY
@@ -361,7 +352,7 @@ class _PodBuilder:
         first = (int(anchor - DAY) // 3600 + 1) * 3600
         for start in range(first, int(anchor + WEEK), 3600):
             job = f"{name}-{start // 60}"
-            w = Workload(ns, "Job", job, 3, 0.9, 1e4, start, start + 600, rollouts=False)
+            w = Workload(ns, "CronJob", name, 3, 0.9, 1e4, start, start + 600, rollouts=False)
             for _ in range(w.replicas):
                 node = self._pick_node(start)
                 self._pod(w, f"{job}-{_suffix(self.rng, 5)}", node, "Job", job, start, start + 600)
@@ -379,7 +370,8 @@ class _PodBuilder:
                 name, start = old.name, at + 30
             else:
                 name, start = f"{old.owner_name}-{_suffix(self.rng, 5)}", at + 5
-            node = self._pick_node(start)
+            # a StatefulSet pod moved before does not go back where it was (a diff shows it moved)
+            node = self._pick_node(start, {p.node for p in self.pods if p.key == old.key})
             self._pod(old.workload, name, node, old.owner_kind, old.owner_name, start, old.end)
             if name == old.name:
                 churn.append(ChurnEvent(start, "pod-moved", old.key, f"{node_name} -> {node.name}"))
@@ -387,3 +379,8 @@ class _PodBuilder:
 
 def _replace_end(pod: Pod, end: float) -> Pod:
     return replace(pod, end=end)
+
+
+__all__ = ["CRONJOB", "DAY", "HOUR", "MOVED_PODS", "NEW_DAEMONSET", "NEW_DAEMONSET_AGO",
+           "NEW_NODE_AGO", "RETIRED", "RETIRED_AGO", "WEEK", "ChurnEvent", "Cluster", "Node", "Pod",
+           "Workload", "build_cluster"]

@@ -23,6 +23,11 @@ FAMILIES = [
     Family("kube_pod_info", "gauge", "Information about pod."),
     Family("kube_pod_owner", "gauge", "Information about the Pod's owner."),
     Family("kube_replicaset_owner", "gauge", "Information about the ReplicaSet's owner."),
+    Family("kube_job_info", "gauge", "Information about job."),
+    Family("kube_job_created", "gauge", "Unix creation timestamp"),
+    Family("kube_job_owner", "gauge", "Information about the Job's owner."),
+    Family("kube_cronjob_info", "gauge", "Info about cronjob."),
+    Family("kube_cronjob_created", "gauge", "Unix creation timestamp"),
     Family("kube_node_info", "gauge", "Information about a cluster node."),
     Family("kube_ingress_info", "gauge", "Information about ingress."),
     Family("kube_ingress_created", "gauge", "Unix creation timestamp."),
@@ -85,13 +90,14 @@ def kube_state_metrics(cluster: Cluster, scenario: Scenario) -> list[Series]:
             **base, "namespace": p.namespace, "pod": p.name, "uid": p.uid,
             "owner_kind": p.owner_kind, "owner_name": p.owner_name, "owner_is_controller": "true",
         }, one, False, TOPOLOGY, p.start, p.end))
-    for ns, rs, deployment, start, end in cluster.replicasets:
-        retired = next(w.end for w in cluster.workloads if w.namespace == ns and w.name == deployment)
+    for ns, rs, owner, start, end in cluster.replicasets:
+        w = next(w for w in cluster.workloads if w.namespace == ns and w.name == owner)
         # An old ReplicaSet lingers (scaled to zero) for a while after its rollout, then is pruned.
         out.append(Series("kube_replicaset_owner", {
-            **base, "namespace": ns, "replicaset": rs, "owner_kind": "Deployment",
-            "owner_name": deployment, "owner_is_controller": "true",
-        }, one, False, TOPOLOGY, start, min(retired, end + 2 * DAY)))
+            **base, "namespace": ns, "replicaset": rs, "owner_kind": w.kind,
+            "owner_name": owner, "owner_is_controller": "true",
+        }, one, False, TOPOLOGY, start, min(w.end, end + 2 * DAY)))
+    out += _jobs(base, cluster)
     for n in cluster.nodes:
         out.append(Series("kube_node_info", {
             **base, "node": n.name, "kernel_version": "6.1.0-28-cloud-amd64",
@@ -101,6 +107,32 @@ def kube_state_metrics(cluster: Cluster, scenario: Scenario) -> list[Series]:
             "system_uuid": f"{stable_seed(n.name):08x}-lab",
         }, one, False, TOPOLOGY, n.start, n.end))
     out += _ingresses(base, scenario)
+    return out
+
+
+def _jobs(base: dict[str, str], cluster: Cluster) -> list[Series]:
+    """CronJobs and their Jobs; a finished Job is kept until three newer ones have run."""
+    runs = sorted({(p.namespace, p.owner_name, p.workload.name, p.workload.start)
+                   for p in cluster.pods if p.owner_kind == "Job"}, key=lambda r: r[3])
+    out: list[Series] = []
+    one = constant(1.0)
+    for ns, cronjob in sorted({(ns, cj) for ns, _job, cj, _t in runs}):
+        mine = [r for r in runs if r[:3:2] == (ns, cronjob)]
+        created = float(int(mine[0][3] - 3600))
+        ids = {**base, "namespace": ns, "cronjob": cronjob}
+        out.append(Series("kube_cronjob_info", {**ids, "schedule": "0 * * * *",
+                                                "concurrency_policy": "Forbid"},
+                          one, False, TOPOLOGY, created))
+        out.append(Series("kube_cronjob_created", ids, constant(created), False, TOPOLOGY, created))
+        for i, (_ns, job, _cj, start) in enumerate(mine):
+            pruned = mine[i + 3][3] + 600 if i + 3 < len(mine) else float("inf")
+            job_ids = {**base, "namespace": ns, "job_name": job}
+            out.append(Series("kube_job_info", job_ids, one, False, TOPOLOGY, start, pruned))
+            out.append(Series("kube_job_created", job_ids, constant(float(int(start))), False,
+                              TOPOLOGY, start, pruned))
+            out.append(Series("kube_job_owner", {**job_ids, "owner_kind": "CronJob",
+                                                 "owner_name": cronjob, "owner_is_controller": "true"},
+                              one, False, TOPOLOGY, start, pruned))
     return out
 
 
@@ -224,7 +256,7 @@ def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:
             cpu = burst(scenario, "crypto-miner", 1.9 - w.cpu, cpu)
         if w.name == "thumbnailer":
             cpu = burst(scenario, "thumbnailer-busy", 1.4, cpu)
-        if w.kind == "Deployment" and p.start > w.start:  # rolled out, rescheduled or scaled up
+        if w.kind in ("Deployment", "Rollout") and p.start > w.start:  # rolled out, moved, scaled
             cpu = _warming_up(cpu, w.cpu * spread, p.start)
         if (w.namespace, w.name) == day.HPA[:2]:
             cpu = burst(scenario, "hpa-scale-up", 1.5 * w.cpu, cpu)
