@@ -10,8 +10,10 @@ rbac-cluster-change on them with 4 findings, top 73).
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -54,8 +56,8 @@ class _Dump(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _serve(path: Path) -> http.server.ThreadingHTTPServer:
-    handler = type("Dump", (_Dump,), {"body": path.read_bytes()})
+def _serve(body: bytes) -> http.server.ThreadingHTTPServer:
+    handler = type("Dump", (_Dump,), {"body": body})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -67,9 +69,10 @@ def _query(url: str, promql: str) -> list[dict[str, object]]:
     return result
 
 
-@pytest.fixture(scope="module")
-def real_prometheus() -> Iterator[str]:
-    servers = [_serve(path) for path in DUMPS]
+@contextlib.contextmanager
+def _scraped(bodies: list[bytes]) -> Iterator[str]:
+    """A real Prometheus scraping each body as a target of its own, after 3 scrapes of each."""
+    servers = [_serve(body) for body in bodies]
     targets = [f"127.0.0.1:{s.server_address[1]}" for s in servers]
     prom = PrometheusServer(scrape_targets=targets, scrape_interval="1s",
                             scrape_options={"honor_timestamps": False})
@@ -88,6 +91,12 @@ def real_prometheus() -> Iterator[str]:
         prom.stop()
         for server in servers:
             server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def real_prometheus() -> Iterator[str]:
+    with _scraped([path.read_bytes() for path in DUMPS]) as url:
+        yield url
 
 
 def test_scan_fires_nothing_and_names_every_blind_spot(real_prometheus: str) -> None:
@@ -149,3 +158,19 @@ def test_duplicate_falco_families_are_scraped_once(real_prometheus: str) -> None
     assert sorted(str(r["metric"]["rule_name"]) for r in rules) == [  # type: ignore[index]
         "Create Privileged Pod", "K8s Serviceaccount Created", "Terminal shell in container",
     ]
+
+
+def test_status_classes_are_a_blind_spot_with_the_reason_not_ok() -> None:
+    """The same controller as ingress-nginx prints it with --report-status-classes."""
+    real = (REAL / "ingress-nginx-2018" / "ingress-nginx.txt").read_text()
+    classes = re.sub(r'status="([1-5])[0-9][0-9]"', r'status="\1xx"', real)
+    assert classes != real and 'status="4xx"' in classes
+    with _scraped([DUMPS[0].read_bytes(), classes.encode()]) as url:
+        proc = promsoc("scan", "--url", url, "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = {r["detector"]: r for r in json.loads(proc.stdout)["results"]}
+    for det in ("ingress-fingerprinting", "ingress-bruteforce", "ingress-sqli"):
+        assert results[det]["status"] == "no_data", results[det]
+        assert results[det]["missing"] == ['nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}']
+        assert "--report-status-classes" in results[det]["note"]
+    assert results["ingress-response-size-anomaly"]["status"] == "ok"
