@@ -117,6 +117,7 @@ def test_user_packs_add_and_replace(tmp_path: Path) -> None:
     sqli = detectors[ids.index("ingress-sqli")]
     assert sqli.pack == "ours" and "http_requests_total" in sqli.query
     mine = detectors[-1]
+    assert mine.unit == "none"  # undeclared: printed as a plain number
     assert mine.query == '(sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))) > 1'
     assert load_detectors(packs_dir=tmp_path, settings={"api-errors": DetectorOverride(
         params={"window": "10m"})})[-1].query.count("[10m]") == 1
@@ -134,6 +135,8 @@ def test_user_packs_add_and_replace(tmp_path: Path) -> None:
         (USER_PACK.replace("    runbook: Read the logs.\n", ""), "'runbook' must be"),
         (USER_PACK.replace("    category: app\n", "    category: app\n    colour: red\n"),
          "unknown key 'colour'"),
+        (USER_PACK.replace("    category: app\n", "    category: app\n    unit: furlongs\n"),
+         r"\(api-errors\): unit 'furlongs' is not one of none, count"),
     ],
 )
 def test_bad_packs_name_the_file_and_the_mistake(text: str, message: str) -> None:

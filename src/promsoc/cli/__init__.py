@@ -13,7 +13,7 @@ from promsoc.cli.common import EXIT_USAGE, CliError
 from promsoc.cli.output import EXIT_PIPE, OutputError, silence_stdout, write
 
 # Each module defines register(subparsers) and sets a `handler` default on its parser.
-COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check", "alerts", "serve")
+COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check", "alerts", "serve", "timeline")
 
 
 def build_parser() -> argparse.ArgumentParser:

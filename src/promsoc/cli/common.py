@@ -77,16 +77,16 @@ _RFC3339 = re.compile(
 )
 
 
-def parse_time(text: str) -> float:
+def parse_time(text: str, option: str = "--at") -> float:
     """RFC 3339 or Unix seconds -> Unix seconds; a bad value is a usage error."""
     value = text.strip()
     try:
-        return moment(float(value), "--at", text)
+        return moment(float(value), option, text)
     except ValueError:
         pass
     match = _RFC3339.match(value)
     if not match:
-        raise CliError(f"--at: {text!r} is neither RFC 3339 (2026-11-28T03:12:00Z) nor Unix seconds")
+        raise CliError(f"{option}: {text!r} is neither RFC 3339 (2026-11-28T03:12:00Z) nor Unix seconds")
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = int(match.group(6) or 0)
     frac = float(match.group(7) or 0)
@@ -95,12 +95,12 @@ def parse_time(text: str) -> float:
         stamp = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
         time.gmtime(stamp)
     except (ValueError, OverflowError) as exc:
-        raise CliError(f"--at: {text!r} is not a valid time ({exc})") from None
+        raise CliError(f"{option}: {text!r} is not a valid time ({exc})") from None
     if zone not in ("Z", "z"):
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         stamp -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return moment(stamp + frac, "--at", text)
+    return moment(stamp + frac, option, text)
 
 
 LAST_MOMENT = 7258118400.0
@@ -115,6 +115,21 @@ def moment(stamp: float, option: str, text: str = "") -> float:
     if not 0 <= stamp < LAST_MOMENT:
         raise CliError(f"{option}: {shown!r} gives a moment outside 1970-2200")
     return stamp
+
+
+def parse_moment(text: str, now: float, option: str) -> float:
+    """`now`, a time before now (`-8h`, `-2d`), RFC 3339 or Unix seconds -> Unix seconds."""
+    value = text.strip()
+    if value.lower() == "now":
+        return now
+    if value.startswith("-") and value[1:2].isdigit() and not value[1:].replace(".", "").isdigit():
+        try:
+            return moment(now - parse_duration(value[1:], option), option, text)
+        except CliError:
+            raise CliError(
+                f"{option}: {text!r} is not a time before now like -8h, -2d or -1h30m"
+            ) from None
+    return parse_time(value, option)
 
 
 MAX_DURATION = 200 * 31536000.0

@@ -7,7 +7,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
+
+from promsoc import units
 
 from promsoc.cli.common import (
     EXIT_BLIND,
@@ -68,10 +70,19 @@ async def scan_sources(
     return [result for results in per_source for result in results]
 
 
-def exit_code(results: Sequence[DetectorResult]) -> int:
+class Outcome(Protocol):
+    """What the exit code reads of a result (a scan's or a timeline's)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+
+
+def exit_code(results: Sequence[Outcome]) -> int:
     """3 if a source answered nothing, else 1 if anything fires, else 3 on any error, else 4 when
     every result is no_data (blind, not clean), else 0."""
-    by_source: dict[str, list[DetectorResult]] = {}
+    by_source: dict[str, list[Outcome]] = {}
     for result in results:
         by_source.setdefault(result.source, []).append(result)
     if any(all(r.status is Status.ERROR for r in rs) for rs in by_source.values()):
@@ -85,8 +96,12 @@ def exit_code(results: Sequence[DetectorResult]) -> int:
     return EXIT_OK
 
 
-def to_json(results: Sequence[DetectorResult], at: float) -> dict[str, Any]:
-    """The contract's JSON document (plus `missing` for no_data, and `note`)."""
+def to_json(
+    results: Sequence[DetectorResult], at: float, unit_of: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The contract's JSON document (plus `unit`, the values' unit, `missing` for no_data, and
+    `note`)."""
+    unit_of = unit_of or {}
     return {
         "evaluated_at": format_time(at),
         "results": [
@@ -97,6 +112,7 @@ def to_json(results: Sequence[DetectorResult], at: float) -> dict[str, Any]:
                 "category": r.category,
                 "severity": r.severity,
                 "status": r.status.value,
+                "unit": unit_of.get(r.detector, units.DEFAULT),
                 "findings": [{"labels": f.labels, "value": f.value} for f in r.findings],
                 "error": r.error,
                 "missing": list(r.missing),
@@ -111,19 +127,16 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def _value(value: float) -> str:
-    return f"{value:.4g}"
-
-
 def _labels(labels: dict[str, str]) -> str:
     shown = [f"{safe(k, 40)}={safe(v, 60)}" for k, v in labels.items() if k not in QUIET_LABELS]
     return " ".join(shown) or "{}"
 
 
-def _detail(result: DetectorResult) -> str:
+def _detail(result: DetectorResult, unit: str) -> str:
     if result.status is Status.FIRING:
         count = len(result.findings)
-        return f"{count} finding{'s' if count > 1 else ''}, top {_value(result.findings[0].value)}"
+        worst = units.human(result.findings[0].value, unit)  # the engine sorts worst first
+        return f"{count} finding{'s' if count > 1 else ''}: {worst}"
     if result.status is Status.NO_DATA:
         return "blind spot: what it needs is absent" if result.note else "blind spot: its metrics are absent"
     if result.status is Status.ERROR:
@@ -131,8 +144,11 @@ def _detail(result: DetectorResult) -> str:
     return ""
 
 
-def render_table(results: Sequence[DetectorResult], at: float) -> str:
+def render_table(
+    results: Sequence[DetectorResult], at: float, unit_of: dict[str, str] | None = None
+) -> str:
     """One block per source: status, detector, severity, top finding or reason; 80 columns."""
+    unit_of = unit_of or {}
     lines: list[str] = []
     sources = list(dict.fromkeys(r.source for r in results))
     for source in sources:
@@ -146,7 +162,8 @@ def render_table(results: Sequence[DetectorResult], at: float) -> str:
                           f"{blind} no data, {errors} error, {len(mine)} detectors", WIDTH))
         lines.append(f"{'STATUS':<10}{'DETECTOR':<31}{'SEVERITY':<9}DETAIL")
         for r in mine:
-            row = f"{STATUS_TEXT[r.status]:<10}{r.detector:<31}{r.severity:<9}{_detail(r)}"
+            detail = _detail(r, unit_of.get(r.detector, units.DEFAULT))
+            row = f"{STATUS_TEXT[r.status]:<10}{r.detector:<31}{r.severity:<9}{detail}"
             lines.append(_fit(row.rstrip(), WIDTH))
             for finding in r.findings[:3]:
                 lines.append(_fit(f"{'':<10}└ {_labels(finding.labels)}", WIDTH))
@@ -164,10 +181,11 @@ def run(args: argparse.Namespace) -> int:
     detectors = configured_detectors(settings)
     print_warnings(settings)
     results = asyncio.run(scan_sources(settings, detectors, at))
+    unit_of = {det.id: det.unit for det in detectors}
     if args.format == "json":
-        write(json_text(to_json(results, at)))
+        write(json_text(to_json(results, at, unit_of)))
     else:
-        write(render_table(results, at) + "\n")
+        write(render_table(results, at, unit_of) + "\n")
     code = exit_code(results)
     if code == EXIT_BLIND:
         print(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from promsoc import anomaly
+from promsoc import anomaly, units
 from promsoc.detectors import falco, requirements
 from promsoc.detectors.fragments import increase_new, pod_workload
 
@@ -84,6 +84,8 @@ class Detector:
     pack: str = "builtin"
     enabled: bool = True
     for_: str = "0m"
+    unit: str = units.DEFAULT
+    """What the query's value measures (promsoc.units): how every screen prints it."""
     # Rendered at construction (see build()); a bad template fails at load, not at 3 a.m.
     query: str = ""
     signal: str | None = None
@@ -212,7 +214,7 @@ def _text(raw: Mapping[str, Any], key: str, where: str, default: str | None = No
 
 _KNOWN_KEYS = {
     "id", "title", "category", "severity", "mitre", "description", "runbook", "query",
-    "params", "requires", "signal", "band", "for",
+    "params", "requires", "signal", "band", "for", "unit",
 }
 
 
@@ -252,6 +254,9 @@ def parse_detector(
     if band is not None and not isinstance(band, Mapping):
         raise SpecError(f"{where}: 'band' must be a mapping with a 'kind'")
     signal = raw.get("signal")
+    unit = raw.get("unit", units.DEFAULT)
+    if not isinstance(unit, str) or not units.known(unit):
+        raise SpecError(f"{where}: unit {unit!r} is not one of {', '.join(units.UNITS)}")
     det = Detector(
         id=det_id,
         title=_text(raw, "title", where),
@@ -268,5 +273,6 @@ def parse_detector(
         macros=macros,
         pack=pack,
         for_=str(raw.get("for", "0m")),
+        unit=unit,
     )
     return build(det)
