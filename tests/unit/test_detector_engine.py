@@ -218,3 +218,14 @@ def test_presence_query_checks_selectors_by_a_label_of_their_own() -> None:
         'group by (__name__) ({__name__=~"a"}) or '
         'label_replace(group(a{code=~"4.."}), "promsoc_requirement", "a{code=~\\"4..\\"}", "", "")'
     )
+
+async def test_findings_are_worst_first_in_the_units_direction() -> None:
+    expiry, share = DETECTORS["cert-expiry-certmanager"], DETECTORS["ingress-sqli"]
+    client = ScriptedClient({
+        expiry.query: _vector(({"name": "later"}, 5 * 86400.0), ({"name": "sooner"}, 3600.0)),
+        share.query: _vector(({"path": "/a"}, 0.4), ({"path": "/b"}, 0.9)),
+    }, present={"certmanager_certificate_expiration_timestamp_seconds",
+                "nginx_ingress_controller_requests"})
+    by_id = {r.detector: r for r in await evaluate([expiry, share], client, "s", 0.0, batch=False)}
+    assert [f.labels["name"] for f in by_id[expiry.id].findings] == ["sooner", "later"]
+    assert [f.labels["path"] for f in by_id[share.id].findings] == ["/b", "/a"]

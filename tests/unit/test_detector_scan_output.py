@@ -72,3 +72,20 @@ def test_notes_explain_a_blind_spot_and_an_ok_that_saw_nothing() -> None:
     doc = to_json(results, 0.0)["results"]
     assert [r["note"] for r in doc] == [classes + "\x1b[31m", results[1].note, None]
     assert doc[0]["missing"] == ['nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}']
+
+def test_table_prints_values_with_units_and_json_names_the_unit() -> None:
+    results = [
+        _result("pod-egress-outlier", Status.FIRING, findings=[Finding({"pod": "p"}, 4.9e6)]),
+        _result("ingress-bruteforce", Status.FIRING, findings=[Finding({"path": "/login"}, 0.62)]),
+        _result("cert-expiry-certmanager", Status.FIRING, findings=[Finding({"name": "c"}, 3 * 86400.0)]),
+    ]
+    unit_of = {"pod-egress-outlier": "bytes_per_second", "ingress-bruteforce": "ratio",
+               "cert-expiry-certmanager": "seconds_until_expiry"}
+    lines = render_table(results, 0.0, unit_of).splitlines()
+    rows = [line for line in lines if line.startswith("● FIRING")]
+    assert [row.split("high", 1)[1].strip() for row in rows] == [
+        "1 finding: 4.9 MB/s", "1 finding: 62 %", "1 finding: expires in 3 d"]
+    doc = to_json(results, 0.0, unit_of)
+    assert [(r["unit"], r["findings"][0]["value"]) for r in doc["results"]] == [
+        ("bytes_per_second", 4.9e6), ("ratio", 0.62), ("seconds_until_expiry", 259200.0)]
+    assert to_json(results[:1], 0.0)["results"][0]["unit"] == "none"

@@ -13,7 +13,7 @@ import pytest
 from promsoc.lab.cluster import DAY, HOUR, build_cluster
 from promsoc.lab.day import DAY_EVENTS
 from promsoc.lab.launcher import PrometheusNotFound, find_binaries
-from promsoc.lab.scenario import LIVE_ACTIVE, LIVE_EVERY, Window, build_scenario
+from promsoc.lab.scenario import LIVE_ACTIVE, LIVE_EVERY, OPENING, Window, build_scenario
 from promsoc.lab.simulator import SimOptions, Simulator
 
 ANCHOR = 1_800_000_000.0
@@ -54,6 +54,16 @@ def test_live_loop_plays_an_attack_every_90_seconds() -> None:
         assert scenario.active(attacks[k % len(attacks)], t)
     busy = [sum(scenario.active(a, live + s) for a in attacks) for s in range(0, 3600, 15)]
     assert min(busy) >= 1 and max(busy) <= LIVE_ACTIVE // LIVE_EVERY + 1
+
+
+def test_live_mode_opens_on_an_attack_already_running() -> None:
+    cluster = build_cluster(ANCHOR)
+    opening = ANCHOR + 30
+    scenario = build_scenario(cluster, ANCHOR, live_start=ANCHOR + 150, opening=opening)
+    assert not scenario.active(OPENING, opening - 1)
+    assert scenario.active(OPENING, opening) and scenario.active(OPENING, ANCHOR + 150)
+    assert scenario.activation(OPENING, opening + 60) == opening
+    assert not build_scenario(cluster, ANCHOR, live_start=None, opening=None).active(OPENING, opening)
 
 
 def test_default_cluster_size_and_churn() -> None:

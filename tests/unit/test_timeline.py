@@ -13,8 +13,8 @@ from promsoc.detectors.timeline import (
     CHUNK_STEPS,
     MAX_STEPS,
     Range,
-    _absent_everywhere,
     _joined,
+    _verdict,
     default_step,
     intervals,
     make_range,
@@ -87,12 +87,13 @@ def test_chunked_results_join_series_by_labels() -> None:
 def test_no_data_only_when_requirements_are_absent_at_every_step() -> None:
     det = next(d for d in load_detectors() if d.id == "container-cpu-outlier")
     half = RangeResult([series({"__name__": "container_cpu_usage_seconds_total"}, [0, 1, 2])])
-    assert _absent_everywhere(det, half) == ("container_cpu_usage_seconds_total", "kube_pod_owner")
+    assert _verdict(det, half).missing == ("kube_pod_owner",)
+    assert _verdict(det, RangeResult([])).missing == ("container_cpu_usage_seconds_total", "kube_pod_owner")
     both = RangeResult([*half.series, series({"__name__": "kube_pod_owner"}, [2])])
-    assert _absent_everywhere(det, both) == ()
+    assert _verdict(det, both).missing == ()
     apart = RangeResult([series({"__name__": "container_cpu_usage_seconds_total"}, [0]),
                          series({"__name__": "kube_pod_owner"}, [1])])
-    assert _absent_everywhere(det, apart) != ()  # never both at the same step
+    assert _verdict(det, apart).missing != ()  # never both at the same step
 
 
 def test_relative_times_and_their_errors() -> None:
@@ -100,7 +101,10 @@ def test_relative_times_and_their_errors() -> None:
     assert parse_moment("-8h", T0, "--from") == T0 - 8 * 3600
     assert parse_moment("-1d12h", T0, "--from") == T0 - 36 * 3600
     assert parse_moment("2027-01-15T08:00:00Z", T0, "--from") == 1_800_000_000
-    assert parse_moment("-5", T0, "--from") == -5  # Unix seconds, however odd
+    with pytest.raises(CliError, match="outside 1970-2200"):
+        parse_moment("-5", T0, "--from")  # Unix seconds before 1970: a typo
+    with pytest.raises(CliError, match=r"^--from: '-300y' is not a time before now"):
+        parse_moment("-300y", T0, "--from")
     with pytest.raises(CliError, match=r"^--from: '-8x' is not a time before now like -8h"):
         parse_moment("-8x", T0, "--from")
     with pytest.raises(CliError, match=r"^--to: 'soon' is neither"):

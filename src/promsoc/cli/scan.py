@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from promsoc import units
-
 from promsoc.cli.common import (
     EXIT_BLIND,
     EXIT_FIRING,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 from promsoc import units
 from promsoc.cli.common import (
+    EXIT_BLIND,
     EXIT_USAGE,
     WIDTH,
     CliError,
@@ -23,6 +23,7 @@ from promsoc.cli.common import (
     parse_moment,
     print_warnings,
 )
+from promsoc.cli.output import json_text, write
 from promsoc.cli.scan import QUIET_LABELS, STATUS_TEXT, exit_code
 from promsoc.config import Settings
 from promsoc.detectors.model import Status
@@ -97,7 +98,7 @@ async def timeline_sources(
 
 def to_json(results: Sequence[TimelineResult], span: Range) -> dict[str, Any]:
     """The contract's JSON document, plus `title`, `unit`, each interval's `low` (its smallest
-    value: the worst one of an expiry or an age) and, for no_data, `missing`."""
+    value: the worst one of an expiry or an age), for no_data `missing`, and `note`."""
     return {
         "from": format_time(span.start),
         "to": format_time(span.end),
@@ -117,6 +118,7 @@ def to_json(results: Sequence[TimelineResult], span: Range) -> dict[str, Any]:
                 ],
                 "error": r.error,
                 "missing": list(r.missing),
+                "note": r.note,
             }
             for r in results
         ],
@@ -181,6 +183,8 @@ def render_table(results: Sequence[TimelineResult], span: Range) -> str:
                     lines.append(_fit(f"{'':<12}and {len(interval.findings) - 3} more"))
             for family in r.missing:
                 lines.append(_fit(f"{'':<10}└ missing {family}"))
+            if r.note:
+                lines.append(_fit(f"{'':<10}└ {safe(r.note, 200)}"))
     return "\n".join(lines)
 
 
@@ -192,8 +196,12 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(settings)
     results = asyncio.run(timeline_sources(settings, detectors, span))
     if args.format == "json":
-        json.dump(to_json(results, span), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write(json_text(to_json(results, span)))
     else:
-        sys.stdout.write(render_table(results, span) + "\n")
-    return exit_code(results)
+        write(render_table(results, span) + "\n")
+    code = exit_code(results)
+    if code == EXIT_BLIND:
+        print("promsoc: every detector of every source was no_data over the whole range: promsoc "
+              "saw nothing it could judge (a wrong server, or a range outside its retention?)",
+              file=sys.stderr)
+    return code

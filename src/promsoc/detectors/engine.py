@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from promsoc import anomaly
+from promsoc import anomaly, units
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import run_queries
 from promsoc.detectors.model import DetectorResult, Finding, Status
@@ -56,13 +56,15 @@ def missing_requirements(det: Detector, presence: InstantResult) -> list[str]:
     return list(judge(det, presence).missing)
 
 
-def _findings(result: InstantResult) -> list[Finding]:
+def _findings(result: InstantResult, unit: str) -> list[Finding]:
+    """Worst first: the highest value, or the lowest for units that fire low (expiry, age)."""
     findings = [
         Finding(labels=dict(sample.labels), value=sample.value)
         for sample in result.samples
         if not math.isnan(sample.value)
     ]
-    return sorted(findings, key=lambda f: (-f.value, sorted(f.labels.items())))
+    sign = 1 if units.lower_is_worse(unit) else -1
+    return sorted(findings, key=lambda f: (sign * f.value, sorted(f.labels.items())))
 
 
 def _result(
@@ -88,7 +90,7 @@ def _result(
 
     if isinstance(outcome, PromError):
         return make(Status.ERROR, error=str(outcome))
-    findings = _findings(outcome)
+    findings = _findings(outcome, det.unit)
     if findings:
         return make(Status.FIRING, findings)
     if not det.requires:

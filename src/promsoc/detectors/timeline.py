@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from promsoc.detectors.engine import missing_requirements, presence_query
+from promsoc.detectors import requirements
+from promsoc.detectors.engine import detectors_presence_query
 from promsoc.detectors.model import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -68,7 +69,9 @@ class TimelineResult:
     intervals: list[Interval] = field(default_factory=list)
     error: str | None = None
     missing: tuple[str, ...] = ()
-    """For no_data: the requirements absent at every step (or 'a|b' alternatives)."""
+    """For no_data: the requirements not met at any step (or 'a|b' alternatives)."""
+    note: str | None = None
+    """Why (the pack's `why`), or, for ok, that there was nothing to judge (the pack's `note`)."""
 
     def firing_at(self, moment: float) -> Interval | None:
         """The interval covering `moment` (a step of the range), if any."""
@@ -170,17 +173,21 @@ def intervals(series: RangeResult, step: float) -> list[Interval]:
     return result
 
 
-def _absent_everywhere(det: Detector, presence: RangeResult) -> tuple[str, ...]:
-    """The requirements missing at every step, or () if at some step all were present."""
-    present_at: dict[int, set[str]] = {}
+def _verdict(det: Detector, presence: RangeResult) -> requirements.Verdict:
+    """`no_data` only if the requirements were unmet at every step: then the verdict of the step
+    that saw the most; else the verdict of a step where they were met (its note, if any)."""
+    seen_at: dict[int, list[dict[str, str]]] = {}
     for one in presence.series:
-        name = one.labels.get("__name__", "")
         for stamp, _value in one.points:
-            present_at.setdefault(round(stamp * 1000), set()).add(name)
-    if any(not missing_requirements(det, names) for names in present_at.values()):
-        return ()
-    missing = missing_requirements(det, set())
-    return tuple(missing)
+            seen_at.setdefault(round(stamp * 1000), []).append(one.labels)
+    verdicts = [requirements.judge(det.requires, requirements.Seen.from_labels(labels))
+                for _key, labels in sorted(seen_at.items())]
+    met = [v for v in verdicts if not v.missing]
+    if met:
+        return next((v for v in met if v.note is None), met[0])
+    if not verdicts:
+        return requirements.judge(det.requires, requirements.Seen(frozenset(), frozenset()))
+    return min(verdicts, key=lambda v: len(v.missing))
 
 
 def _joined(parts: Sequence[RangeResult]) -> RangeResult:
@@ -220,11 +227,11 @@ def _result(
     presence: RangeResult | PromError | None,
 ) -> TimelineResult:
     def make(status: Status, found: Sequence[Interval] = (), error: str | None = None,
-             missing: tuple[str, ...] = ()) -> TimelineResult:
+             missing: tuple[str, ...] = (), note: str | None = None) -> TimelineResult:
         return TimelineResult(
             source=source, detector=det.id, title=det.title, category=det.category,
             severity=det.severity, unit=det.unit, status=status, intervals=list(found),
-            error=error, missing=missing,
+            error=error, missing=missing, note=note,
         )
 
     if isinstance(outcome, PromError):
@@ -236,8 +243,10 @@ def _result(
         return make(Status.OK)
     if presence is None or isinstance(presence, PromError):
         return make(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
-    missing = _absent_everywhere(det, presence)
-    return make(Status.NO_DATA, missing=missing) if missing else make(Status.OK)
+    verdict = _verdict(det, presence)
+    if verdict.missing:
+        return make(Status.NO_DATA, missing=verdict.missing, note=verdict.note)
+    return make(Status.OK, note=verdict.note)
 
 
 async def timeline(
@@ -256,12 +265,12 @@ async def timeline(
     """
     enabled = [det for det in detectors if det.enabled]
     gate = asyncio.Semaphore(max(1, max_concurrency))
-    families = {name for det in enabled for name in det.required_families}
+    presence_promql = detectors_presence_query(enabled)
     jobs = [_range(client, det.query, span, gate) for det in enabled]
-    if families:
-        jobs.append(_range(client, presence_query(families), span, gate))
+    if presence_promql:
+        jobs.append(_range(client, presence_promql, span, gate))
     outcomes = await asyncio.gather(*jobs)
-    presence = outcomes[len(enabled)] if families else None
+    presence = outcomes[len(enabled)] if presence_promql else None
     return [
         _result(det, source_name, span, outcome, presence)
         for det, outcome in zip(enabled, outcomes[: len(enabled)], strict=True)

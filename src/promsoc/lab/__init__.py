@@ -12,7 +12,7 @@ from types import TracebackType
 from promsoc.lab import backfill
 from promsoc.lab.alertmanager import AlertmanagerServer
 from promsoc.lab.launcher import LabError, PrometheusNotFound, PrometheusServer, find_binaries
-from promsoc.lab.scenario import Incident, Scenario
+from promsoc.lab.scenario import OPENING_LEAD, Incident, Scenario
 from promsoc.lab.server import MetricsServer
 from promsoc.lab.simulator import SimOptions, Simulator
 
@@ -76,25 +76,28 @@ class Lab:
         data_dir = Path(self._tmp) / "data"
         cache_dir = opts.cache_dir or backfill.default_cache_dir()
         cached = backfill.restore(cache_dir, sim_opts, now) if opts.cache else None
+        # Live mode opens on an attack begun before now (scenario.OPENING); it lies after the
+        # history's anchor, in the gap filled below, so the shared cache never holds it.
+        opening = now - OPENING_LEAD
         try:
             sim = None
             if cached is not None:
                 anchor, entry = cached
-                sim = Simulator(anchor, sim_opts, live_start=now + 30)
+                sim = Simulator(anchor, sim_opts, live_start=now + 30, opening=max(opening, anchor + 1))
                 try:
                     backfill.load_cached(entry, sim, data_dir)
-                    gap_end = float(int(time.time()) - 1)
-                    backfill.build_blocks(sim, binaries, data_dir, anchor + 1, gap_end)
                     self.cache_hit = True
                 except backfill.CacheMiss:
                     sim = None  # pruned under our feet by another run: build afresh
             if sim is None:
-                anchor = float(int(now) // 60 * 60)
-                sim = Simulator(anchor, sim_opts, live_start=now + 30)
+                anchor = float(int(opening - 1) // 60 * 60)
+                sim = Simulator(anchor, sim_opts, live_start=now + 30, opening=opening)
                 start = anchor - sim_opts.history_days * 86400
                 backfill.build_blocks(sim, binaries, data_dir, start, anchor)
                 if opts.cache:
                     backfill.save(cache_dir, sim_opts, anchor, sim, data_dir)
+            gap_end = float(int(time.time()) - 1)
+            backfill.build_blocks(sim, binaries, data_dir, anchor + 1, gap_end)
             self.simulator = sim
             self.metrics = MetricsServer(sim).start()
             if opts.alertmanager:

@@ -19,6 +19,10 @@ DETECT_AT = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0, "falco-sc
 ALSO_FIRES = {"falco-scrape-gap": ("falco-blind", "Falco cannot be scraped for 8 minutes: blind")}
 LIVE_EVERY = 90.0  # live mode: a new attack every 90 s ...
 LIVE_ACTIVE = 240.0  # ... active for 4 minutes
+# Live mode opens on an incident: this attack began this long before the lab was up, so the
+# console's first frame already shows it firing (a new Ingress fires from its first sample).
+OPENING = "backdoor-ingress"
+OPENING_LEAD = 120.0
 
 
 @dataclass(frozen=True)
@@ -215,8 +219,11 @@ def incident_labels(cluster: Cluster, at: float) -> dict[str, dict[str, str]]:
     }
 
 
-def build_scenario(cluster: Cluster, anchor: float, live_start: float | None) -> Scenario:
-    """Lay the timeline into the 8 hours before the anchor; optionally repeat attacks live."""
+def build_scenario(
+    cluster: Cluster, anchor: float, live_start: float | None, opening: float | None = None
+) -> Scenario:
+    """Lay the timeline into the 8 hours before the anchor; optionally repeat attacks live,
+    and (`opening`) run OPENING once from that moment, before the live repeats begin."""
     first = anchor - 8 * HOUR
     labels = incident_labels(cluster, anchor)
     incidents: list[Incident] = []
@@ -237,6 +244,8 @@ def build_scenario(cluster: Cluster, anchor: float, live_start: float | None) ->
         period = LIVE_EVERY * len(attacks)
         for i, name in enumerate(attacks):
             windows[name].append(Window(live_start + i * LIVE_EVERY, LIVE_ACTIVE, period))
+        if opening is not None:
+            windows[OPENING].append(Window(opening, LIVE_ACTIVE))
     quiet = [anchor - 9 * HOUR, anchor - 20 * HOUR - 1800, anchor - 2 * DAY - 3 * HOUR,
              anchor - 5 * DAY - 7 * HOUR]
     return Scenario(anchor, cluster, incidents, quiet, live_start, windows)

@@ -53,15 +53,22 @@ def family_of(name: str) -> str:
 class Simulator:
     """All series of the simulated cluster, their backfill, and their live state."""
 
-    def __init__(self, anchor: float, options: SimOptions, live_start: float | None = None) -> None:
+    def __init__(
+        self,
+        anchor: float,
+        options: SimOptions,
+        live_start: float | None = None,
+        opening: float | None = None,
+    ) -> None:
         self.anchor = anchor
         self.options = options
         self.cluster: Cluster = build_cluster(
             anchor, history=options.history_days * DAY, pods=options.pods, nodes=options.nodes,
             seed=options.seed,
         )
+        live = options.live_incidents
         self.scenario: Scenario = build_scenario(
-            self.cluster, anchor, live_start if options.live_incidents else None
+            self.cluster, anchor, live_start if live else None, opening if live else None
         )
         self.series = self._build_series()
         self._lock = threading.Lock()
