@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["tui", *args_list]
+    if args_list[0] == "timeline":
+        from promsoc.cli.timeline import glue_relative_times
+
+        args_list = glue_relative_times(args_list)
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)
     if handler is None:
