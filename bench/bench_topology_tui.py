@@ -5,36 +5,60 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Sequence
 
-from textual.app import App
-
+from promsoc.detectors.results import DetectorResult
 from promsoc.topology.model import Topology
+from promsoc.tui.app import ConsoleApp
+from promsoc.tui.backend import Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.screens.topology import TopologyScreen
 from promsoc.tui.widgets.topology_view import TopologyView
 
 
-class _Host(App[None]):
-    def __init__(self, screen: TopologyScreen) -> None:
-        super().__init__()
-        self.topology = screen
+class _MapOnly:
+    """A console backend with one map and no detectors: only the topology screen is timed."""
 
-    def on_mount(self) -> None:
-        self.push_screen(self.topology)
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+
+    @property
+    def sources(self) -> Sequence[str]:
+        return ["bench"]
+
+    def detectors(self) -> list[DetectorInfo]:
+        return []
+
+    async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
+        return []
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+        return History([])
+
+    async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
+        return Chart([])
+
+    async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
+        return FalcoSummary()
+
+    async def topology(self, source: str, at: float) -> Topology:
+        return self.topo
+
+    async def aclose(self) -> None:
+        return None
 
 
 def _time_screen(topo: Topology, keys: int) -> tuple[float, int, list[float], float]:
     """(ms to first workload view, its lines, per-key ms while paging, ms to apply a filter)."""
 
-    async def loader(at: float) -> Topology:
-        return topo
-
     async def run() -> tuple[float, int, list[float], float]:
-        screen = TopologyScreen(loader, list, clock=time.time)
-        app = _Host(screen)
+        app = ConsoleApp(_MapOnly(topo), poll=False)
         async with app.run_test(size=(160, 50)) as pilot:
             start = time.perf_counter()
+            await pilot.press("m")
             await pilot.pause()
             await app.workers.wait_for_complete()
+            screen = app.screen
+            assert isinstance(screen, TopologyScreen)
             await pilot.press("2")
             await pilot.pause()
             await app.workers.wait_for_complete()
@@ -110,10 +134,10 @@ def bench_console(url: str, keys: int = 100) -> None:
 
     from promsoc.config import load_settings
     from promsoc.tui.app import ConsoleApp
-    from promsoc.tui.domain import DomainBackend
+    from promsoc.tui.live_backend import LiveBackend
 
     async def run() -> None:
-        app = ConsoleApp(DomainBackend(load_settings(None, url, "bench")), poll=False)
+        app = ConsoleApp(LiveBackend(load_settings(None, url, "bench")), poll=False)
         async with app.run_test(size=(160, 50)) as pilot:
             began = time.perf_counter()
             app.poll_now()

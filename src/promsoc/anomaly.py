@@ -1,6 +1,6 @@
 """Band and outlier PromQL builders, shared by the detectors and the console's charts.
 
-Every builder takes a *signal* (any PromQL expression) and returns a `Band`: the upper
+Every builder takes a *signal* (any PromQL expression) and returns a `BandQueries`: the upper
 (and, where it means something, lower) bound as PromQL. A detector fires on
 `signal > upper`; a chart draws signal, upper and lower over the same range, so the
 console and the alert agree by construction.
@@ -29,8 +29,8 @@ _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class Band:
-    """Upper/lower bound queries for a signal; `by` names the group labels of group bands."""
+class BandQueries:
+    """A band as PromQL: upper/lower bound queries for a signal; `by` names a group band's labels."""
 
     kind: str
     upper: str
@@ -56,9 +56,9 @@ def _num(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
-def threshold_band(value: float, lower: float | None = None) -> Band:
+def threshold_band(value: float, lower: float | None = None) -> BandQueries:
     """A constant line: the band of detectors that compare with a fixed threshold."""
-    return Band(
+    return BandQueries(
         kind="threshold",
         upper=f"vector({_num(value)})",
         lower=None if lower is None else f"vector({_num(lower)})",
@@ -73,7 +73,7 @@ def time_band(
     k: float = 3,
     skip: str = "0s",
     min_ratio: float | None = None,
-) -> Band:
+) -> BandQueries:
     """The talk's time band: mean ± k·stddev of the signal over the last `window`.
 
     `skip` leaves out the most recent stretch so that an ongoing anomaly does not widen
@@ -89,7 +89,7 @@ def time_band(
     if min_ratio is not None:
         upper = f"({_num(min_ratio)} * {mean} + {_num(k)} * {dev})"
         description = f"{_num(min_ratio)} × mean + {_num(k)}σ over {window}"
-    return Band(
+    return BandQueries(
         kind="time",
         upper=upper,
         lower=f"({mean} - {_num(k)} * {dev})",
@@ -109,14 +109,14 @@ def _profile(signal: str, offsets: Sequence[str]) -> str:
 
 def seasonal_band(
     signal: str, offsets: Sequence[str] = SEASONS_HOURLY, k: float = 2
-) -> Band:
+) -> BandQueries:
     """Seasonal band: mean ± k·stddev of the same signal 1h and 2h ago (or 1d and 1w ago)."""
     if not offsets:
         raise ValueError("a seasonal band needs at least one offset")
     profile = _profile(signal, offsets)
     mean = f"avg without (tsprofile) {profile}"
     dev = f"stddev without (tsprofile) {profile}"
-    return Band(
+    return BandQueries(
         kind="seasonal",
         upper=f"({mean} + {_num(k)} * {dev})",
         lower=f"({mean} - {_num(k)} * {dev})",
@@ -126,10 +126,10 @@ def seasonal_band(
 
 def group_quantile_band(
     signal: str, by: Sequence[str], low: float = 0.05, high: float = 0.95
-) -> Band:
+) -> BandQueries:
     """Top/bottom quantiles of a group (the talk's 'detect 5% anomalies')."""
     grp = _labels(by)
-    return Band(
+    return BandQueries(
         kind="group_quantile",
         upper=f"quantile by ({grp}) ({_num(high)}, {signal})",
         lower=f"quantile by ({grp}) ({_num(low)}, {signal})",
@@ -138,11 +138,11 @@ def group_quantile_band(
     )
 
 
-def group_zscore_band(signal: str, by: Sequence[str], k: float = 3) -> Band:
+def group_zscore_band(signal: str, by: Sequence[str], k: float = 3) -> BandQueries:
     """The talk's group band: avg ± k·stddev across the group (blind for n < k²+1)."""
     grp = _labels(by)
     mean, dev = f"avg by ({grp}) ({signal})", f"stddev by ({grp}) ({signal})"
-    return Band(
+    return BandQueries(
         kind="group_zscore",
         upper=f"({mean} + {_num(k)} * {dev})",
         lower=f"({mean} - {_num(k)} * {dev})",
@@ -153,11 +153,11 @@ def group_zscore_band(signal: str, by: Sequence[str], k: float = 3) -> Band:
 
 def group_median_ratio_band(
     signal: str, by: Sequence[str], ratio: float = 3, floor: float = 0
-) -> Band:
+) -> BandQueries:
     """Upper bound `ratio * median + floor` of the group: one runaway member cannot move it."""
     grp = _labels(by)
     median = f"quantile by ({grp}) (0.5, {signal})"
-    return Band(
+    return BandQueries(
         kind="group_median_ratio",
         upper=f"({_num(ratio)} * {median} + {_num(floor)})",
         lower=f"({median} / {_num(ratio)})",
@@ -166,13 +166,13 @@ def group_median_ratio_band(
     )
 
 
-def group_mad_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 0) -> Band:
+def group_mad_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 0) -> BandQueries:
     """Robust z-score band: median ± max(k·1.4826·MAD, floor) across the group."""
     grp = _labels(by)
     median = f"quantile by ({grp}) (0.5, {signal})"
     mad = f"quantile by ({grp}) (0.5, abs(({signal}) - on ({grp}) group_left () {median}))"
     spread = f"clamp_min({_num(k * MAD_TO_SIGMA)} * {mad}, {_num(floor)})"
-    return Band(
+    return BandQueries(
         kind="group_mad",
         upper=f"({median} + {spread})",
         lower=f"({median} - {spread})",
@@ -181,7 +181,7 @@ def group_mad_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 
     )
 
 
-def group_loo_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 0) -> Band:
+def group_loo_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 0) -> BandQueries:
     """Leave-one-out band per member: mean ± k·stddev of the *other* members (n ≥ 3)."""
     grp = _labels(by)
     x = f"({signal})"
@@ -191,7 +191,7 @@ def group_loo_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 
     mean = f"((({x} * 0) + {total} - {x}) / (({x} * 0) + {n} - 1))"
     var = f"((({x} * 0) + {squares} - {x} ^ 2) / (({x} * 0) + {n} - 1) - {mean} ^ 2)"
     dev = f"clamp_min(sqrt(clamp_min({var}, 0)) * {_num(k)}, {_num(floor)})"
-    return Band(
+    return BandQueries(
         kind="group_loo",
         upper=f"({mean} + {dev})",
         lower=f"({mean} - {dev})",
@@ -200,14 +200,14 @@ def group_loo_band(signal: str, by: Sequence[str], k: float = 3, floor: float = 
     )
 
 
-def above(signal: str, band: Band) -> str:
+def above(signal: str, band: BandQueries) -> str:
     """The members of `signal` above the band's upper bound (group bands joined on `by`)."""
     if band.by is not None:
         return f"({signal}) > on ({_labels(band.by)}) group_left () {band.upper}"
     return f"({signal}) > {band.upper}"
 
 
-def below(signal: str, band: Band) -> str:
+def below(signal: str, band: BandQueries) -> str:
     """The members of `signal` below the band's lower bound."""
     if band.lower is None:
         raise ValueError(f"a {band.kind} band has no lower bound")

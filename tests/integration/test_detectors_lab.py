@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.model import DetectorResult, Status
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.lab import Incident, Lab
 from promsoc.prom.client import PromClient
 

@@ -7,8 +7,8 @@ from textual.widgets import Static
 from promsoc.config import load_settings
 from promsoc.lab import Lab
 from promsoc.tui.app import ConsoleApp
-from promsoc.tui.domain import DomainBackend
-from promsoc.tui.screens.topology import TopologyScreen, jump_to_pod
+from promsoc.tui.live_backend import LiveBackend
+from promsoc.tui.screens.topology import TopologyScreen
 from promsoc.tui.widgets.topology_view import TopologyView
 
 
@@ -16,12 +16,12 @@ async def test_console_topology_on_the_lab_shows_the_miner_with_its_finding(lab:
     incident = lab.scenario.incident("crypto-miner")
     namespace, pod = incident.labels["namespace"], incident.labels["pod"]
     settings = load_settings(None, lab.url, "lab")
-    app = ConsoleApp(DomainBackend(settings), at=incident.eval_at, poll=False)
+    app = ConsoleApp(LiveBackend(settings), at=incident.eval_at, poll=False)
     async with app.run_test(size=(160, 45)) as pilot:
         app.poll_now()  # the detectors at the incident's time feed the findings panel
         await app.workers.wait_for_complete()
         await pilot.pause()
-        await jump_to_pod(app, namespace, pod)
+        await app.show_pod(namespace, pod)
         for _ in range(3):
             await pilot.pause()
             await app.workers.wait_for_complete()

@@ -6,9 +6,11 @@ import asyncio
 import math
 from collections.abc import Sequence
 
-from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.detectors.results import DetectorResult, Finding, Status
+from promsoc.topology.model import Topology
+from promsoc.topology.synthetic import churn_pair
 from promsoc.tui.backend import (
-    Band,
+    BandPoints,
     Chart,
     Delivery,
     DetectorInfo,
@@ -124,10 +126,25 @@ def findings_for(detector: str, hostile: bool) -> list[Finding]:
 
 
 class FakeBackend:
-    """Statuses can be changed per test; `delay` makes every query slow; `down` makes it fail."""
+    """Statuses can be changed per test; `delay` makes every query slow; `down` makes it fail.
 
-    def __init__(self, sources: Sequence[str] = ("demo",), *, hostile: bool = False, delay: float = 0.0) -> None:
+    The topology is `maps` = (before, after): `after` for moments within the hour before NOW,
+    `before` for older ones (the synthetic churn pair unless given); `findings` overrides a
+    firing detector's findings.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[str] = ("demo",),
+        *,
+        hostile: bool = False,
+        delay: float = 0.0,
+        maps: tuple[Topology, Topology] | None = None,
+    ) -> None:
         self._sources = list(sources)
+        self.maps = maps or churn_pair()
+        self.topology_calls: list[tuple[str, float]] = []
+        self.findings: dict[str, list[Finding]] = {}
         self.hostile = hostile
         self.delay = delay
         self.down: str | None = None
@@ -172,7 +189,9 @@ class FakeBackend:
                     severity=info.severity,
                     status=status,
                     evaluated_at=at,
-                    findings=findings_for(info.id, self.hostile) if status is Status.FIRING else [],
+                    findings=self.findings.get(info.id, findings_for(info.id, self.hostile))
+                    if status is Status.FIRING
+                    else [],
                     error="query failed: 503 Service Unavailable" if status is Status.ERROR else None,
                 )
             )
@@ -182,14 +201,14 @@ class FakeBackend:
         await self._wait()
         points = [(at - window + i * 60, 0.2 + 0.1 * math.sin(i / 5) + (0.5 if i > 52 else 0)) for i in range(61)]
         upper = [(t, 0.45) for t, _ in points]
-        return History(points, Band("time band", [], upper), 0.3)
+        return History(points, BandPoints("time band", [], upper), 0.3)
 
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         await self._wait()
         step = window / 120
         points = [(at - window + i * step, 0.2 + 0.1 * math.sin(i / 8) + (0.4 if i > 100 else 0)) for i in range(121)]
-        band = Band("time band", [(t, 0.05) for t, _ in points], [(t, 0.45) for t, _ in points])
-        seasonal = Band(
+        band = BandPoints("time band", [(t, 0.05) for t, _ in points], [(t, 0.45) for t, _ in points])
+        seasonal = BandPoints(
             "seasonal band",
             [],
             [(t, 0.5 + 0.05 * math.cos(i / 10)) for i, (t, _) in enumerate(points)],
@@ -216,6 +235,12 @@ class FakeBackend:
             dropped_events=0,
             instances=6,
         )
+
+    async def topology(self, source: str, at: float) -> Topology:
+        self.topology_calls.append((source, at))
+        await self._wait()
+        before, after = self.maps
+        return after if at > NOW - 3600 else before
 
     async def aclose(self) -> None:
         return None

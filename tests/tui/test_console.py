@@ -5,15 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual.binding import Binding
 from textual.message import Message
+from textual.widgets import Static
 
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
+from promsoc.topology.build import build_topology
+from promsoc.topology.model import Topology
+from promsoc.topology.synthetic import node_sample, pod_samples, rs_sample
 from promsoc.tui.messages import ChartLoaded, PollFailed, ResultsUpdated
 from promsoc.tui.screens.detector import DetectorScreen
 from promsoc.tui.screens.help import HelpScreen
 from promsoc.tui.screens.overview import OverviewScreen
+from promsoc.tui.screens.topology import TopologyScreen
 from promsoc.tui.state import TileKey
 from promsoc.tui.widgets.tile import DetectorTile
+from promsoc.tui.widgets.topology_view import TopologyView
 from tests.tui.conftest import make_app, settle
 from tests.tui.fakes import NOW, FakeBackend
 
@@ -158,11 +165,26 @@ async def test_keys_answer_while_a_slow_query_is_in_flight() -> None:
 
 async def test_help_lists_every_key_and_the_palette_has_every_action() -> None:
     from promsoc.tui.app import ConsoleApp
-    from promsoc.tui.screens.help import key_table
+    from promsoc.tui.screens.falco import FalcoScreen
+    from promsoc.tui.screens.help import display, key_table
+    from promsoc.tui.screens.topology import TopologyScreen
 
-    listed = {keys for _, rows in key_table() for keys, _ in rows}
-    for binding in ConsoleApp.BINDINGS + OverviewScreen.BINDINGS + DetectorScreen.BINDINGS:
-        assert any(binding.key.split(",")[0] in k or k in ("[", "]", "{", "}", "?", "/") for k in listed)  # type: ignore[union-attr]
+    sections = dict(key_table())
+    owners = {
+        "Everywhere": ConsoleApp.BINDINGS,
+        "Overview": OverviewScreen.BINDINGS,
+        "Detector view": DetectorScreen.BINDINGS,
+        "Falco view": FalcoScreen.BINDINGS,
+        "Topology": TopologyScreen.BINDINGS,
+    }
+    for section, bindings in owners.items():
+        listed = {what: keys.split(", ") for keys, what in sections[section]}
+        for binding in bindings:
+            assert isinstance(binding, Binding)
+            what = binding.description or binding.action
+            assert what in listed, f"{section}: {what!r} is not in the help"
+            for key in binding.key.split(","):
+                assert display(key) in listed[what], f"{section}: key {key!r} of {what!r} is not in the help"
     app = make_app()
     async with app.run_test(size=(80, 24)):
         titles = {c.title for c in app.get_system_commands(app.screen)}
@@ -245,8 +267,16 @@ async def test_several_sources_group_per_source_and_fail_independently() -> None
         assert "STALE" not in tile(app, "ingress-bruteforce", "prod-eu").render().plain
 
 
+def miner_map() -> Topology:
+    """A map holding the pod of the fake backend's CPU-outlier finding."""
+    info, owner = pod_samples("batch", "miner-5d9f-x2x9q", "w1", "ReplicaSet", "miner-5d9f", at=NOW)
+    rs = rs_sample("batch", "miner-5d9f", "miner", NOW)
+    return build_topology(NOW, [info], [owner], [rs], [node_sample("w1", at=NOW)])
+
+
 async def test_a_finding_jumps_to_its_pod_on_the_map_and_headers_sort() -> None:
-    app = make_app()
+    miner = miner_map()
+    app = make_app(FakeBackend(maps=(miner, miner)))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app.open_detector(TileKey("demo", "ingress-bruteforce"))
@@ -261,6 +291,11 @@ async def test_a_finding_jumps_to_its_pod_on_the_map_and_headers_sort() -> None:
         app.open_detector(TileKey("demo", "container-cpu-outlier"))
         await settle(pilot)
         await pilot.press("g")
-        await pilot.pause()
+        await settle(pilot)
         assert app.current_mode == "topology"
-        assert getattr(app.screen, "view", None) == "workloads"  # the map opens on the pod's workload
+        topology = app.screen
+        assert isinstance(topology, TopologyScreen)
+        assert topology.view == "workloads"  # the map opens on the pod's workload
+        view = topology.query_one(TopologyView)
+        assert view.current is not None and view.current.ref == "batch/miner-5d9f-x2x9q"
+        assert "Pod batch/miner-5d9f-x2x9q" in str(topology.query_one("#topology-details", Static).visual)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from promsoc.config import load_settings
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
 from promsoc.lab import Lab
 from promsoc.tui.app import ConsoleApp
-from promsoc.tui.domain import DomainBackend
+from promsoc.tui.live_backend import LiveBackend
 from promsoc.tui.screens.detector import DetectorScreen
 from promsoc.tui.state import TileKey
 from promsoc.tui.time_cursor import Cursor
@@ -17,7 +17,7 @@ from tests.tui.conftest import settle
 
 
 def lab_app(lab: Lab) -> ConsoleApp:
-    backend = DomainBackend(load_settings(None, lab.url, "lab"))
+    backend = LiveBackend(load_settings(None, lab.url, "lab"))
     return ConsoleApp(backend, poll=False, clock=lambda: lab.anchor)
 
 

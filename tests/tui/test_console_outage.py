@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from promsoc.config import load_settings
 from promsoc.lab import Lab
 from promsoc.tui.app import ConsoleApp
-from promsoc.tui.domain import DomainBackend
+from promsoc.tui.live_backend import LiveBackend
 from promsoc.tui.state import TileKey
 from promsoc.tui.widgets.tile import DetectorTile
 from tests.tui.conftest import settle
@@ -55,7 +55,7 @@ async def test_prometheus_going_away_and_coming_back(lab: Lab) -> None:
     relay = Relay(lab.url)
     await relay.start()
     settings = load_settings(None, f"http://127.0.0.1:{relay.port}", "lab")
-    app = ConsoleApp(DomainBackend(settings), poll=False, clock=lambda: lab.anchor)
+    app = ConsoleApp(LiveBackend(settings), poll=False, clock=lambda: lab.anchor)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.state.health["lab"].error is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
 from promsoc.tui.state import ConsoleState, SourceHealth
 from tests.tui.fakes import DETECTORS, NOW, FakeBackend
 

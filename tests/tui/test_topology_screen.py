@@ -1,58 +1,41 @@
-"""The topology screen under Pilot: views, offsets, diff, filter, selection, hostile text, scale."""
+"""The topology screen in the console that ships: views, offsets, diff, filter, selection, hostile text, scale."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.detectors.results import Finding
 from promsoc.topology.build import build_topology, istio_edges
 from promsoc.topology.model import Topology
-from promsoc.topology.synthetic import churn_pair, generate, node_sample, pod_samples
-from promsoc.tui.screens.topology import OFFSETS, TopologyScreen, jump_to_pod
+from promsoc.topology.synthetic import generate, node_sample, pod_samples
+from promsoc.tui.screens.topology import OFFSETS, TopologyScreen
 from promsoc.tui.widgets.topology_view import TopologyView
+from tests.tui.conftest import make_app, settle
+from tests.tui.fakes import NOW, FakeBackend
 
-NOW = 1_795_835_520.0
-BEFORE, AFTER = churn_pair()
 HOSTILE = "[@click=app.quit]boom[/] \x1b[31mred\x1b]0;pwned\x07 \u202eexe.txt" + "A" * 300
 
 
-class FakeLoader:
-    """`after` for moments within the last hour, `before` for older ones; records every call."""
-
-    def __init__(self, after: Topology = AFTER, before: Topology = BEFORE) -> None:
-        self.after, self.before = after, before
-        self.calls: list[float] = []
-        self.fail = False
-
-    async def __call__(self, at: float) -> Topology:
-        self.calls.append(at)
-        if self.fail:
-            raise ConnectionError("source unreachable: connection refused")
-        return self.after if at > NOW - 3600 else self.before
-
-
-def results() -> list[DetectorResult]:
+def backend_with_finding(maps: tuple[Topology, Topology] | None = None) -> FakeBackend:
+    """The fake console backend, its CPU outlier firing on shop/db-0 with a hostile label."""
+    backend = FakeBackend(maps=maps)
     finding = Finding({"namespace": "shop", "pod": "db-0", "container": HOSTILE}, 4.2)
-    return [
-        DetectorResult(
-            "lab", "container-cpu-outlier", "A pod using far more CPU than its siblings",
-            "workload", "high", Status.FIRING, NOW, [finding],
-        )
-    ]  # fmt: skip
+    backend.findings["container-cpu-outlier"] = [finding]
+    return backend
 
 
-class Host(App[None]):
-    def __init__(self, screen: TopologyScreen) -> None:
-        super().__init__()
-        self.topology = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self.topology)
+async def open_map(pilot: Pilot[Any]) -> TopologyScreen:
+    """Poll once (findings for the details pane), then open the topology mode and let it load."""
+    await settle(pilot)
+    await pilot.press("m")
+    await _settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TopologyScreen)
+    return screen
 
 
 def _lines(screen: TopologyScreen) -> list[str]:
@@ -63,88 +46,89 @@ def _static(screen: TopologyScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).visual)
 
 
-async def _settle(app: App[Any], pilot: Pilot[Any]) -> None:
+async def _settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def _at(backend: FakeBackend) -> list[float]:
+    return [at for _, at in backend.topology_calls]
 
 
 async def test_three_views_and_the_node_boxes() -> None:
-    loader = FakeLoader()
-    screen = TopologyScreen(loader, results, clock=lambda: NOW)
-    app = Host(screen)
+    backend = backend_with_finding()
+    app = make_app(backend)
     async with app.run_test(size=(130, 40)) as pilot:
-        await _settle(app, pilot)
-        assert loader.calls == [NOW]
+        screen = await open_map(pilot)
+        assert _at(backend) == [NOW]
         text = "\n".join(_lines(screen))
         assert "+- w3 (192.168.0.1)" in text and "[hostNet]" in text
         assert "3 nodes · 3 workloads · 3 pods · 3 edges (istio)" in _static(screen, "#topology-title")
         await pilot.press("2")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert any("db-0" in line for line in _lines(screen))
         await pilot.press("3")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert any("-> shop/db" in line and "PLAIN" in line for line in _lines(screen))
-        assert loader.calls == [NOW], "switching views must not query again"
+        assert _at(backend) == [NOW], "switching views must not query again"
 
 
 async def test_offsets_step_back_and_forward() -> None:
-    loader = FakeLoader()
-    screen = TopologyScreen(loader, results, clock=lambda: NOW)
-    app = Host(screen)
+    backend = backend_with_finding()
+    app = make_app(backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
         for _ in range(4):
             await pilot.press("comma")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert OFFSETS[screen.offset_index][0] == "−2d"
-        assert loader.calls[-1] == NOW - 2 * 86400
+        assert _at(backend)[-1] == NOW - 2 * 86400
         assert "−2d" in _static(screen, "#topology-title")
         assert not any("w3" in line for line in _lines(screen)), "the old map has no node w3"
         await pilot.press("0")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert screen.offset_index == 0 and any("w3" in line for line in _lines(screen))
-        assert loader.calls.count(NOW) == 1, "a moment already loaded comes from the cache"
+        assert _at(backend).count(NOW) == 1, "a moment already loaded comes from the cache"
 
 
 async def test_diff_marks_and_changes_view() -> None:
-    loader = FakeLoader()
-    screen = TopologyScreen(loader, results, clock=lambda: NOW)
-    app = Host(screen)
+    backend = backend_with_finding()
+    app = make_app(backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
         await pilot.press("d")
-        await _settle(app, pilot)
-        assert NOW - 86400 in loader.calls
+        await _settle(pilot)
+        assert NOW - 86400 in _at(backend)
         view = screen.query_one(TopologyView)
         marks = {(line.ref, line.mark) for line in view.lines if line.kind == "workload"}
         assert ("kube-system/DaemonSet/agent", "+") in marks
         assert ("batch/Job/old-job-1", "-") in marks
         await pilot.press("4")
-        await _settle(app, pilot)
+        await _settle(pilot)
         text = "\n".join(_lines(screen))
         assert "  ~ shop/db-0: w1 -> w3" in text and "  ! shop/web -> shop/db" in text
 
 
 async def test_filter_by_namespace() -> None:
-    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
-    app = Host(screen)
+    app = make_app(backend_with_finding())
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
         await pilot.press("2", "slash", *"ns:kube", "enter")
-        await _settle(app, pilot)
+        await _settle(pilot)
         text = "\n".join(_lines(screen))
         assert "agent-x" in text and "db-0" not in text
         assert "ns:kube" in _static(screen, "#topology-title")
 
 
-async def test_selecting_a_pod_shows_its_findings_inert() -> None:
-    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
-    app = Host(screen)
+async def test_jumping_to_a_pod_shows_its_findings_inert() -> None:
+    app = make_app(backend_with_finding())
     async with app.run_test(size=(140, 40)) as pilot:
-        await _settle(app, pilot)
-        screen.show_pod("shop", "db-0")
-        await _settle(app, pilot)
+        await settle(pilot)
+        await app.show_pod("shop", "db-0")
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TopologyScreen) and screen.view == "workloads"
         view = screen.query_one(TopologyView)
         assert view.current is not None and view.current.ref == "shop/db-0"
         panel = _static(screen, "#topology-details")
@@ -155,22 +139,22 @@ async def test_selecting_a_pod_shows_its_findings_inert() -> None:
 
 
 async def test_jump_to_a_pod_that_is_gone_says_so() -> None:
-    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
-    app = Host(screen)
+    app = make_app(backend_with_finding())
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
-        screen.show_pod("shop", "no-such-pod")
-        await _settle(app, pilot)
+        await settle(pilot)
+        await app.show_pod("shop", "no-such-pod")
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TopologyScreen)
         assert "not on the map" in _static(screen, "#topology-title")
 
 
 async def test_a_failing_source_is_shown_not_raised() -> None:
-    loader = FakeLoader()
-    loader.fail = True
-    screen = TopologyScreen(loader, results, clock=lambda: NOW)
-    app = Host(screen)
+    backend = backend_with_finding()
+    app = make_app(backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        backend.down = "source unreachable: connection refused"
+        screen = await open_map(pilot)
         assert "✗ source unreachable" in _static(screen, "#topology-title")
         assert app.is_running
 
@@ -178,10 +162,10 @@ async def test_a_failing_source_is_shown_not_raised() -> None:
 async def test_hostile_node_names_render_as_plain_ascii() -> None:
     info, owner = pod_samples("ns", HOSTILE, HOSTILE, "DaemonSet", HOSTILE, True)
     topo = build_topology(NOW, [info], [owner], [], [node_sample(HOSTILE, HOSTILE)])
-    screen = TopologyScreen(FakeLoader(topo, topo), results, clock=lambda: NOW)
-    app = Host(screen)
+    app = make_app(backend_with_finding((topo, topo)))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
+        assert _lines(screen)
         for line in _lines(screen):
             assert all(" " <= ch <= "~" for ch in line), repr(line)
 
@@ -194,12 +178,11 @@ def _big(at: float) -> Topology:
 
 async def test_5000_pods_scroll_while_keys_keep_answering() -> None:
     big = _big(NOW)
-    screen = TopologyScreen(FakeLoader(big, big), results, clock=lambda: NOW)
-    app = Host(screen)
+    app = make_app(backend_with_finding((big, big)))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
         await pilot.press("2")
-        await _settle(app, pilot)
+        await _settle(pilot)
         view = screen.query_one(TopologyView)
         assert len(view.lines) > 5800
         start = time.perf_counter()
@@ -211,60 +194,29 @@ async def test_5000_pods_scroll_while_keys_keep_answering() -> None:
         assert per_key < 0.25, f"{per_key * 1000:.0f} ms per key"
 
 
-async def test_jump_to_pod_helper_uses_the_topology_mode() -> None:
-    class Modes(App[None]):
-        MODES = {"topology": lambda: TopologyScreen(FakeLoader(), results, clock=lambda: NOW)}
-
-        def on_mount(self) -> None:
-            self.push_screen(TopologyScreen(FakeLoader(), results, clock=lambda: NOW))
-
-    app = Modes()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await jump_to_pod(app, "shop", "db-0")
-        await _settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, TopologyScreen)
-        view = screen.query_one(TopologyView)
-        assert view.current is not None and view.current.ref == "shop/db-0"
-
-
-async def test_the_console_app_hosts_the_screen_through_its_backend() -> None:
-    """The console's mode factory builds TopologyScreen() bare: data comes from backend.topology."""
-    from promsoc.tui.app import ConsoleApp
-    from tests.tui.fakes import FakeBackend
-
-    calls: list[tuple[str, float]] = []
-
-    class Backend(FakeBackend):
-        async def topology(self, source: str, at: float) -> Topology:
-            calls.append((source, at))
-            return AFTER
-
-    backend = Backend()
-    app = ConsoleApp(backend, clock=lambda: NOW, poll=False)
+async def test_the_time_cursor_and_the_offsets_both_move_the_map() -> None:
+    backend = backend_with_finding()
+    app = make_app(backend)
     async with app.run_test(size=(130, 40)) as pilot:
-        await pilot.press("m")
-        await _settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, TopologyScreen)
-        assert calls and calls[0] == (backend.sources[0], NOW)
+        screen = await open_map(pilot)
+        assert backend.topology_calls == [(backend.sources[0], NOW)]
         assert any("+- w3 " in line for line in _lines(screen))
         await pilot.press("left_square_bracket")  # the console's time cursor, one step back
-        await _settle(app, pilot)
-        assert calls[-1] == (backend.sources[0], NOW - 300)
+        await _settle(pilot)
+        assert backend.topology_calls[-1] == (backend.sources[0], NOW - 300)
         await pilot.press("comma")  # and the screen's own offset counts back from the cursor
-        await _settle(app, pilot)
-        assert calls[-1] == (backend.sources[0], NOW - 600)
+        await _settle(pilot)
+        assert backend.topology_calls[-1] == (backend.sources[0], NOW - 600)
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert app.current_mode == "overview"
 
 
 async def test_narrow_terminal_gives_the_map_the_whole_width() -> None:
     """At 80 columns the details pane opens on Enter and Escape returns to the map."""
-    from promsoc.tui.widgets.topology_view import TopologyView
-
-    screen = TopologyScreen(FakeLoader(), results, clock=lambda: NOW)
-    app = Host(screen)
+    app = make_app(backend_with_finding())
     async with app.run_test(size=(80, 24)) as pilot:
-        await _settle(app, pilot)
+        screen = await open_map(pilot)
         view = screen.query_one(TopologyView)
         side = screen.query_one("#topology-side")
         assert screen.has_class("-narrow")

@@ -8,9 +8,9 @@ import pytest
 
 from promsoc.detectors.batch import BATCH_LABEL, combine, is_heavy, split
 from promsoc.detectors.engine import chart_queries, evaluate, presence_query
-from promsoc.detectors.model import Status
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.requirements import LABEL
+from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import BadQuery, Unreachable
 from promsoc.prom.types import InstantResult, Sample

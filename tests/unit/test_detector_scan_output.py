@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from promsoc.cli.scan import exit_code, render_table, to_json
-from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.detectors.results import DetectorResult, Finding, Status
 
 
 def _result(detector: str, status: Status, source: str = "prod", **kw: object) -> DetectorResult:

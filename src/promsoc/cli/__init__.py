@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from promsoc import __version__
+from promsoc.cli import alerts, check, demo, rules, scan, serve, timeline, topology, tui
 from promsoc.cli.common import EXIT_USAGE, CliError
 from promsoc.cli.output import EXIT_PIPE, OutputError, silence_stdout, write
 
-# Each module defines register(subparsers) and sets a `handler` default on its parser.
-COMMAND_MODULES = ("tui", "demo", "scan", "topology", "rules", "check", "alerts", "serve", "timeline")
+# Each command module's register(subparsers) adds its parser with a `handler` default.
+REGISTER = (
+    tui.register, demo.register, scan.register, topology.register, rules.register, check.register,
+    alerts.register, serve.register, timeline.register,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,14 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"promsoc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"promsoc.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"promsoc.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+    for register in REGISTER:
+        register(sub)
     return parser
 
 

@@ -124,12 +124,9 @@ def _serve(lab: Lab) -> int:
 
 
 def _console(lab: Lab, args: argparse.Namespace) -> int:
-    try:
-        from promsoc.config import load_settings
-        from promsoc.tui.app import run_console
-    except ImportError:  # the console is not installed in this build
-        print(f"Prometheus: {lab.url} (console unavailable; serving until Ctrl-C)", flush=True)
-        return _serve(lab)
+    from promsoc.config import load_settings
+    from promsoc.tui.app import run_console
+
     # the lab is the only source, named as in the contract's examples
     settings = load_settings(None, lab.url, "demo")
     if lab.alertmanager is not None:

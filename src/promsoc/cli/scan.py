@@ -26,7 +26,7 @@ from promsoc.cli.common import (
 from promsoc.cli.output import json_text, write
 from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.model import DetectorResult, Status
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.spec import Detector
 from promsoc.topology.text import safe
 

@@ -17,7 +17,7 @@ from typing import Protocol
 from promsoc import anomaly, units
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import run_queries
-from promsoc.detectors.model import DetectorResult, Finding, Status
+from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult

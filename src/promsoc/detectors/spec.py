@@ -89,7 +89,7 @@ class Detector:
     # Rendered at construction (see build()); a bad template fails at load, not at 3 a.m.
     query: str = ""
     signal: str | None = None
-    band: anomaly.Band | None = None
+    band: anomaly.BandQueries | None = None
 
     @property
     def required_families(self) -> tuple[str, ...]:
@@ -139,7 +139,7 @@ def _check_param(detector: str, name: str, value: object, default: ParamValue) -
     return value
 
 
-_BANDS: dict[str, Callable[..., anomaly.Band]] = {
+_BANDS: dict[str, Callable[..., anomaly.BandQueries]] = {
     "time": anomaly.time_band,
     "seasonal": anomaly.seasonal_band,
     "group_quantile": anomaly.group_quantile_band,
@@ -162,7 +162,7 @@ def _number(text: str, where: str) -> float:
     return result
 
 
-def _build_band(det: Detector, signal: str | None, values: Mapping[str, object]) -> anomaly.Band:
+def _build_band(det: Detector, signal: str | None, values: Mapping[str, object]) -> anomaly.BandQueries:
     spec = dict(det.band_spec or {})
     where = f"detector {det.id}: band"
     kind = spec.pop("kind", None)

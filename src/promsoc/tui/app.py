@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -23,8 +23,26 @@ from promsoc.tui.screens.overview import OverviewScreen
 from promsoc.tui.state import ConsoleState, TileKey
 from promsoc.tui.time_cursor import Cursor
 
+if TYPE_CHECKING:
+    from promsoc.config import Settings
+
 ROTATION = ("overview", "falco", "topology")
-FIRST_VISIT_REPAINTS = (0.2, 1.0, 3.0)  # seconds after a view's first showing: see _switch
+
+
+def falco_screen() -> Screen[None]:
+    """The Falco view, imported when first shown: plotext stays out of the console's startup."""
+    from promsoc.tui.screens.falco import FalcoScreen
+
+    return FalcoScreen()
+
+
+def topology_screen() -> Screen[None]:
+    """The topology time machine, imported when first shown."""
+    from promsoc.tui.screens.topology import TopologyScreen
+
+    return TopologyScreen()
+
+
 
 
 class ConsoleApp(App[int]):
@@ -32,7 +50,7 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("console.tcss")  # absolute: subclasses elsewhere keep it
     TITLE = "promsoc"
-    MODES: ClassVar[dict[str, Any]] = {"overview": OverviewScreen}
+    MODES: ClassVar[dict[str, Any]] = {"overview": OverviewScreen, "falco": falco_screen, "topology": topology_screen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
@@ -75,7 +93,6 @@ class ConsoleApp(App[int]):
         self.handoff_dir = handoff_dir
         self.state = ConsoleState(backend.sources, backend.detectors())
         self.pollers: dict[str, Poller] = {}
-        self._visited = {"overview"}
         self._poll = poll
         self._themes = themes.load_themes()
         for loaded in self._themes:
@@ -93,19 +110,12 @@ class ConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         self.theme = self._theme_name
-        self._add_optional_modes()
         self.switch_mode("overview")
         if self.kiosk:
             self.call_after_refresh(self._drop_footers)
         self.set_interval(2.0, self._tick)
         if self.kiosk:
             self.set_interval(self.rotate_every, self.rotate)
-
-    def _add_optional_modes(self) -> None:
-        from promsoc.tui.screens.optional import falco_screen, topology_screen
-
-        self.add_mode("falco", falco_screen)
-        self.add_mode("topology", topology_screen)
 
     def start_polling(self) -> None:
         """One long-lived worker per source; a cycle never overlaps the previous one."""
@@ -200,24 +210,17 @@ class ConsoleApp(App[int]):
             await self._switch(mode)
 
     async def show_pod(self, namespace: str, pod: str) -> None:
-        """From a finding to its place on the topology map (when the topology view is present)."""
+        """From a finding to its place on the topology map: the one way to jump to a pod."""
+        from promsoc.tui.screens.topology import TopologyScreen
+
         await self._switch("topology")
-        show = getattr(self.screen, "show_pod", None)
-        if callable(show):
-            show(namespace, pod)
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, TopologyScreen):
+                screen.show_pod(namespace, pod)
+                return
 
     async def _switch(self, mode: str) -> None:
-        """Switch views, and on a view's first showing force full repaints while it loads.
-
-        In a real terminal the topology screen (its DEFAULT_CSS arrives with it; it loads in a
-        worker and draws in a thread) otherwise stayed unpainted until some later event;
-        refresh_css() re-lays out and repaints the whole screen. Pilot tests cannot see this.
-        """
         await self.switch_mode(mode)
-        if mode not in self._visited and not self.is_headless:
-            self._visited.add(mode)
-            for delay in FIRST_VISIT_REPAINTS:
-                self.set_timer(delay, partial(self.refresh_css, animate=False))
         if self.kiosk:
             self._drop_footers()
 
@@ -258,13 +261,13 @@ class ConsoleApp(App[int]):
                 yield SystemCommand(title, f"key: {binding.key}", partial(self.run_action, binding.action, owner))
 
 
-def run_console(settings: Any, *, theme: str | None = None, kiosk: bool = False, at: float | None = None) -> int:
+def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = False, at: float | None = None) -> int:
     """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app."""
-    from promsoc.tui.domain import DomainBackend, console_options
+    from promsoc.tui.live_backend import LiveBackend, console_options
 
     options = console_options(settings)
     app = ConsoleApp(
-        DomainBackend(settings),
+        LiveBackend(settings),
         theme=theme or options.theme,
         kiosk=kiosk,
         at=at,

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from promsoc.detectors.model import DetectorResult
+from promsoc.detectors.results import DetectorResult
+from promsoc.topology.model import Topology
 
 Points = list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
-class Band:
-    """An anomaly band over time: the lower and upper edge as point lists (either may be empty)."""
+class BandPoints:
+    """A band as drawn: its name and the lower and upper edge as point lists (either may be empty)."""
 
     name: str
     lower: Points = field(default_factory=list)
@@ -25,7 +26,7 @@ class History:
     """A detector's value over a window with the band it is judged against (a tile's sparkline)."""
 
     points: Points
-    band: Band | None = None
+    band: BandPoints | None = None
     threshold: float | None = None
     firing: list[float] | None = None  # moments the detector's own query fired, when known
 
@@ -35,7 +36,7 @@ class Chart:
     """One finding's series over a window, its bands and threshold, and when it crossed."""
 
     points: Points
-    bands: list[Band] = field(default_factory=list)
+    bands: list[BandPoints] = field(default_factory=list)
     threshold: float | None = None
     crossed_at: float | None = None
 
@@ -97,5 +98,7 @@ class Backend(Protocol):
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart: ...
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary: ...
+
+    async def topology(self, source: str, at: float) -> Topology: ...
 
     async def aclose(self) -> None: ...

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promsoc.detectors.model import DetectorResult, Status
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.tui.backend import DetectorInfo
 from promsoc.tui.safe_text import clean
 from promsoc.tui.time_cursor import Cursor, describe

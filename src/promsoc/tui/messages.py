@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from promsoc.detectors.model import DetectorResult
+from promsoc.detectors.results import DetectorResult
 from promsoc.tui.backend import Chart, FalcoSummary, History
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from promsoc.detectors.model import DetectorResult, Status
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.tui.backend import DetectorInfo, History
 
 STALE_AFTER_CYCLES = 3

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
-from promsoc.detectors.model import DetectorResult, Finding
+from promsoc.detectors.results import DetectorResult, Finding
 from promsoc.tui.messages import ChartLoaded
 from promsoc.tui.poller import one_line
 from promsoc.tui.safe_text import clean, identifying, inert, labels_line

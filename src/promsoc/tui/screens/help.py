@@ -17,6 +17,7 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
     from promsoc.tui.screens.detector import DetectorScreen
     from promsoc.tui.screens.falco import FalcoScreen
     from promsoc.tui.screens.overview import OverviewScreen
+    from promsoc.tui.screens.topology import TopologyScreen
 
     def rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
         out = []
@@ -31,12 +32,9 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Overview", rows(OverviewScreen.BINDINGS)),
         ("Detector view", rows(DetectorScreen.BINDINGS)),
         ("Falco view", rows(FalcoScreen.BINDINGS)),
+        ("Topology", rows(TopologyScreen.BINDINGS)),
     ]
-    try:
-        from promsoc.tui.screens.topology import TopologyScreen
-    except ImportError:
-        return table
-    return [*table, ("Topology", rows(TopologyScreen.BINDINGS))]
+    return table
 
 
 _NAMES = {

@@ -1,26 +1,25 @@
 """The topology time machine in the console: three views, offsets back in time, diffs, filters.
 
-Pluggable: give it a `loader(at) -> Topology` (and a `results()` provider for findings), or let it
-use the app's `backend.topology(source, at)` and `state.results` when the console provides them.
+Maps come from the console's `backend.topology(source, at)`, findings from its state, and every
+offset counts back from the console's time cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
-from promsoc.detectors.model import DetectorResult
+from promsoc.detectors.results import DetectorResult
 from promsoc.topology.model import Topology
 from promsoc.topology.text import safe
 from promsoc.topology.views import VIEWS, Shown, render_view
@@ -28,9 +27,6 @@ from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.time_cursor import format_utc
 from promsoc.tui.widgets.topology_details import details
 from promsoc.tui.widgets.topology_view import TopologyView
-
-TopologyLoader = Callable[[float], Awaitable[Topology]]
-ResultsProvider = Callable[[], Iterable[DetectorResult]]
 
 OFFSETS: tuple[tuple[str, float], ...] = (
     ("now", 0.0), ("−5m", 300.0), ("−1h", 3600.0), ("−1d", 86400.0),
@@ -50,19 +46,6 @@ NARROW = 110  # below this many columns the details pane opens on demand instead
 class TopologyScreen(ConsoleScreen):
     """Loads maps in workers and draws them in a thread; the view scrolls only what is visible."""
 
-    DEFAULT_CSS = """
-    TopologyScreen #topology-title { height: auto; padding: 0 1; }
-    TopologyScreen #topology-legend { height: 1; padding: 0 1; color: $foreground-muted; }
-    TopologyScreen #topology-body { height: 1fr; }
-    TopologyScreen #topology-side { width: 46; border-left: solid $primary 50%; padding: 0 1; }
-    /* narrow terminals (80x24): the map gets the whole width; Enter opens the details instead */
-    TopologyScreen.-narrow #topology-side { display: none; }
-    TopologyScreen.-narrow.-details #topology-side { display: block; width: 1fr; border-left: none; }
-    TopologyScreen.-narrow.-details #topology-view { display: none; }
-    TopologyScreen #topology-filter { dock: bottom; display: none; }
-    TopologyScreen #topology-filter.-shown { display: block; }
-    """
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "view('nodes')", "Nodes"),
         Binding("2", "view('workloads')", "Workloads"),
@@ -78,18 +61,8 @@ class TopologyScreen(ConsoleScreen):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    def __init__(
-        self,
-        loader: TopologyLoader | None = None,
-        results: ResultsProvider | None = None,
-        *,
-        clock: Callable[[], float] | None = None,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._loader = loader
-        self._results = results
-        self._clock = clock
         self.view = "nodes"
         self.offset_index = 0
         self.diff_on = False
@@ -104,8 +77,7 @@ class TopologyScreen(ConsoleScreen):
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        if hasattr(self.app, "state") and hasattr(self.app, "cursor"):
-            yield self.make_header()
+        yield self.make_header()
         yield Static(id="topology-title")
         yield Static(
             Text("+ added  - removed  ~ moved here  ! lost mTLS  [hostNet] host network"),
@@ -123,25 +95,20 @@ class TopologyScreen(ConsoleScreen):
         self.set_interval(REFRESH_EVERY, self._refresh_live)
 
     def on_screen_resume(self) -> None:
+        """Fit the width (a mode's screen gets no Resize when first shown in a sized app), then load
+        after the first refresh: a map drawn before it stayed unpainted until some later event."""
+        self.set_class(self.app.size.width < NARROW, "-narrow")
         super().on_screen_resume()
-        self.load()
+        self.call_after_refresh(self.load)
 
     def cursor_moved(self) -> None:
         super().cursor_moved()
         self.load()
 
     # -- time -------------------------------------------------------------------------------------
-    def now(self) -> float:
-        """The given clock, else the app's (the console's is fixed in tests), else the wall clock."""
-        clock = self._clock or getattr(self.app, "clock", None)
-        return float(clock()) if callable(clock) else time.time()
-
     def base_time(self) -> float:
-        """The app's time cursor when it has one, else now; offsets count back from it."""
-        cursor = getattr(self.app, "cursor", None)
-        now = self.now()
-        eval_time = getattr(cursor, "eval_time", None)
-        return float(eval_time(now)) if callable(eval_time) else now
+        """The console's time cursor (now when live): offsets count back from it."""
+        return self.console.cursor.eval_time(self.console.clock())
 
     @property
     def at(self) -> float:
@@ -152,60 +119,40 @@ class TopologyScreen(ConsoleScreen):
         return self.at - DIFF_AGAINST[self.diff_index][1] if self.diff_on else None
 
     # -- loading ----------------------------------------------------------------------------------
-    def _resolve_loader(self) -> TopologyLoader | None:
-        if self._loader is not None:
-            return self._loader
-        backend = getattr(self.app, "backend", None)
-        method = getattr(backend, "topology", None)
-        if not callable(method):
-            return None
-        sources = list(getattr(getattr(self.app, "state", None), "sources", []) or [""])
-
-        async def load(at: float) -> Topology:
-            topo: Topology = await method(sources[0], at)
-            return topo
-
-        return load
+    @property
+    def source(self) -> str:
+        """The map comes from the console's first source."""
+        return self.console.state.sources[0]
 
     def results(self) -> list[DetectorResult]:
-        if self._results is not None:
-            return list(self._results())
-        state = getattr(self.app, "state", None)
-        found: dict[Any, DetectorResult] = getattr(state, "results", {}) or {}
-        return list(found.values())
+        return list(self.console.state.results.values())
 
     def load(self) -> None:
         """Fetch the maps for the current moment (and the diff's) in a worker."""
-        loader = self._resolve_loader()
-        if loader is None:
-            self.error = "this console offers no topology data (its backend has no topology())"
-            self._update_title()
-            return
         at, against = self.at, self.against
         self.loading = True
         self._update_title()
-        fetch = partial(self._fetch, loader, at, against)
-        self._start(fetch, "topology-load")
+        self._start(partial(self._fetch, self.source, at, against), "topology-load")
 
     def _start(self, work: Callable[[], Coroutine[Any, Any, None]], group: str) -> None:
         """A callable, not a coroutine: a worker cancelled early leaves nothing unawaited."""
         worker: Worker[None] = self.run_worker(work, group=group, exclusive=True)
         del worker
 
-    async def _get(self, loader: TopologyLoader, at: float) -> Topology:
+    async def _get(self, source: str, at: float) -> Topology:
         key = int(at)
         if key not in self._cache:
-            self._cache[key] = await loader(at)
+            self._cache[key] = await self.console.backend.topology(source, at)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
         return self._cache[key]
 
-    async def _fetch(self, loader: TopologyLoader, at: float, against: float | None) -> None:
+    async def _fetch(self, source: str, at: float, against: float | None) -> None:
         try:
             if against is None:
-                topo, before = await self._get(loader, at), None
+                topo, before = await self._get(source, at), None
             else:
-                topo, before = await asyncio.gather(self._get(loader, at), self._get(loader, against))
+                topo, before = await asyncio.gather(self._get(source, at), self._get(source, against))
         except Exception as exc:  # shown in the title; the console keeps running
             self.loading = False
             self.error = safe(" ".join(str(exc).split()) or type(exc).__name__, 200, ascii_only=False)
@@ -236,9 +183,7 @@ class TopologyScreen(ConsoleScreen):
 
     def _refresh_live(self) -> None:
         """Live and at "now": refresh like the other views; past moments do not change."""
-        cursor = getattr(self.app, "cursor", None)
-        live = getattr(cursor, "live", True)
-        if self.app.screen is self and live and self.offset_index == 0:
+        if self.app.screen is self and self.console.cursor.live and self.offset_index == 0:
             self._cache.clear()
             self.load()
 
@@ -306,7 +251,7 @@ class TopologyScreen(ConsoleScreen):
         box.value = self.filter_text
         box.focus()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         box = self.query_one("#topology-filter", Input)
         if self.has_class("-narrow") and self.has_class("-details"):
             self.remove_class("-details")
@@ -315,9 +260,7 @@ class TopologyScreen(ConsoleScreen):
             box.remove_class("-shown")
             self.query_one(TopologyView).focus()
         else:
-            show = getattr(self.app, "action_show", None)
-            if callable(show):
-                show("overview")
+            await self.console.action_show("overview")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "topology-filter":
@@ -362,11 +305,3 @@ class TopologyScreen(ConsoleScreen):
             view.cursor = index
             view.action_select()
         self._pending = None
-
-
-async def jump_to_pod(app: App[Any], namespace: str, pod: str) -> None:
-    """For other screens: open the topology mode and put the cursor on a finding's pod."""
-    await app.switch_mode("topology")
-    screen = app.screen
-    if isinstance(screen, TopologyScreen):
-        screen.show_pod(namespace, pod)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
 
 GLYPH = {Status.FIRING: "▲", Status.OK: "✓", Status.NO_DATA: "○", Status.ERROR: "✗"}
 WORD = {Status.FIRING: "FIRING", Status.OK: "OK", Status.NO_DATA: "NO DATA", Status.ERROR: "ERROR"}

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widget import Widget
 
-from promsoc.detectors.model import DetectorResult, Status
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.tui.backend import History
 from promsoc.tui.safe_text import clean, identifying, inert, labels_line
 from promsoc.tui.state import TileKey

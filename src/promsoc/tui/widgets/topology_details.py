@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
-from promsoc.detectors.model import DetectorResult, Finding
+from promsoc.detectors.results import DetectorResult, Finding
 from promsoc.topology.diff import TopologyDiff
 from promsoc.topology.model import Pod, Topology
 from promsoc.topology.render import Line

@@ -1,27 +1,25 @@
-"""The console's Backend bound to the real domain: settings -> clients, detectors, bands, Falco."""
+"""The live backend: the console's Backend bound to Prometheus (one client per source) and the domain."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from promsoc import anomaly
+from promsoc.config import Settings
 from promsoc.detectors import falco_panels
 from promsoc.detectors.engine import chart_queries, evaluate
-from promsoc.detectors.model import DetectorResult
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.results import DetectorResult
 from promsoc.detectors.spec import Detector
 from promsoc.prom.client import PromClient
 from promsoc.prom.sources import Sources
 from promsoc.prom.types import RangeSeries
-from promsoc.tui.backend import Band, Chart, DetectorInfo, FalcoSummary, History
+from promsoc.topology.model import Topology
+from promsoc.topology.queries import load_topology
+from promsoc.tui.backend import BandPoints, Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.falco_summary import summarise
-
-if TYPE_CHECKING:
-    from promsoc.topology.model import Topology
-
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
 
 
@@ -37,17 +35,14 @@ class ConsoleOptions:
     intervals: dict[str, float]
 
 
-def console_options(settings: Any) -> ConsoleOptions:
-    sources = list(getattr(settings, "sources", ()))
-    intervals = {s.name: float(s.refresh) for s in sources}
-    kiosk = getattr(settings, "kiosk", None)
-    handoff = getattr(settings, "handoff_dir", None)
+def console_options(settings: Settings) -> ConsoleOptions:
+    intervals = {s.name: float(s.refresh) for s in settings.sources}
     return ConsoleOptions(
-        theme=getattr(settings, "theme", None),
+        theme=settings.theme,
         interval=min(intervals.values(), default=30.0),
-        rotate_every=float(getattr(kiosk, "rotate_seconds", 30.0)),
-        views=tuple(getattr(kiosk, "views", ()) or ()),
-        handoff_dir=str(handoff) if handoff else None,
+        rotate_every=float(settings.kiosk.rotate_seconds),
+        views=tuple(settings.kiosk.views),
+        handoff_dir=str(settings.handoff_dir) if settings.handoff_dir else None,
         intervals=intervals,
     )
 
@@ -60,17 +55,13 @@ def info_of(det: Detector) -> DetectorInfo:
     )  # fmt: skip
 
 
-class DomainBackend:
+class LiveBackend:
     """One long-lived client per source; every PromQL string comes from the domain modules."""
 
-    def __init__(self, settings: Any, detectors: list[Detector] | None = None) -> None:
+    def __init__(self, settings: Settings, detectors: list[Detector] | None = None) -> None:
         self.settings = settings
         self.pool = Sources(settings.sources)
-        self._detectors = (
-            detectors
-            if detectors is not None
-            else load_detectors(getattr(settings, "packs_dir", None), getattr(settings, "detectors", None))
-        )
+        self._detectors = detectors if detectors is not None else load_detectors(settings.packs_dir, settings.detectors)
         self._by_id = {d.id: d for d in self._detectors}
 
     @property
@@ -101,7 +92,7 @@ class DomainBackend:
         )
         points, edge = envelope(signal, upper)
         threshold = edge[0][1] if queries.band_kind == "threshold" and edge else None
-        band = Band(queries.band_description or "band", [], edge) if edge else None
+        band = BandPoints(queries.band_description or "band", [], edge) if edge else None
         return History(points, band, threshold, moments(fired))
 
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
@@ -119,13 +110,13 @@ class DomainBackend:
         first = [a[0].points if a else [] for a in answers[1:]]
         points, upper, lower = first[0], first[1], first[2]
         threshold = upper[0][1] if queries.band_kind == "threshold" and upper else None
-        bands: list[Band] = []
+        bands: list[BandPoints] = []
         if upper and threshold is None:
-            bands.append(Band(queries.band_description or "band", lower, upper))
+            bands.append(BandPoints(queries.band_description or "band", lower, upper))
         for index, (name, _) in enumerate(extra):
             band_upper, band_lower = first[3 + 2 * index], first[4 + 2 * index]
             if band_upper:
-                bands.append(Band(name, band_lower, band_upper))
+                bands.append(BandPoints(name, band_lower, band_upper))
         return Chart(points, bands, threshold, latest_run_start(fired, step))
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
@@ -145,9 +136,7 @@ class DomainBackend:
         return summarise(over_time.series, now, hour, day, ok, error, dropped, instances)
 
     async def topology(self, source: str, at: float) -> Topology:
-        """For the topology screen: the map at `at` from this source (imported when first shown)."""
-        from promsoc.topology.queries import load_topology
-
+        """For the topology screen: the map at `at` from this source."""
         return await load_topology(self._client(source), at)
 
     async def aclose(self) -> None:
