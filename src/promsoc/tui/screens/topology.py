@@ -46,6 +46,7 @@ NARROW = 110  # below this many columns the details pane opens on demand instead
 class TopologyScreen(ConsoleScreen):
     """Loads maps in workers and draws them in a thread; the view scrolls only what is visible."""
 
+    AUTO_FOCUS = "#topology-view"  # on every showing, not the first focusable (the details pane)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "view('nodes')", "Nodes"),
         Binding("2", "view('workloads')", "Workloads"),
@@ -91,7 +92,6 @@ class TopologyScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TopologyView).focus()
         self.set_interval(REFRESH_EVERY, self._refresh_live)
 
     def on_screen_resume(self) -> None:

@@ -76,6 +76,25 @@ class TopologyView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[Line] = []
+        self._focused = False
+        self._refocus = False
+
+    # A layout pass can hide the view for a moment (Textual 8.2.8, while a mode's first map loads:
+    # the whole screen laid out empty); hiding blurs it and focus lands on the details pane, so the
+    # map's keys stopped answering. The view takes back the focus it had when it shows again.
+    def on_focus(self) -> None:
+        self._focused = True
+
+    def on_blur(self) -> None:
+        self._focused = False
+
+    def on_hide(self) -> None:
+        self._refocus = self._focused  # the Blur that hiding posted is not handled yet
+
+    def on_show(self) -> None:
+        if self._refocus:
+            self._refocus = False
+            self.focus()
 
     def set_lines(self, lines: list[Line]) -> None:
         """Replace the content; the cursor stays on the same object when it is still there."""
