@@ -18,8 +18,8 @@ import time
 
 from proccpu import cpu_seconds
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.model import Status
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.results import Status
 from promsoc.detectors.timeline import make_range, timeline
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.model import DetectorResult, Status
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.timeline import Range, TimelineResult, make_range, timeline
 from promsoc.lab import Lab
 from promsoc.lab.scenario import SLOT

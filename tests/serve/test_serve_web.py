@@ -15,7 +15,7 @@ from promsoc.lab import Lab
 from promsoc.serve.hub import Hub
 from promsoc.serve.run import console_factory
 from promsoc.serve.web import WebOptions, WebServer
-from promsoc.tui.domain import DomainBackend, console_options
+from promsoc.tui.live_backend import LiveBackend, console_options
 from tests.serve.browser import BrowserScreen, chromium
 from tests.serve.conftest import Served, start_serve
 
@@ -79,7 +79,7 @@ async def guarded(lab: Lab) -> AsyncIterator[WebServer]:
     """A web console that needs a password or a token (in this process, on the lab)."""
     settings = load_settings(None, lab.url, None)
     options = console_options(settings)
-    hub = Hub(DomainBackend(settings), intervals=options.intervals, interval=options.interval)
+    hub = Hub(LiveBackend(settings), intervals=options.intervals, interval=options.interval)
     server = WebServer(
         WebOptions("127.0.0.1", 0, password="correct horse", token="t0ken-for-the-wall"),
         console_factory(hub, settings, None),

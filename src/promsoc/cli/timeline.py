@@ -26,7 +26,7 @@ from promsoc.cli.common import (
 from promsoc.cli.output import json_text, write
 from promsoc.cli.scan import QUIET_LABELS, STATUS_TEXT, exit_code
 from promsoc.config import Settings
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import Range, TimelineResult, make_range, timeline
 from promsoc.topology.text import safe

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from promsoc.detectors import requirements
 from promsoc.detectors.engine import detectors_presence_query
-from promsoc.detectors.model import Status
+from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import RangeResult, RangeSeries

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from promsoc.detectors.model import DetectorResult
+from promsoc.detectors.results import DetectorResult
 from promsoc.tui.backend import Backend, Chart, DetectorInfo, FalcoSummary, History
 
 T = TypeVar("T")

@@ -32,7 +32,7 @@ ConsoleFactory = Callable[[Terminal, ViewerTerminal, bool], ServedConsole]
 
 def console_factory(hub: Hub, settings: Any, theme: str | None) -> ConsoleFactory:
     """Each viewer's console: the local console's options, the hub as its backend, no hand-off."""
-    from promsoc.tui.domain import console_options
+    from promsoc.tui.live_backend import console_options
 
     options = console_options(settings)
 
@@ -100,7 +100,7 @@ async def serve(
 
 def run_serve(settings: Any, options: ServeOptions) -> int:
     """Blocking entry point for the CLI."""
-    from promsoc.tui.domain import DomainBackend, console_options
+    from promsoc.tui.live_backend import LiveBackend, console_options
 
     if options.ssh is None and options.web is None:
         raise ServeError("nothing to serve: give --ssh HOST:PORT and/or --web HOST:PORT (or serve.ssh/web.listen)")
@@ -108,7 +108,7 @@ def run_serve(settings: Any, options: ServeOptions) -> int:
     console = console_options(settings)
 
     async def main() -> int:
-        domain: Domain = DomainBackend(settings)
+        domain: Domain = LiveBackend(settings)
         hub = Hub(domain, intervals=console.intervals, interval=console.interval)
         return await serve(hub, settings, options)
 
