@@ -139,7 +139,7 @@ detectors:
   ingress-bruteforce:
     enabled: false
     severity: critical
-    params: {max_share: 0.5, window: 10m, strict: true}
+    params: {max_share: 0.5, window: 10m}
   falco-blind: {}
 theme: high-contrast
 kiosk:
@@ -175,7 +175,7 @@ def test_full_config_loads_into_typed_settings(
     assert (edge.timeout, edge.refresh, edge.max_concurrency) == (10.0, 30.0, 20)
     override = settings.detectors["ingress-bruteforce"]
     assert (override.enabled, override.severity) == (False, "critical")
-    assert override.params == {"max_share": 0.5, "window": "10m", "strict": True}
+    assert override.params == {"max_share": 0.5, "window": "10m"}
     assert override.file == str(path) and override.line == 26
     assert settings.detectors["falco-blind"].enabled is True
     assert settings.packs_dir == tmp_path / "packs"
@@ -183,7 +183,11 @@ def test_full_config_loads_into_typed_settings(
     assert settings.kiosk.rotate_seconds == 45.0 and settings.kiosk.views == ("overview", "falco")
     assert settings.handoff_dir == Path("~/handoff").expanduser()
     assert settings.config_path == path
-    assert settings.warnings == ()  # secrets came from env and files, not inline
+    # secrets came from env and files, not inline; but edge's password travels over plain http
+    assert settings.warnings == (
+        f"{path}:20: sources[1].url: a password would be sent unencrypted over http:// to edge; "
+        "use https://",
+    )
     assert "tok-abcdef-123456" not in repr(settings)
 
 
@@ -205,7 +209,7 @@ sources:
   - name: a
     url: https://user:inline-pass-1234@prom.example
   - name: b
-    url: http://prom.example
+    url: https://prom.example
     auth: {token: inline-token-5678}
     headers: {Authorization: "Bearer inline-header-9999", X-Scope-OrgID: tenant}
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 from promsoc.config import locations
 from promsoc.config.model import AlertmanagerSettings, Settings
 from promsoc.config.parsing import default_packs_dir, parse_settings
-from promsoc.config.reader import ConfigError, Reader
+from promsoc.config.reader import ConfigError, Reader, read_config
 from promsoc.prom.settings import Source, source_from_url
 
 NO_CONFIG_HELP = (
@@ -74,14 +74,7 @@ def adhoc_alertmanager(url: str) -> AlertmanagerSettings:
 
 def load_file(path: Path) -> Settings:
     """Read, parse and validate one config file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"cannot read config file: {exc.__class__.__name__}", file=str(path)
-        ) from None
+    text = read_config(path)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:

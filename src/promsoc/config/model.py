@@ -24,6 +24,13 @@ NOT_IN_FILE = {"yaml": None}
 """Field metadata: the loader fills this field in; it is not a key of the file."""
 
 
+def bounds_of(section: type, name: str) -> tuple[float | None, float | None]:
+    """A number field's declared (min, max): `field(metadata={"min": ..., "max": ...})`."""
+    (item,) = (f for f in fields(section) if f.name == name)
+    low, high = item.metadata.get("min"), item.metadata.get("max")
+    return (None if low is None else float(low)), (None if high is None else float(high))
+
+
 def file_keys(*sections: type) -> frozenset[str]:
     """The keys a section of the file may hold, derived from its dataclass(es)."""
     keys: set[str] = set()
@@ -41,8 +48,8 @@ def file_keys(*sections: type) -> frozenset[str]:
 class Kiosk:
     """Wall-display mode: the console rotates through views by itself."""
 
-    rotate_seconds: float = 30.0
-    """Seconds each view stays on screen."""
+    rotate_seconds: float = field(default=30.0, metadata={"min": 1.0, "max": 86400.0})
+    """Seconds each view stays on screen (1 s to 1 day)."""
     views: tuple[str, ...] = ()
     """View names in rotation order; empty means the console's default set."""
 
@@ -87,9 +94,9 @@ class ServeSsh:
     """The server's host key; created (ed25519, mode 0600) if the file does not exist."""
     authorized_keys: Path | None = None
     """OpenSSH authorized_keys file of the viewers' public keys (re-read when it changes)."""
-    idle_timeout: float = 900.0
-    """Seconds without a key from the viewer before the session is closed (0: never)."""
-    max_sessions: int = 10
+    idle_timeout: float = field(default=900.0, metadata={"max": 604800.0})
+    """Seconds without a key from the viewer before the session is closed (0: never; at most a week)."""
+    max_sessions: int = field(default=10, metadata={"min": 1, "max": 1000})
     """SSH sessions at once; one more is told to try later."""
 
 
@@ -107,7 +114,7 @@ class ServeWeb:
     """A token for wall screens (`/?kiosk=1&token=...`) and `Authorization: Bearer`; or `token_env`/`token_file`."""
     token_file: Path | None = None
     """A file holding the token (read when the server starts)."""
-    max_sessions: int = 20
+    max_sessions: int = field(default=20, metadata={"min": 1, "max": 1000})
     """Browser consoles at once."""
 
 
@@ -178,6 +185,7 @@ __all__ = [
     "ServeSsh",
     "ServeWeb",
     "Settings",
+    "bounds_of",
     "default_author",
     "file_keys",
 ]

@@ -9,9 +9,10 @@ import yaml
 from promsoc.config import locations
 from promsoc.config.model import Kiosk, Serve, ServeSsh, ServeWeb, Settings, file_keys
 from promsoc.config.reader import Reader
-from promsoc.config.sources import SourceParser
-from promsoc.detectors.packs import DetectorOverride
-from promsoc.detectors.spec import DETECTOR_ID, SEVERITIES
+from promsoc.config.sources import Entries, SourceParser
+from promsoc.detectors.packs import DetectorOverride, builtin_detectors, merge, user_detectors
+from promsoc.detectors.params import check_param
+from promsoc.detectors.spec import DETECTOR_ID, SEVERITIES, Detector, SpecError
 
 TOP_KEYS = file_keys(Settings)
 DETECTOR_KEYS = file_keys(DetectorOverride)
@@ -59,19 +60,55 @@ class _Parser(SourceParser):
         )
 
     def detectors(self, node: yaml.Node) -> tuple[dict[str, DetectorOverride], Path | None]:
-        out: dict[str, DetectorOverride] = {}
+        """Each override, checked against the detector it names (built-in packs and packs_dir)."""
+        entries = self.r.mapping(node, "detectors")
         packs_dir = default_packs_dir()
-        for ident, (key_node, value_node) in self.r.mapping(node, "detectors").items():
-            key = f"detectors.{ident}"
+        if PACKS_DIR in entries:
+            key_node, value_node = entries[PACKS_DIR]
+            packs_dir = self.path(value_node, f"detectors.{PACKS_DIR}", must_read=False)
+            if not packs_dir.is_dir():
+                raise self.r.error(value_node, f"detectors.{PACKS_DIR}", f"{packs_dir} is not a directory")
+        out: dict[str, DetectorOverride] = {}
+        known: dict[str, Detector] | None = None
+        for ident, (key_node, value_node) in entries.items():
             if ident == PACKS_DIR:
-                packs_dir = self.path(value_node, key, must_read=False)
-                if not packs_dir.is_dir():
-                    raise self.r.error(value_node, key, f"{packs_dir} is not a directory")
                 continue
+            key = f"detectors.{ident}"
             if not DETECTOR_ID.match(ident):
                 raise self.r.error(key_node, key, "detector ids are lower-case words joined by '-'")
             out[ident] = self.detector(value_node, key, key_node.start_mark.line + 1)
+            known = self.known_detectors(entries, packs_dir) if known is None else known
+            if ident not in known:
+                names = ", ".join(sorted(known))
+                raise self.r.error(key_node, key, f"no such detector; known: {names}")
+            self.check_params(known[ident], value_node, key)
         return out, packs_dir
+
+    def known_detectors(self, entries: Entries, packs_dir: Path | None) -> dict[str, Detector]:
+        """Every detector an override may name: the built-in packs, then the user's."""
+        try:
+            detectors = builtin_detectors()
+            if packs_dir is not None:
+                detectors = merge(detectors, user_detectors(packs_dir))
+        except SpecError as exc:
+            node = entries[PACKS_DIR][1] if PACKS_DIR in entries else None
+            raise self.r.error(node, f"detectors.{PACKS_DIR}", str(exc)) from None
+        return {det.id: det for det in detectors}
+
+    def check_params(self, detector: Detector, node: yaml.Node, key: str) -> None:
+        """Each param names one of the detector's, with a value of that param's kind."""
+        entries = self.r.mapping(node, key, DETECTOR_KEYS)
+        if "params" not in entries:
+            return
+        for name, (name_node, value_node) in self.r.mapping(entries["params"][1], f"{key}.params").items():
+            where = f"{key}.params.{name}"
+            if name not in detector.params:
+                known = ", ".join(sorted(detector.params)) or "none"
+                raise self.r.error(name_node, where, f"unknown param (known: {known})")
+            try:
+                check_param(self.r.scalar(value_node, where).value, detector.params[name])
+            except ValueError as exc:
+                raise self.r.error(value_node, where, str(exc)) from None
 
     def detector(self, node: yaml.Node, key: str, line: int) -> DetectorOverride:
         entries = self.r.mapping(node, key, DETECTOR_KEYS)
@@ -106,11 +143,7 @@ class _Parser(SourceParser):
     def kiosk(self, node: yaml.Node) -> Kiosk:
         entries = self.r.mapping(node, "kiosk", KIOSK_KEYS)
         default = Kiosk()
-        rotate = (
-            self.r.seconds(entries["rotate_seconds"][1], "kiosk.rotate_seconds")
-            if "rotate_seconds" in entries
-            else default.rotate_seconds
-        )
+        rotate = self.seconds(entries, "kiosk", "rotate_seconds", Kiosk, default.rotate_seconds)
         views = (
             self.r.text_list(entries["views"][1], "kiosk.views")
             if "views" in entries
@@ -133,7 +166,7 @@ class _Parser(SourceParser):
         if "idle_timeout" in entries:
             idle_node = entries["idle_timeout"][1]
             zero = self.r.scalar(idle_node, f"{key}.idle_timeout").value in (0, "0")
-            idle = 0.0 if zero else self.r.seconds(idle_node, f"{key}.idle_timeout")
+            idle = 0.0 if zero else self.seconds(entries, key, "idle_timeout", ServeSsh, idle)
         return ServeSsh(
             listen=self.listen(entries, key),
             host_key=(
@@ -147,11 +180,7 @@ class _Parser(SourceParser):
                 else None
             ),
             idle_timeout=idle,
-            max_sessions=(
-                self.r.integer(entries["max_sessions"][1], f"{key}.max_sessions")
-                if "max_sessions" in entries
-                else default.max_sessions
-            ),
+            max_sessions=self.count(entries, key, "max_sessions", ServeSsh, default.max_sessions),
         )
 
     def serve_web(self, node: yaml.Node) -> ServeWeb:
@@ -165,11 +194,7 @@ class _Parser(SourceParser):
             password_file=password_file,
             token=token,
             token_file=token_file,
-            max_sessions=(
-                self.r.integer(entries["max_sessions"][1], f"{key}.max_sessions")
-                if "max_sessions" in entries
-                else ServeWeb().max_sessions
-            ),
+            max_sessions=self.count(entries, key, "max_sessions", ServeWeb, ServeWeb().max_sessions),
         )
 
     def listen(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], key: str) -> str | None:

@@ -9,10 +9,12 @@ wrong types and missing environment variables with a `ConfigError` carrying
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
@@ -21,6 +23,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 Scalar = str | int | float | bool
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file is at most 1 MiB (a real one is a few kB); more is refused unread."""
 
 
 class ConfigError(Exception):
@@ -70,21 +74,50 @@ def parse_duration(text: str) -> float | None:
     return total if value and pos == len(value) else None
 
 
+def read_config(path: Path) -> str:
+    """The file's text, read with a bound (so `/dev/zero` or a huge file cannot hang or eat memory)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError("config file not found", file=str(path)) from None
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"cannot read config file: {reason}", file=str(path)) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file is larger than {MAX_CONFIG_BYTES >> 20} MiB; is it the right file?",
+            file=str(path),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("not UTF-8 text", file=str(path), line=line) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ConfigError("contains a NUL character (is it a text file?)", file=str(path), line=line)
+    return text
+
+
 class Reader:
     """Typed, located access to one YAML document's node tree."""
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self._loader = yaml.SafeLoader(text)
         try:
+            self._loader = yaml.SafeLoader(text)
             root = self._loader.get_single_node()
+        except RecursionError:
+            raise ConfigError("YAML nested too deeply", file=path) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             problem = " ".join(str(exc.problem or exc).split())
             raise ConfigError(f"YAML syntax error: {problem}", file=path, line=line) from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"YAML error: {exc}", file=path) from None
+            problem = " ".join(str(exc).split())
+            raise ConfigError(f"YAML error: {problem}", file=path) from None
         self.root: yaml.Node = (
             root if root is not None else yaml.MappingNode("tag:yaml.org,2002:map", [])
         )
@@ -175,16 +208,23 @@ class Reader:
             raise self.error(node, key, f"expected true or false, got {_describe(value)}")
         return value
 
-    def integer(self, node: yaml.Node, key: str, *, minimum: int = 1) -> int:
+    def integer(
+        self, node: yaml.Node, key: str, *, minimum: float | None = 1, maximum: float | None = None
+    ) -> int:
+        """A whole number within [minimum, maximum]."""
         value = self.scalar(node, key).value
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(node, key, f"expected a whole number, got {_describe(value)}")
-        if value < minimum:
-            raise self.error(node, key, f"must be at least {minimum}, got {value}")
+        if minimum is not None and value < minimum:
+            raise self.error(node, key, f"must be at least {minimum:g}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(node, key, f"must be at most {maximum:g}, got {value}")
         return value
 
-    def seconds(self, node: yaml.Node, key: str) -> float:
-        """A positive duration: a number of seconds or a Prometheus duration like `30s`, `2m`."""
+    def seconds(
+        self, node: yaml.Node, key: str, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
+        """A finite duration above zero (and within bounds): seconds, or a Prometheus one like `2m`."""
         value = self.scalar(node, key).value
         seconds: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -195,8 +235,14 @@ class Reader:
             raise self.error(
                 node, key, f"expected seconds or a duration like 30s, got {_describe(value)}"
             )
+        if not math.isfinite(seconds):
+            raise self.error(node, key, f"must be a finite duration, got {_describe(value)}")
         if seconds <= 0:
             raise self.error(node, key, f"must be greater than zero, got {_describe(value)}")
+        if minimum is not None and seconds < minimum:
+            raise self.error(node, key, f"must be at least {minimum:g} seconds, got {_describe(value)}")
+        if maximum is not None and seconds > maximum:
+            raise self.error(node, key, f"must be at most {maximum:g} seconds, got {_describe(value)}")
         return seconds
 
     def text_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
@@ -231,7 +277,8 @@ def _kind(node: yaml.Node) -> str:
 def _describe(value: object) -> str:
     if value is None:
         return "nothing (null)"
-    return f"{type(value).__name__} {value!r}"
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 60 else shown[:59] + '…'}"
 
 
-__all__ = ["ConfigError", "Reader", "Scalar", "Value", "parse_duration"]
+__all__ = ["MAX_CONFIG_BYTES", "ConfigError", "Reader", "Scalar", "Value", "parse_duration", "read_config"]

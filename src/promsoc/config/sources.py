@@ -6,11 +6,12 @@ import os
 import re
 import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
-from promsoc.config.model import ALERTMANAGER_CONNECTION_KEYS, AlertmanagerSettings, file_keys
-from promsoc.config.reader import Reader, Value
+from promsoc.config.model import ALERTMANAGER_CONNECTION_KEYS, AlertmanagerSettings, bounds_of, file_keys
+from promsoc.config.reader import ConfigError, Reader, Value
 from promsoc.prom.selector import SelectorError, normalize_matchers
 from promsoc.prom.settings import (
     TLS,
@@ -19,6 +20,7 @@ from promsoc.prom.settings import (
     BearerAuth,
     Secret,
     Source,
+    cleartext_credentials,
     is_secret_header,
     split_url,
 )
@@ -29,6 +31,8 @@ AUTH_KEYS = file_keys(BearerAuth, BasicAuth)
 TLS_KEYS = file_keys(TLS)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+_HEADER_BREAK = re.compile(r"[\r\n\x00]")
 Entries = dict[str, tuple[yaml.Node, yaml.Node]]
 
 
@@ -105,11 +109,7 @@ class SourceParser:
             raise self.r.error(name_node, f"{key}.name", "use letters, digits, '.', '_' or '-'")
         url_node = entries["url"][1]
         url_value = self.r.text(url_node, f"{key}.url")
-        url, userinfo = split_url(str(url_value.value))
-        if url is None:
-            raise self.r.error(
-                url_node, f"{key}.url", "expected an http:// or https:// URL with a host"
-            )
+        url, userinfo = self.url(url_node, f"{key}.url", url_value)
         auth = self.auth(entries["auth"][1], f"{key}.auth") if "auth" in entries else None
         if userinfo:
             if auth is not None:
@@ -126,22 +126,35 @@ class SourceParser:
                 entries["alertmanager"][1], f"{key}.alertmanager", f"{name}/alertmanager"
             )
         default = Source(name=name, url=url)
-        return Source(
+        return self.cleartext_check(url_node, key, Source(
             name=name,
             url=url,
             auth=auth,
             headers=self.headers(entries, key) if "headers" in entries else default.headers,
             tls=self.tls(entries["tls"][1], f"{key}.tls") if "tls" in entries else default.tls,
-            timeout=self.seconds(entries, key, "timeout", default.timeout),
-            refresh=self.seconds(entries, key, "refresh", default.refresh),
+            timeout=self.seconds(entries, key, "timeout", Source, default.timeout),
+            refresh=self.seconds(entries, key, "refresh", Source, default.refresh),
             params=self.params(entries, key) if "params" in entries else default.params,
             selector=self.selector(entries, key) if "selector" in entries else default.selector,
-            max_concurrency=(
-                self.r.integer(entries["max_concurrency"][1], f"{key}.max_concurrency")
-                if "max_concurrency" in entries
-                else default.max_concurrency
-            ),
-        )
+            max_concurrency=self.count(entries, key, "max_concurrency", Source, default.max_concurrency),
+        ))
+
+    def url(self, node: yaml.Node, key: str, value: Value) -> tuple[str, tuple[str, str] | None]:
+        """(URL without userinfo, userinfo): an http(s) URL with a host and a valid port."""
+        try:
+            return split_url(str(value.value))
+        except ValueError as exc:
+            raise self.r.error(node, key, str(exc)) from None
+
+    def cleartext_check(self, url_node: yaml.Node, key: str, source: Source) -> Source:
+        """Warn when a credential would cross the network unencrypted (http:// to another host)."""
+        what = cleartext_credentials(source)
+        if what:
+            self.warnings.append(
+                f"{self.r.path}:{url_node.start_mark.line + 1}: {key}.url: {what} would be sent "
+                f"unencrypted over http:// to {urlsplit(source.url).hostname}; use https://"
+            )
+        return source
 
     def alertmanager(self, node: yaml.Node, key: str, name: str) -> AlertmanagerSettings:
         """An `alertmanager:` section: a source's connection keys plus allow_silence and author."""
@@ -149,21 +162,19 @@ class SourceParser:
         if "url" not in entries:
             raise self.r.error(node, f"{key}.url", "missing (an alertmanager needs a url)")
         url_node = entries["url"][1]
-        url, userinfo = split_url(str(self.r.text(url_node, f"{key}.url").value))
-        if url is None:
-            raise self.r.error(url_node, f"{key}.url", "expected an http:// or https:// URL with a host")
+        url, userinfo = self.url(url_node, f"{key}.url", self.r.text(url_node, f"{key}.url"))
         if userinfo:
             raise self.r.error(url_node, f"{key}.url", "put credentials under auth:, not in the URL")
         default = AlertmanagerSettings(Source(name=name, url=url))
-        connection = Source(
+        connection = self.cleartext_check(url_node, key, Source(
             name=name,
             url=url,
             auth=self.auth(entries["auth"][1], f"{key}.auth") if "auth" in entries else None,
             headers=self.headers(entries, key) if "headers" in entries else {},
             tls=self.tls(entries["tls"][1], f"{key}.tls") if "tls" in entries else TLS(),
-            timeout=self.seconds(entries, key, "timeout", default.connection.timeout),
+            timeout=self.seconds(entries, key, "timeout", Source, default.connection.timeout),
             max_concurrency=4,
-        )
+        ))
         allow = (
             self.r.boolean(entries["allow_silence"][1], f"{key}.allow_silence")
             if "allow_silence" in entries
@@ -174,12 +185,32 @@ class SourceParser:
         )
         return AlertmanagerSettings(connection, allow_silence=allow, author=author)
 
-    def seconds(self, entries: Entries, key: str, name: str, default: float) -> float:
-        return self.r.seconds(entries[name][1], f"{key}.{name}") if name in entries else default
+    def seconds(self, entries: Entries, key: str, name: str, section: type, default: float) -> float:
+        """`name`'s duration within the bounds its field in `section` declares, else `default`."""
+        if name not in entries:
+            return default
+        low, high = bounds_of(section, name)
+        return self.r.seconds(entries[name][1], f"{key}.{name}", minimum=low, maximum=high)
+
+    def count(self, entries: Entries, key: str, name: str, section: type, default: int) -> int:
+        """`name`'s whole number within the bounds its field in `section` declares, else `default`."""
+        if name not in entries:
+            return default
+        low, high = bounds_of(section, name)
+        return self.r.integer(entries[name][1], f"{key}.{name}", minimum=low, maximum=high)
 
     def headers(self, entries: Entries, key: str) -> dict[str, str]:
-        headers = self.r.text_map(entries["headers"][1], f"{key}.headers")
+        node = entries["headers"][1]
+        headers = self.r.text_map(node, f"{key}.headers")
         for header, value in headers.items():
+            where = f"{key}.headers.{header}"
+            if not _HEADER_NAME.match(header):
+                raise self.r.error(node, where, "a header name is letters, digits and !#$%&'*+-.^_`|~")
+            if _HEADER_BREAK.search(str(value.value)):
+                raise ConfigError(
+                    "a header value must not contain CR, LF or NUL (it would split the request)",
+                    file=self.r.path, line=value.line, key=where,
+                )
             if is_secret_header(header):
                 self.inline_secret(value, "use ${ENV} in the value")
         return {h: str(v.value) for h, v in headers.items()}
@@ -219,10 +250,13 @@ class SourceParser:
                 raise self.r.error(
                     node, child, f"environment variable {env_name} is not set or empty"
                 )
-            return Secret(value), None
-        secret_value = self.r.text(node, child, secret=True)
-        self.inline_secret(secret_value, f"use {word}_env or {word}_file")
-        return Secret(str(secret_value.value)), None
+        else:
+            secret_value = self.r.text(node, child, secret=True)
+            self.inline_secret(secret_value, f"use {word}_env or {word}_file")
+            value = str(secret_value.value)
+        if _HEADER_BREAK.search(value):  # the value itself is never shown
+            raise self.r.error(node, child, "must not contain CR, LF or NUL (it goes into a header)")
+        return Secret(value), None
 
     def auth(self, node: yaml.Node, key: str) -> Auth | None:
         entries = self.r.mapping(node, key, AUTH_KEYS)

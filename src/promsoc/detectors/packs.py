@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -74,6 +75,12 @@ def parse_pack(text: str, origin: str) -> list[Detector]:
 
 def builtin_detectors() -> list[Detector]:
     """Every built-in detector, in pack order (the contract's order)."""
+    return list(_builtin_detectors())
+
+
+@functools.cache
+def _builtin_detectors() -> tuple[Detector, ...]:
+    """Parsed once per process (the config checks overrides against them, then the CLI runs them)."""
     root = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_DIR)
     files = sorted(
         (entry for entry in root.iterdir() if entry.name.endswith((".yaml", ".yml"))),
@@ -82,7 +89,7 @@ def builtin_detectors() -> list[Detector]:
     detectors: list[Detector] = []
     for entry in files:
         detectors.extend(parse_pack(entry.read_text(encoding="utf-8"), f"builtin:{entry.name}"))
-    return detectors
+    return tuple(detectors)
 
 
 def user_detectors(packs_dir: Path) -> list[Detector]:

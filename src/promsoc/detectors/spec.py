@@ -10,9 +10,9 @@ from typing import Any
 from promsoc import anomaly, units
 from promsoc.detectors import falco, requirements
 from promsoc.detectors.fragments import increase_new, pod_workload
+from promsoc.detectors.params import ParamValue, check_param
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-ParamValue = float | int | str
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # `{{ increase_new(SELECTOR) }}`: a counter's increase over {{ window }}, counting series born in
@@ -22,8 +22,6 @@ _CALL = re.compile(r"\{\{\s*(" + "|".join(_FUNCTIONS) + r")\((.*?)\)\s*\}\}", re
 DETECTOR_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 """A detector id: lower-case words joined by dashes (also the key of its config entry)."""
 _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
-# A string parameter is pasted into PromQL: keep it to durations, names and regexes.
-_SAFE_STRING = re.compile(r'^[^"\\{}\n`]*$')
 
 
 class SpecError(Exception):
@@ -129,14 +127,10 @@ class Detector:
 
 
 def _check_param(detector: str, name: str, value: object, default: ParamValue) -> ParamValue:
-    where = f"detector {detector}: param {name}"
-    if isinstance(default, int | float) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(f"{where}: expected a number, got {value!r}")
-        return value
-    if not isinstance(value, str) or not _SAFE_STRING.match(value):
-        raise SpecError(f"{where}: expected a string without quotes or braces, got {value!r}")
-    return value
+    try:
+        return check_param(value, default)
+    except ValueError as exc:
+        raise SpecError(f"detector {detector}: param {name}: {exc}") from None
 
 
 _BANDS: dict[str, Callable[..., anomaly.BandQueries]] = {
@@ -244,7 +238,7 @@ def parse_detector(
     params = raw.get("params") or {}
     if not isinstance(params, Mapping):
         raise SpecError(f"{where}: 'params' must be a mapping of name -> number or string")
-    checked = {str(k): _check_param(det_id, str(k), v, v if isinstance(v, str) else 0)
+    checked = {str(k): _check_param(det_id, str(k), v, v if isinstance(v, str | int | float) else 0)
                for k, v in params.items()}
     try:
         requires = requirements.parse(raw.get("requires"), where)

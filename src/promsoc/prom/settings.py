@@ -3,11 +3,14 @@
 These are the connection settings the config file's `sources:` entries are loaded into
 (`promsoc.config` reads the file; this module knows nothing of files). Secrets are held in
 `Secret`, whose repr and str are `***`, and the `Source` repr shows header names only.
-Each field has a docstring: `config.example.yaml` documents the same keys for users.
+Each field has a docstring: `config.example.yaml` documents the same keys for users. A number's
+bounds are declared on its field (`metadata={"min": ..., "max": ...}`); the config enforces them.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,15 +103,15 @@ class Source:
     """Extra request headers, e.g. `X-Scope-OrgID` for a Mimir/Cortex tenant."""
     tls: TLS = field(default_factory=TLS)
     """Server verification and client certificate."""
-    timeout: float = 10.0
-    """Seconds one request may take, from connect to the last byte."""
-    refresh: float = 30.0
-    """Seconds between the end of one poll cycle and the start of the next."""
+    timeout: float = field(default=10.0, metadata={"max": 600.0})
+    """Seconds one request may take, from connect to the last byte (at most 10 minutes)."""
+    refresh: float = field(default=30.0, metadata={"min": 1.0, "max": 86400.0})
+    """Seconds between the end of one poll cycle and the start of the next (1 s to 1 day)."""
     params: Mapping[str, str] = field(default_factory=dict)
     """Extra query parameters on every API call, e.g. Thanos `partial_response`, `dedup`."""
     selector: str = ""
     """Label matchers added to every selector of every query, e.g. `cluster="prod-eu"`."""
-    max_concurrency: int = 20
+    max_concurrency: int = field(default=20, metadata={"min": 1, "max": 256})
     """How many requests to this source may run at once (Prometheus's own default cap is 20)."""
 
     def secrets(self) -> tuple[str, ...]:
@@ -142,11 +145,26 @@ def is_secret_header(name: str) -> bool:
     return any(word in lower for word in _SECRET_HEADER_WORDS)
 
 
-def split_url(url: str) -> tuple[str | None, tuple[str, str] | None]:
-    """(URL without userinfo and trailing slash, (user, password) or None); None if not http(s)."""
-    parts = urlsplit(url.strip())
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def split_url(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(URL without userinfo and trailing slash, (user, password) or None).
+
+    ValueError, saying what is wrong, unless it is an http(s) URL with a host and a valid port.
+    """
+    text = url.strip()
+    if _BAD_URL_CHARS.search(text):
+        raise ValueError("a URL must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError when it is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, None
+        raise ValueError("expected an http:// or https:// URL with a host")
+    if port == 0:
+        raise ValueError("port 0 is not a port to connect to")
     userinfo = None
     netloc = parts.netloc
     if "@" in netloc:
@@ -156,14 +174,44 @@ def split_url(url: str) -> tuple[str | None, tuple[str, str] | None]:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, "")), userinfo
 
 
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cleartext_credentials(source: Source) -> str | None:
+    """What credential a source would send unencrypted to another host, or None.
+
+    Plain `http://` to a host other than this one carries a bearer token, a password or a
+    secret header (Authorization, *token*...) in the clear for anyone on the path.
+    """
+    if not source.url.startswith("http://") or is_loopback(source.url):
+        return None
+    if isinstance(source.auth, BearerAuth):
+        return "a bearer token"
+    if isinstance(source.auth, BasicAuth) and (source.auth.password or source.auth.password_file):
+        return "a password"
+    secret_headers = sorted(name for name in source.headers if is_secret_header(name))
+    if secret_headers:
+        return f"the {secret_headers[0]} header"
+    return None
+
+
 def source_from_url(url: str, name: str | None = None) -> Source:
     """A no-auth source for a bare URL, named after the host unless `name` is given.
 
     ValueError if `url` is not an http(s) URL with a host.
     """
-    clean, _userinfo = split_url(url)
-    if clean is None:
-        raise ValueError(f"{url!r} is not an http(s) URL like http://localhost:9090")
+    try:
+        clean, _userinfo = split_url(url)
+    except ValueError as exc:
+        raise ValueError(f"{url!r}: {exc} (expected something like http://localhost:9090)") from None
     host = urlsplit(clean).hostname or "adhoc"
     return Source(name=name or host, url=clean)
 
@@ -175,6 +223,8 @@ __all__ = [
     "BearerAuth",
     "Secret",
     "Source",
+    "cleartext_credentials",
+    "is_loopback",
     "is_secret_header",
     "source_from_url",
     "split_url",
