@@ -27,8 +27,10 @@ REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connect
         (["check", "--url", REFUSED], 3),
         (["topology", "--url", REFUSED], 3),
         (["rules", "export"], 0),
+        (["timeline", "--url", REFUSED, "--from", "-1h"], 3),
+        (["alerts", "--alertmanager", REFUSED], 3),
     ],
-    ids=["scan", "check", "topology", "rules"],
+    ids=["scan", "check", "topology", "rules", "timeline", "alerts"],
 )
 def test_headless_command_loads_neither_lab_nor_textual(argv: list[str], code: int) -> None:
     proc = subprocess.run(

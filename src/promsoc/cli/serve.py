@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promsoc.cli.common import CliError, add_source_options
+from promsoc.cli.common import CliError, add_source_options, load_config
 
 if TYPE_CHECKING:
     from promsoc.config import Secret, Settings
@@ -40,13 +40,9 @@ def split_address(text: str, option: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promsoc.config import ConfigError, load_settings
     from promsoc.serve.run import ServeError, run_serve
 
-    try:
-        settings = load_settings(args.config, args.url, args.source)
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
+    settings = load_config(args)
     try:
         return run_serve(settings, build_options(args, settings))
     except ServeError as exc:
