@@ -65,7 +65,7 @@ def test_nodes_and_workload_churn(lab: Lab) -> None:
     assert nodes_now == {n.name for n in cluster.nodes_at(time.time())}
     added = nodes_now - nodes_then
     assert added == {e.subject for e in cluster.churn if e.kind == "node-added"}
-    assert len(nodes_now) == 6 and len(nodes_then) == 5
+    assert len(nodes_now) == 7 and len(nodes_then) == 5
     kinds = {e.kind for e in cluster.churn}
     assert {"rollout", "pod-moved", "node-added", "workload-retired", "workload-added"} <= kinds
     retired = next(e for e in cluster.churn if e.kind == "workload-retired")

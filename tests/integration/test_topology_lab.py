@@ -149,7 +149,7 @@ def test_diff_lists_exactly_the_scenario_changes(lab: Lab, span: float) -> None:
     assert moved <= {m.pod for m in diff.moved_pods}
     if span > 3 * WEEK:
         assert f"{RETIRED[0]}/{RETIRED[1]}/{RETIRED[2]}" in diff.removed_workloads
-        assert diff.added_nodes == ["worker-5"]
+        assert diff.added_nodes == ["control-plane-2", "worker-5"]
     _check_churn_events(lab, before, after, diff)
 
 

@@ -155,6 +155,10 @@ def build_cluster(
     begin = anchor - history
     quiet_from = anchor - 12 * HOUR  # no rollouts in the incident window: stable pod names there
     node_list = _build_nodes(anchor, begin, nodes)
+    if nodes == 6 and pods == 120:  # a second control plane joins during the day
+        joined = day.start_of("control-plane-join", anchor)
+        node_list.append(Node("control-plane-2", "10.0.0.9", f"10.244.{nodes}.0/24", nodes, joined,
+                              control_plane=True))
     workloads = _build_workloads(rng, anchor, begin, pods, nodes)
     churn: list[ChurnEvent] = []
     for n in node_list:

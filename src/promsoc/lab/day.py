@@ -36,12 +36,20 @@ DAY_EVENTS = [
     DayEvent("node-drain", "pod-egress-outlier", 17 * HOUR, 30 * 60,
              "worker-3 is drained for maintenance: its pods are recreated under new names, or "
              "moved, on other nodes"),
+    DayEvent("control-plane-join", "rbac-cluster-change", 16 * HOUR, 20 * 60,
+             "control-plane-2 joins: its static pods start, and its kube-apiserver, a target "
+             "Prometheus never saw, is first scraped with counters already high (73 RBAC "
+             "writes of its bootstrap policy)"),
     DayEvent("busy-path-404s", "ingress-fingerprinting", 15 * HOUR, 30 * 60,
              "a broken image link: shop.example.com/ answers 12% 404 at full traffic, "
              "cdn.example.com/images 18%"),
     DayEvent("client-cert-rotation", "cert-expiry-apiserver-client", 14 * HOUR, 30 * 60,
              "kubelets rotate their client certificates (40 days left -> 365), reconnecting at "
              "three times the usual request rate"),
+    # off the sweep's 5-minute grid: a born-in-window fragment would count it for 5 minutes
+    DayEvent("falco-first-scrape", "falco-rule-burst", 13 * HOUR - 150, 10 * 60,
+             "worker-5's Falco, running for 6 days, is scraped for the first time: its rule "
+             "counters start in the hundreds"),
     DayEvent("exporters-miss-scrapes", "ingress-created", 9.75 * HOUR, 4 * 60,
              "kube-state-metrics misses 3 scrapes, worker-1's kubelet 4 and ingress-nginx 2"),
 ]

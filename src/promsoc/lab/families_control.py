@@ -69,6 +69,36 @@ def apiserver(cluster: Cluster, scenario: Scenario) -> list[Series]:
     out.append(Series("apiserver_flowcontrol_current_executing_requests", {
         **base, "flow_schema": "service-accounts", "priority_level": "workload-low"},
         steady(3.0, 5), False, LIVE))
+    return out + _new_replica(cluster)
+
+
+def _new_replica(cluster: Cluster) -> list[Series]:
+    """control-plane-2's kube-apiserver: a target first scraped a minute after it started, its
+    counters already holding that minute, including the 73 RBAC writes its bootstrap policy
+    made (a new version reconciling the default ClusterRoles)."""
+    node = next((n for n in cluster.nodes if n.name == "control-plane-2"), None)
+    if node is None:
+        return []
+    base = {"job": "apiserver", "instance": f"{node.internal_ip}:6443"}
+    scraped = node.start + 180
+    rbac = "rbac.authorization.k8s.io"
+    out = []
+    for verb, group, resource, code, rate, initial in [
+            ("GET", "", "pods", "200", 8.0, 0.0), ("LIST", "", "pods", "200", 1.5, 0.0),
+            ("GET", "", "configmaps", "200", 3.0, 0.0), ("GET", "", "secrets", "200", 1.0, 0.0),
+            ("PUT", rbac, "clusterroles", "200", 0.0, 61.0),
+            ("POST", rbac, "clusterrolebindings", "201", 0.0, 12.0)]:
+        out.append(Series("apiserver_request_total", {
+            **base, "verb": verb, "dry_run": "", "group": group, "version": "v1",
+            "resource": resource, "subresource": "",
+            "scope": "cluster" if group else "namespace", "component": "apiserver", "code": code,
+        }, steady(rate, stable_seed(verb + resource)) if rate else constant(0.0), True, TRAFFIC,
+            scraped, integer=True, initial=initial + rate * 60))
+    for name, labels, rate in [("authentication_attempts", {"result": "success"}, 25.0),
+                               ("apiserver_authorization_decisions_total",
+                                {"type": "RBAC", "name": "rbac", "decision": "allowed"}, 25.0)]:
+        out.append(Series(name, {**base, **labels}, steady(rate, stable_seed(name)), True, TRAFFIC,
+                          scraped, integer=True, initial=rate * 60))
     return out
 
 

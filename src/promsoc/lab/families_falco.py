@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from promsoc.lab import day
 from promsoc.lab.cluster import Cluster, Node
 from promsoc.lab.families_k8s import burst, pod_named
 from promsoc.lab.families_traffic import PRIORITY_NAMES, sidekick_priority
@@ -13,6 +14,7 @@ from promsoc.lab.scenario import Scenario
 from promsoc.lab.series import TRAFFIC, Series, ValueFn, constant, stable_seed, steady
 
 FALCO_VERSION = "0.39.2"
+LATE_FALCO = "worker-5"  # the node whose Falco Prometheus first scrapes during the day
 DESTINATIONS = ("slack", "elasticsearch", "loki")
 
 
@@ -40,7 +42,12 @@ def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
     shell = scenario.incident("shell-burst").start
     critical = scenario.incident("critical-binary").start
     modify = scenario.incident("error-priority-events").start
+    escape = scenario.incident("slow-critical-event").start
+    api = pod_named(cluster, "payments", "payments-api", at)
+    late = next(p for p in cluster.pods_at(at) if p.node == LATE_FALCO and not p.workload.host_network)
     return [
+        Stream("Contact K8S API Server From Container", 5, ("network", "k8s", "mitre_discovery"),
+               late.node, late.namespace, late.name, constant(0.01), late.start),
         Stream("Read sensitive file untrusted", 4, ("filesystem", "mitre_credential_access"),
                prom.node, prom.namespace, prom.name,
                burst(scenario, "noisy-rule", 0.02, constant(0.0067))),
@@ -53,6 +60,9 @@ def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
                miner.node, miner.namespace, miner.name, burst(scenario, "critical-binary", 0.04), critical),
         Stream("Modify binary dirs", 3, ("filesystem", "mitre_persistence"),
                etl.node, etl.namespace, etl.name, burst(scenario, "error-priority-events", 1 / 60), modify),
+        Stream("Detect release_agent File Container Escapes", 2,
+               ("container", "process", "mitre_privilege_escalation", "T1611"),
+               api.node, api.namespace, api.name, burst(scenario, "slow-critical-event", 1 / 60), escape),
     ]
 
 
@@ -93,12 +103,19 @@ def falco(cluster: Cluster, scenario: Scenario) -> list[Series]:
         native = {"job": "falco", "instance": f"{node.internal_ip}:8765"}
         exporter = {"job": "falco-exporter", "instance": f"{node.internal_ip}:9376"}
         on_node = [s for s in streams if s.host == node.name]
+        # Prometheus scrapes worker-5's Falco only from the day's falco-first-scrape on
+        scraped = day.start_of("falco-first-scrape", scenario.anchor) if node.name == LATE_FALCO else -math.inf
         for start, end in _segments(node, scenario):
             def add(name: str, labels: dict[str, str], fn: ValueFn, counter: bool = True,
                     from_: float = start, start: float = start, end: float = end,
-                    hide: Callable[[float], bool] = hidden) -> None:
-                out.append(Series(name, labels, fn, counter, TRAFFIC, max(start, from_), end,
-                                  hidden=hide, integer=counter))
+                    hide: Callable[[float], bool] = hidden, scraped: float = scraped) -> None:
+                began = max(start, from_)
+                first = max(began, scraped)
+                if first >= end:
+                    return
+                initial = fn(first) * (first - began) if counter and first > began else 0.0
+                out.append(Series(name, labels, fn, counter, TRAFFIC, first, end,
+                                  hidden=hide, integer=counter, initial=initial))
 
             seed = stable_seed(node.name)
             add("falcosecurity_scap_n_evts_total", native, steady(40000.0, seed))

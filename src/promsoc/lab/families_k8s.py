@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from promsoc.lab import day
 from promsoc.lab.cluster import DAY, Cluster, Pod
 from promsoc.lab.scenario import Scenario
@@ -205,16 +207,43 @@ def kubelet_volumes(cluster: Cluster, scenario: Scenario) -> list[Series]:
                       for p in cluster.pods if p.namespace == ns and p.workload.name == owner]
         for pvc, node_name, ip, start, end in mounts:
             out += _volume(scenario, ns, pvc, node_name, ip, start, end, cap_gib, inode_ratio, byte_ratio)
-    return out
+    return out + _young_volumes(cluster, scenario)
+
+
+def _young_volumes(cluster: Cluster, scenario: Scenario) -> list[Series]:
+    """Two volumes younger than an hour: one filling up on its own (attack), one restored
+    nearly full that barely grows (look-alike)."""
+    filling = scenario.incident("inode-filling")
+    restored = scenario.incident("volume-full-but-steady")
+    node, other = cluster.node("worker-4"), cluster.node("worker-2")
+
+    def fill(t: float) -> float:
+        phase = scenario.phase("inode-filling", t)
+        return 0.86 + 0.09 * min(1.0, (phase if phase is not None else 0.0) / ACTIVE_FILL)
+
+    def gone(t: float) -> bool:  # live repeats: the volume exists only while it fills
+        return t > scenario.anchor and not scenario.active("inode-filling", t)
+
+    def steady_fill(t: float) -> float:
+        return 0.92 + 0.001 * (t - restored.start) / 3600
+
+    return [*_volume(scenario, "shop", "session-cache", node.name, node.internal_ip,
+                     filling.start - 60, filling.end + 60, 5, 0.86, 0.4, ratio=fill, hidden=gone),
+            *_volume(scenario, "data", "archive-restore", other.name, other.internal_ip,
+                     restored.start, other.end, 50, 0.92, 0.7, ratio=steady_fill)]
+
+
+ACTIVE_FILL = 480.0  # seconds the young volume takes to fill
 
 
 def _volume(scenario: Scenario, ns: str, pvc: str, node: str, ip: str, start: float, end: float,
-            cap_gib: float, inode_ratio: float, byte_ratio: float) -> list[Series]:
+            cap_gib: float, inode_ratio: float, byte_ratio: float, *, ratio: ValueFn | None = None,
+            hidden: Callable[[float], bool] | None = None) -> list[Series]:
     capacity = cap_gib * 2**30
     inodes = float(int(capacity / 16384))
     seed = stable_seed(pvc)
 
-    def ratio(t: float) -> float:
+    def usual(t: float) -> float:
         r = inode_ratio * (1 + 0.02 * noise(seed, t, 600))
         if pvc == "uploads" and (ph := scenario.phase("inode-exhaustion", t)) is not None:
             r += (0.96 - r) * min(1.0, ph / 120)
@@ -222,8 +251,10 @@ def _volume(scenario: Scenario, ns: str, pvc: str, node: str, ip: str, start: fl
             r += 0.10 * min(1.0, ph / 120)
         return r
 
+    share = ratio or usual
+
     def used_inodes(t: float) -> float:
-        return float(int(inodes * ratio(t)))
+        return float(int(inodes * share(t)))
 
     def used_bytes(t: float) -> float:
         return float(int(capacity * byte_ratio * (1 + 0.01 * noise(seed + 1, t, 600))))
@@ -240,7 +271,7 @@ def _volume(scenario: Scenario, ns: str, pvc: str, node: str, ip: str, start: fl
               "namespace": ns, "persistentvolumeclaim": pvc}
     # the inode series have history (volume-inode-anomaly reads them); byte series are live only
     return [Series(f"kubelet_volume_stats_{m}", labels, fn, False, TRAFFIC if "inodes" in m else LIVE,
-                   start, end) for m, fn in values.items()]
+                   start, end, hidden=hidden) for m, fn in values.items()]
 
 
 def cadvisor(cluster: Cluster, scenario: Scenario) -> list[Series]:

@@ -13,7 +13,9 @@ DETECT_AFTER = 420.0  # a 5-minute rate window is entirely inside the incident 7
 # "appeared in the last 5 minutes" can only be seen within 5 minutes of the change; a scrape
 # gap in backfilled history has no staleness markers, so its "absent 5m ago" shows only once
 # the last sample before the gap is more than 5 minutes older than that
-DETECT_AT = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0, "falco-scrape-gap": 585.0}
+DETECT_AT = {"backdoor-ingress": 150.0, "old-ingress-new-path": 150.0, "falco-scrape-gap": 585.0,
+             # a target first scraped: its counters look born in the window for 5 minutes
+             "control-plane-join": 300.0, "falco-first-scrape": 120.0}
 # benign events that rightly fire another detector than the one they mimic (the day sweep
 # counts these firings as expected, not false)
 ALSO_FIRES = {"falco-scrape-gap": ("falco-blind", "Falco cannot be scraped for 8 minutes: blind")}
@@ -144,7 +146,17 @@ _TIMELINE: list[tuple[str, str, bool, str]] = [
      "every Falco instance stops reporting (DaemonSet deleted) while pods keep running"),
     ("falco-scrape-gap", "falco-rule-burst", True,
      "Prometheus cannot scrape the busiest Falco for 8 minutes; its counters come back unchanged"),
+    ("inode-filling", "volume-inode-anomaly", False,
+     "a new volume shop/session-cache fills its inodes from 86% to 95% in 8 minutes, alone "
+     "(the other volumes stay as they are)"),
+    ("volume-full-but-steady", "volume-inode-anomaly", True,
+     "a volume data/archive-restore restored from a snapshot at 92% of its inodes, growing "
+     "0.1 point an hour"),
+    ("slow-critical-event", "falco-critical-events", False,
+     "'Detect release_agent File Container Escapes' (Critical) once a minute for 30 minutes"),
 ]
+# incidents longer than one slot: name -> (seconds active, slots taken)
+LONG = {"slow-critical-event": (1800.0, 4)}
 
 
 @dataclass
@@ -209,6 +221,8 @@ def incident_labels(cluster: Cluster, at: float) -> dict[str, dict[str, str]]:
         "sqli": {"host": "shop.example.com", "path": "/api/search"},
         "mass-extraction": {"host": "api.example.com", "path": "/api/export"},
         "inode-exhaustion": {"namespace": "media", "persistentvolumeclaim": "uploads"},
+        "inode-filling": {"namespace": "shop", "persistentvolumeclaim": "session-cache"},
+        "slow-critical-event": {"rule": "Detect release_agent File Container Escapes"},
         "crypto-miner": {"namespace": "media", "pod": miner.name},
         "exfiltration": {"namespace": "payments", "pod": exfil.name},
         "shell-burst": {"rule": "Terminal shell in container"},
@@ -228,12 +242,15 @@ def build_scenario(
     labels = incident_labels(cluster, anchor)
     incidents: list[Incident] = []
     windows: dict[str, list[Window]] = {}
-    for slot, (name, detector, benign, summary) in enumerate(_TIMELINE):
+    slot = 0
+    for name, detector, benign, summary in _TIMELINE:
         start = first + slot * SLOT
+        active, slots = LONG.get(name, (ACTIVE, 1))
+        slot += slots
         incidents.append(
-            Incident(name, detector, benign, start, start + ACTIVE, labels.get(name, {}), summary)
+            Incident(name, detector, benign, start, start + active, labels.get(name, {}), summary)
         )
-        windows[name] = [Window(start, ACTIVE)]
+        windows[name] = [Window(start, active)]
     for event in day.DAY_EVENTS:
         start = day.start_of(event.name, anchor)
         incidents.append(Incident(event.name, event.detector, True, start, start + event.duration,

@@ -29,6 +29,7 @@ class Series:
     hidden: Callable[[float], bool] | None = None
     integer: bool = False
     gaps: tuple[tuple[float, float], ...] = ()  # [from, until): scrapes the exporter missed
+    initial: float = 0.0  # a counter's value at its first scrape (a target first scraped late)
     key: str = field(default="", init=False)
     text: str = field(default="", init=False)
 

@@ -160,7 +160,7 @@ class Simulator:
         if s.key in self._state:
             last_t, acc = self._state[s.key]
         else:
-            acc = fn(times[0]) * 86400 * (1 + stable_seed(s.key) % 5) if s.start == -math.inf else 0.0
+            acc = fn(times[0]) * 86400 * (1 + stable_seed(s.key) % 5) if s.start == -math.inf else s.initial
             last_t = times[0]
         parts = []
         hidden = s.hidden
@@ -203,7 +203,7 @@ class Simulator:
             return "\n".join(lines) + "\n"
 
     def _advance(self, s: Series, now: float) -> float:
-        last_t, acc = self._state.get(s.key, (now, 0.0))
+        last_t, acc = self._state.get(s.key, (now, s.initial))
         if now > last_t:
             acc += s.fn(now) * (now - last_t)
             self._state[s.key] = (now, acc)
