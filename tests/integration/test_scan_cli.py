@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from promsoc.lab import Lab, LabOptions
+from tests.integration.labquery import query
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 CONTRACT_KEYS = {"source", "detector", "title", "category", "severity", "status", "findings", "error"}
@@ -27,9 +28,10 @@ def promsoc(*args: str, config: Path | None = None) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def lab_without_certmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A second lab without cert-manager, with falcosidekick's legacy (< 2.30) metric names."""
+    """A second lab without cert-manager, with falcosidekick's legacy (< 2.30) metric names and
+    ingress-nginx run with --report-status-classes (status="4xx", not "404")."""
     options = LabOptions(live_incidents=False, certmanager=False, falcosidekick_legacy=True,
-                         scrape_interval="5s")
+                         ingress_status_classes=True, scrape_interval="5s")
     with Lab(options) as running:
         yield running
 
@@ -85,6 +87,32 @@ def test_missing_cert_manager_is_no_data_not_ok(lab_without_certmanager: Lab) ->
     index = next(i for i, line in enumerate(lines) if "cert-expiry-certmanager" in line)
     assert lines[index].startswith("? no data")
     assert "missing certmanager_certificate_expiration_timestamp_seconds" in lines[index + 1]
+
+
+SHARES = ("ingress-fingerprinting", "ingress-bruteforce", "ingress-sqli")
+
+
+def test_status_classes_are_a_blind_spot_with_its_reason_even_under_attack(
+    lab_without_certmanager: Lab,
+) -> None:
+    lab = lab_without_certmanager
+    for name in ("fingerprinting", "bruteforce", "sqli"):
+        inc = lab.scenario.incident(name)
+        proc = promsoc("scan", "--url", lab.url, "--at", str(inc.eval_at), "--format", "json")
+        by_id = {r["detector"]: r for r in json.loads(proc.stdout)["results"]}
+        for detector in SHARES:  # a 4xx storm is there, but which code it is nobody can say
+            entry = by_id[detector]
+            assert entry["status"] == "no_data", (name, entry)
+            assert entry["missing"] == ['nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}']
+            assert "--report-status-classes" in entry["note"]
+        # the detectors that do not need codes still work on this ingress-nginx
+        assert by_id["ingress-response-size-anomaly"]["status"] == "ok"
+    statuses = {r["metric"]["status"] for r in query(lab.url, "nginx_ingress_controller_requests")}
+    assert statuses == {"2xx", "3xx", "4xx", "5xx"}
+    lines = promsoc("scan", "--url", lab.url).stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if "ingress-bruteforce" in line)
+    assert lines[index].startswith("? no data")
+    assert "ingress-nginx reports status classes" in "\n".join(lines[index + 1:index + 3])
 
 
 def test_falco_detectors_read_legacy_falcosidekick_names(lab_without_certmanager: Lab) -> None:
@@ -144,8 +172,10 @@ def test_check_reports_queries_and_metrics(lab_without_certmanager: Lab) -> None
     index = next(i for i, line in enumerate(lines) if "cert-expiry-certmanager" in line)
     assert "✓ runs" in lines[index] and "? missing" in lines[index]
     assert "missing certmanager_certificate_expiration_timestamp_seconds" in lines[index + 1]
-    row = next(line for line in proc.stdout.splitlines() if "ingress-bruteforce" in line)
+    row = next(line for line in proc.stdout.splitlines() if "ingress-response-size-anomaly" in line)
     assert "✓ runs" in row and "✓ present" in row
+    row = next(line for line in proc.stdout.splitlines() if "ingress-bruteforce" in line)
+    assert "✓ runs" in row and "? missing" in row  # status classes, not codes
 
 
 def test_rules_export_writes_both_formats(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="rebuild the simulated history instead of reusing a recent one")
     parser.add_argument("--legacy-falcosidekick", action="store_true",
                         help="emit falcosidekick's pre-2.30 metric names")
+    parser.add_argument("--ingress-status-classes", action="store_true",
+                        help='ingress-nginx as with --report-status-classes (status="4xx", not "404")')
     parser.add_argument("--theme", help="console theme (see `promsoc tui --help`)")
     parser.add_argument("--kiosk", action="store_true", help="open the console in kiosk mode")
     parser.add_argument("--no-alertmanager", action="store_true",
@@ -53,6 +55,7 @@ def _options(args: argparse.Namespace) -> LabOptions:
         nodes=args.nodes,
         cache=not args.no_cache,
         falcosidekick_legacy=args.legacy_falcosidekick,
+        ingress_status_classes=args.ingress_status_classes,
         # a scaled cluster keeps its topology only: the traffic history would take minutes
         traffic=not scaled,
         history_days=29.0 if not scaled else 2.0,

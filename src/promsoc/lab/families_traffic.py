@@ -7,7 +7,17 @@ import math
 from promsoc.lab.cluster import Cluster
 from promsoc.lab.families_k8s import INGRESSES, burst, pod_named
 from promsoc.lab.scenario import Scenario
-from promsoc.lab.series import LIVE, TRAFFIC, Family, Series, ValueFn, scaled, stable_seed, steady
+from promsoc.lab.series import (
+    LIVE,
+    TRAFFIC,
+    Family,
+    Series,
+    ValueFn,
+    render_series,
+    scaled,
+    stable_seed,
+    steady,
+)
 
 FAMILIES = [
     Family("nginx_ingress_controller_requests", "counter", "The total number of client requests"),
@@ -55,7 +65,8 @@ def _lognormal_cdf(x: float, median: float, sigma: float = 0.6) -> float:
     return 0.5 * (1 + math.erf(math.log(x / median) / (sigma * math.sqrt(2))))
 
 
-def ingress_nginx(cluster: Cluster, scenario: Scenario) -> list[Series]:
+def ingress_nginx(cluster: Cluster, scenario: Scenario, *, status_classes: bool = False) -> list[Series]:
+    """ingress-nginx's metrics; with status_classes, as with --report-status-classes ("4xx")."""
     ctl = pod_named(cluster, "ingress-nginx", "ingress-nginx-controller", scenario.anchor)
     base = {"job": "ingress-nginx", "instance": f"{ctl.pod_ip}:10254", "controller_namespace": "ingress-nginx",
             "controller_class": "k8s.io/ingress-nginx", "controller_pod": ctl.name, "canary": ""}
@@ -65,7 +76,28 @@ def ingress_nginx(cluster: Cluster, scenario: Scenario) -> list[Series]:
             ids = {**base, "host": host, "path": path, "namespace": ns, "ingress": ingress,
                    "service": service, "method": "POST" if path in ("/login", "/checkout") else "GET"}
             out += _path_series(scenario, ids, host, path, rps)
+    return _as_classes(out) if status_classes else out
+
+
+def _as_classes(series: list[Series]) -> list[Series]:
+    """Status codes folded into classes: the series of 403 and 404 become one of 4xx."""
+    groups: dict[str, list[Series]] = {}
+    for s in series:
+        groups.setdefault(render_series(s.name, _classed(s.labels)), []).append(s)
+    out = []
+    for members in groups.values():
+        first = members[0]
+        fns = [m.fn for m in members]
+        fn = fns[0] if len(fns) == 1 else (lambda t, fns=fns: sum(f(t) for f in fns))
+        out.append(Series(first.name, _classed(first.labels), fn, first.counter, first.schedule,
+                          min(m.start for m in members), max(m.end for m in members),
+                          integer=first.integer))
     return out
+
+
+def _classed(labels: dict[str, str]) -> dict[str, str]:
+    status = labels.get("status")
+    return {**labels, "status": f"{status[0]}xx"} if status else labels
 
 
 def _path_series(scenario: Scenario, ids: dict[str, str], host: str, path: str,

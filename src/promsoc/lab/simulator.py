@@ -36,6 +36,7 @@ class SimOptions:
     live_incidents: bool = True
     certmanager: bool = True
     falcosidekick_legacy: bool = False
+    ingress_status_classes: bool = False  # ingress-nginx run with --report-status-classes
     traffic: bool = True  # False: only the topology families (for the scale benchmark)
     seed: int = 7
 
@@ -83,7 +84,7 @@ class Simulator:
                 series += families_control.cert_manager(c, s)
             series += families_k8s.kubelet_volumes(c, s)
             series += families_k8s.cadvisor(c, s)
-            series += families_traffic.ingress_nginx(c, s)
+            series += families_traffic.ingress_nginx(c, s, status_classes=o.ingress_status_classes)
             series += families_traffic.istio(c, s)
             series += families_traffic.linkerd(c, s)
             series += families_falco.falco(c, s)
