@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     from promsoc.lab import Lab, LabError, PrometheusNotFound
 
     options = _options(args)
+    if not args.no_tui:
+        _require_terminal()
     print("promsoc demo: building the lab (a simulated cluster's history, then Prometheus)...",
           file=sys.stderr, flush=True)
     try:
@@ -104,6 +106,18 @@ def run(args: argparse.Namespace) -> int:
         return _console(lab, args)
     finally:
         lab.stop()
+
+
+def _require_terminal() -> None:
+    """Refuse before the lab is built: the console could not draw anyway."""
+    try:
+        from promsoc.tui.terminal import NotATerminal, require_terminal
+    except ImportError:  # no console in this build: the lab is served instead
+        return
+    try:
+        require_terminal()
+    except NotATerminal as exc:
+        raise CliError(f"{exc}; `promsoc demo --no-tui` serves the lab alone", EXIT_USAGE) from None
 
 
 def _serve(lab: Lab) -> int:

@@ -33,11 +33,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from promsoc.tui.app import run_console
+    from promsoc.tui.terminal import NotATerminal
     from promsoc.tui.themes import ThemeError
 
     settings = load_config(args)
     at = parse_time(args.at) if args.at else None
     try:
         return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at)
-    except ThemeError as exc:
+    except (ThemeError, NotATerminal) as exc:
         raise CliError(str(exc)) from None

@@ -262,8 +262,14 @@ class ConsoleApp(App[int]):
 
 
 def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = False, at: float | None = None) -> int:
-    """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app."""
+    """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app.
+
+    Raises NotATerminal when stdout is not a terminal (after the theme and options were checked).
+    The exit status: the app's own, 128 + signal after SIGTERM/SIGHUP, and 70 after a crash,
+    never 0 (a kiosk supervisor must see it).
+    """
     from promsoc.tui.live_backend import LiveBackend, console_options
+    from promsoc.tui.terminal import exit_status, require_terminal, restore_on_signals
 
     options = console_options(settings)
     app = ConsoleApp(
@@ -277,5 +283,8 @@ def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = F
         handoff_dir=options.handoff_dir,
         intervals=options.intervals,
     )
-    result = app.run()
-    return int(result or 0)
+    require_terminal()
+    with restore_on_signals(app):
+        result = app.run()
+    return exit_status(app, result)
+

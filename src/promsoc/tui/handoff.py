@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +20,7 @@ if TYPE_CHECKING:
     from promsoc.tui.app import ConsoleApp
 
 DEFAULT_DIR = "promsoc-handoff"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_FINDINGS = 50
 
 
@@ -86,6 +91,25 @@ def chosen_results(app: ConsoleApp) -> list[DetectorResult]:
     return [r for r in app.state.results.values() if r.status in (Status.FIRING, Status.ERROR)]
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `text` as UTF-8 to `path`, readable by its owner only (0600), all or nothing.
+
+    Hand-offs hold cluster details. A lone surrogate (a label of JSON "\\ud800") cannot be
+    UTF-8: it becomes U+FFFD. The text goes to a temporary file renamed into place, so a failure
+    never leaves a 0-byte or half file.
+    """
+    data = _SURROGATE.sub("\ufffd", text).encode("utf-8")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
 def save_handoff(app: ConsoleApp) -> None:
     """Render on the event loop (the screenshot needs the compositor), write files in a thread."""
     now = app.clock()
@@ -99,11 +123,12 @@ def save_handoff(app: ConsoleApp) -> None:
 
     def write() -> None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{stem}.svg").write_text(svg, encoding="utf-8")
-            (folder / f"{stem}.md").write_text(note, encoding="utf-8")
-        except OSError as exc:
-            app.call_from_thread(app.notify, f"hand-off not saved: {exc}", severity="error", markup=False)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_private(folder / f"{stem}.svg", svg)
+            write_private(folder / f"{stem}.md", note)
+        except Exception as exc:  # never a crash of the console: say it, and carry on
+            reason = clean(f"{type(exc).__name__}: {exc}" if not isinstance(exc, OSError) else str(exc), 200)
+            app.call_from_thread(app.notify, f"hand-off not saved: {reason}", severity="error", markup=False)
             return
         saved = f"hand-off saved: {folder / stem}.md and .svg"
         app.call_from_thread(app.notify, saved, markup=False)

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 from promsoc.prom.types import RangeSeries
 from promsoc.tui.backend import Points
 
 POINTS_PER_CHART = 240
+MAX_PLOTTED = 1e300
+"""Larger magnitudes (and +Inf, NaN) are not drawn: a chart's range of ±1e308 overflows to inf."""
+
+
+def plottable_value(value: float | None) -> bool:
+    """A value a chart can scale: finite and within ±MAX_PLOTTED."""
+    return value is not None and math.isfinite(value) and abs(value) <= MAX_PLOTTED
+
+
+def plottable(points: Points) -> Points:
+    """The points a chart can draw: NaN, ±Inf and absurd magnitudes left out (a server may send them)."""
+    return [(t, v) for t, v in points if plottable_value(v) and math.isfinite(t)]
 
 
 def steps_for(window: float) -> float:

@@ -96,8 +96,25 @@ class TimeParseError(ValueError):
     """What the user typed is not a time the cursor understands."""
 
 
+LAST_MOMENT = 7258118400.0  # 2200-01-01T00:00:00Z
+
+
 def parse_moment(text: str, now: float) -> float:
-    """Typed time -> Unix seconds: `2026-11-28 03:12` (UTC), RFC 3339, Unix seconds or -2h."""
+    """Typed time -> Unix seconds: `2026-11-28 03:12` (UTC), RFC 3339, Unix seconds or -2h.
+
+    NaN, infinities and moments outside 1970-2200 are refused: the cursor could not show them."""
+    try:
+        stamp = _parse_moment(text, now)
+    except TimeParseError:
+        raise
+    except (ValueError, OverflowError):  # e.g. a 5,000-digit number
+        raise TimeParseError(f"{text.strip()[:40]!r} is not a time") from None
+    if not 0 <= stamp < LAST_MOMENT:  # also false for NaN
+        raise TimeParseError(f"{text.strip()[:40]!r} is not a moment between 1970 and 2200")
+    return stamp
+
+
+def _parse_moment(text: str, now: float) -> float:
     value = text.strip()
     if not value:
         raise TimeParseError("empty time")

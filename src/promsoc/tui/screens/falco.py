@@ -15,6 +15,7 @@ from promsoc.tui.messages import FalcoLoaded
 from promsoc.tui.poller import one_line
 from promsoc.tui.safe_text import clean, inert
 from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.series_math import plottable
 from promsoc.tui.state import TileKey
 
 WINDOW = 3600.0
@@ -28,12 +29,13 @@ def plot_lines(plot: PlotextPlot, title: str, lines: dict[str, Points], at: floa
     plt.clear_figure()
     plt.title(title)
     plt.xlabel("minutes before the time cursor")
-    ranked = sorted(lines.items(), key=lambda kv: kv[1][-1][1] if kv[1] else 0.0, reverse=True)
+    drawable = {name: plottable(points) for name, points in lines.items()}
+    ranked = sorted(drawable.items(), key=lambda kv: kv[1][-1][1] if kv[1] else 0.0, reverse=True)
     for index, (name, points) in enumerate(ranked[:MAX_LINES]):
         xs = [(t - at) / 60.0 for t, _ in points]
         ys = [v for _, v in points]
         plt.plot(xs, ys, marker=MARKERS[index % len(MARKERS)], label=clean(name, 28))
-    if not ranked:
+    if not any(points for _, points in ranked):
         plt.text("no matches", 0.5, 0.5)
         plt.xlim(0, 1)
         plt.ylim(0, 1)

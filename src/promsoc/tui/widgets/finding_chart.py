@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from textual_plotext import PlotextPlot
 
 from promsoc.tui.backend import Chart, Points
+from promsoc.tui.series_math import plottable, plottable_value
 
 # Markers, not only colours, tell the lines apart (colours follow the theme via textual-plotext).
 VALUE_MARKER = "braille"
@@ -14,10 +17,9 @@ BAND_MARKERS = (".", ":", "·", "'")
 def _hours(points: Points, at: float) -> tuple[list[float], list[float]]:
     """x as hours relative to the cursor (negative = before), so the axis reads without dates."""
     xs, ys = [], []
-    for stamp, value in points:
-        if value == value:
-            xs.append((stamp - at) / 3600.0)
-            ys.append(value)
+    for stamp, value in plottable(points):
+        xs.append((stamp - at) / 3600.0)
+        ys.append(value)
     return xs, ys
 
 
@@ -29,6 +31,9 @@ class FindingChart(PlotextPlot):
         plt.clear_figure()
         plt.title(title)
         plt.xlabel("hours before the time cursor")
+        if chart is not None and not plottable(chart.points):
+            message = message or "no plottable values (only NaN, ±Inf or absurd magnitudes)"
+            chart = None
         if chart is None or not chart.points:
             plt.text(message or "no data for this finding", 0.5, 0.5)
             plt.xlim(0, 1)
@@ -43,9 +48,9 @@ class FindingChart(PlotextPlot):
                 if bx:
                     plt.plot(bx, by, marker=marker, label=f"{band.name} {name}")
         plt.plot(xs, ys, marker=VALUE_MARKER, label="value")
-        if chart.threshold is not None:
+        if chart.threshold is not None and plottable_value(chart.threshold):
             plt.horizontal_line(chart.threshold)
-        if chart.crossed_at is not None:
+        if chart.crossed_at is not None and math.isfinite(chart.crossed_at):
             x = (chart.crossed_at - at) / 3600.0
             plt.vertical_line(x)
             top = max(ys) if ys else 0.0

@@ -6,6 +6,7 @@ from rich.style import Style
 from rich.text import Text
 
 from promsoc.tui.backend import History, Points
+from promsoc.tui.series_math import plottable, plottable_value
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ABOVE = "▲"
@@ -16,9 +17,7 @@ def _buckets(points: Points, width: int, start: float, end: float) -> list[float
     """Resample points into `width` equal time buckets, keeping each bucket's maximum."""
     out: list[float | None] = [None] * width
     span = max(end - start, 1e-9)
-    for stamp, value in points:
-        if value != value:  # NaN from Prometheus
-            continue
+    for stamp, value in plottable(points):  # NaN, ±Inf and absurd magnitudes are not drawn
         index = min(width - 1, max(0, int((stamp - start) / span * width)))
         current = out[index]
         out[index] = value if current is None else max(current, value)
@@ -33,7 +32,7 @@ def _edge_at(points: Points, stamp: float) -> float | None:
             best = value
         else:
             break
-    return best if best is None or best == best else None
+    return best if plottable_value(best) else None
 
 
 def render(history: History | None, width: int, normal: Style, above: Style) -> Text:
@@ -43,12 +42,17 @@ def render(history: History | None, width: int, normal: Style, above: Style) -> 
     if history is None or not history.points or width <= 0:
         text.append("·" * max(width, 0), style=normal)
         return text
-    start, end = history.points[0][0], history.points[-1][0]
-    values = _buckets(history.points, width, start, end)
-    upper = history.band.upper if history.band else []
-    limits = [v for v in values if v is not None] + [v for _, v in upper if v == v]
-    if history.threshold is not None:
-        limits.append(history.threshold)
+    points = plottable(history.points)
+    if not points:
+        text.append("·" * width, style=normal)
+        return text
+    start, end = points[0][0], points[-1][0]
+    values = _buckets(points, width, start, end)
+    upper = plottable(history.band.upper) if history.band else []
+    limits = [v for v in values if v is not None] + [v for _, v in upper]
+    threshold = history.threshold if plottable_value(history.threshold) else None
+    if threshold is not None:
+        limits.append(threshold)
     low, high = min(limits), max(limits)
     scale = (high - low) or 1.0
     span = max(end - start, 1e-9)
@@ -62,7 +66,7 @@ def render(history: History | None, width: int, normal: Style, above: Style) -> 
         else:
             stamp = start + (index + 0.5) * span / width
             edge = _edge_at(upper, stamp) if upper else None
-            limit = edge if edge is not None else history.threshold
+            limit = edge if edge is not None else threshold
             beyond = limit is not None and value > limit
         if beyond:
             text.append(ABOVE, style=above)
