@@ -110,6 +110,11 @@ class Reader:
             root = self._loader.get_single_node()
         except RecursionError:
             raise ConfigError("YAML nested too deeply", file=path) from None
+        except yaml.reader.ReaderError as exc:
+            where = text.count("\n", 0, max(exc.position, 0)) + 1
+            raise ConfigError(
+                f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})", file=path, line=where
+            ) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
