@@ -59,3 +59,22 @@ def test_open_bind_with_a_password_starts_and_asks_for_it(tmp_path: Path) -> Non
     finally:
         assert served.stop() == 0
     assert "correct horse" not in "".join(served.log)
+
+
+def test_sigterm_ends_every_session_and_exits_0(lab: Lab, tmp_path: Path) -> None:
+    viewer = keygen(tmp_path / "viewer")
+    (tmp_path / "authorized_keys").write_text((tmp_path / "viewer.pub").read_text())
+    served = start_serve(
+        ["--url", lab.url, "--ssh", "127.0.0.1:0", "--web", "127.0.0.1:0", "--host-key", str(tmp_path / "hk"),
+         "--authorized-keys", str(tmp_path / "authorized_keys")],
+        expect=["ssh", "web"],
+    )  # fmt: skip
+    setup = SshSetup(served, tmp_path, viewer, viewer, tmp_path / "authorized_keys", tmp_path / "hk")
+    client = PtyClient(setup.ssh("-tt"), 100, 30)
+    try:
+        client.wait_for("LIVE", 30)
+        assert served.stop() == 0
+        client.wait_exit(15)  # the viewer's connection is closed, not left hanging
+        assert "Traceback" not in "".join(served.log)
+    finally:
+        client.close()

@@ -3,7 +3,8 @@
 The hub is a `Backend` (the interface a local console uses), so a served console is the same code
 as a local one. Each question (evaluate, sparkline history, chart, Falco view, topology) is keyed by
 what it asks and *when*:
-- live (the asker's moment is now): one answer per source and question serves every viewer until
+- live (the asker's moment is within a minute of now: a console asks for its sparklines at the
+  moment its cycle started, which may be seconds ago): one answer per source and question serves every viewer until
   it is one refresh interval old, counted from when it arrived; so the sources are polled once per
   cycle however many viewers are connected, and a viewer that asks while a poll is under way joins it;
 - a past moment: snapped to a 10 s grid, evaluated once and kept for ten minutes, so viewers at the
@@ -27,7 +28,7 @@ from promsoc.tui.backend import Backend, Chart, DetectorInfo, FalcoSummary, Hist
 
 T = TypeVar("T")
 
-LIVE_SLACK = 2.0  # an asker's moment this close to the hub's clock is "now"
+LIVE_SLACK = 60.0  # an asker's moment within a minute of the hub's clock is "now" (as the time cursor's)
 PAST_GRID = 10.0  # past moments within one grid step are the same moment
 PAST_KEEP = 600.0  # seconds a past moment's answer is kept
 HISTORY_FRESH = 30.0  # sparklines change slowly (the console refetches them every 30 s)
