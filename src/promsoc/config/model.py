@@ -31,6 +31,13 @@ def bounds_of(section: type, name: str) -> tuple[float | None, float | None]:
     return (None if low is None else float(low)), (None if high is None else float(high))
 
 
+def placed_keys(section: type, parent: str) -> frozenset[str]:
+    """Keys of `section`'s fields that the file holds under `parent` (metadata `"yaml": "parent.key"`)."""
+    prefix = f"{parent}."
+    placed = (str(item.metadata.get("yaml")) for item in fields(section))
+    return frozenset(path.removeprefix(prefix) for path in placed if path.startswith(prefix))
+
+
 def file_keys(*sections: type) -> frozenset[str]:
     """The keys a section of the file may hold, derived from its dataclass(es)."""
     keys: set[str] = set()
@@ -188,4 +195,5 @@ __all__ = [
     "bounds_of",
     "default_author",
     "file_keys",
+    "placed_keys",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from promsoc.config import locations
-from promsoc.config.model import Kiosk, Serve, ServeSsh, ServeWeb, Settings, file_keys
+from promsoc.config.model import Kiosk, Serve, ServeSsh, ServeWeb, Settings, file_keys, placed_keys
 from promsoc.config.reader import Reader
 from promsoc.config.sources import Entries, SourceParser
 from promsoc.detectors.packs import DetectorOverride, builtin_detectors, merge, user_detectors
@@ -20,7 +20,7 @@ KIOSK_KEYS = file_keys(Kiosk)
 SERVE_KEYS = file_keys(Serve)
 SERVE_SSH_KEYS = file_keys(ServeSsh)
 SERVE_WEB_KEYS = file_keys(ServeWeb)
-PACKS_DIR = "packs_dir"
+(PACKS_DIR,) = placed_keys(Settings, "detectors")
 """The one key under `detectors:` that is not a detector id (it fills Settings.packs_dir)."""
 
 

@@ -10,7 +10,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from promsoc.config.model import ALERTMANAGER_CONNECTION_KEYS, AlertmanagerSettings, bounds_of, file_keys
+from promsoc.config.model import (
+    ALERTMANAGER_CONNECTION_KEYS,
+    AlertmanagerSettings,
+    Settings,
+    bounds_of,
+    file_keys,
+    placed_keys,
+)
 from promsoc.config.reader import ConfigError, Reader, Value
 from promsoc.prom.selector import SelectorError, normalize_matchers
 from promsoc.prom.settings import (
@@ -25,7 +32,7 @@ from promsoc.prom.settings import (
     split_url,
 )
 
-SOURCE_KEYS = file_keys(Source) | {"alertmanager"}
+SOURCE_KEYS = file_keys(Source) | placed_keys(Settings, "sources[]")
 ALERTMANAGER_KEYS = ALERTMANAGER_CONNECTION_KEYS | file_keys(AlertmanagerSettings)
 AUTH_KEYS = file_keys(BearerAuth, BasicAuth)
 TLS_KEYS = file_keys(TLS)
