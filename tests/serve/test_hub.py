@@ -1,20 +1,18 @@
-"""The hub's sharing rules, on the console tests' fake domain (its counters show every question)."""
+"""The hub's sharing rules, on the console tests' fake domain (its counters show every question).
+
+Live questions run on real time with short intervals (the hub's poller really sleeps); past
+moments use a fixed clock.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import pytest
+import time
 
 from promsoc.serve.hub import PAST_GRID, Hub
 from tests.tui.fakes import NOW, FakeBackend
 
-
-class Domain(FakeBackend):
-    async def topology(self, source: str, at: float) -> Any:
-        await self._wait()
-        return {"at": at}
+INTERVAL = 0.3
 
 
 class Clock:
@@ -25,27 +23,112 @@ class Clock:
         return self.now
 
 
-def make_hub(delay: float = 0.05) -> tuple[Hub, Domain, Clock]:
-    domain, clock = Domain(delay=delay), Clock()
-    return Hub(domain, intervals={"demo": 30.0}, clock=clock), domain, clock
+def live_hub(delay: float = 0.05, interval: float = INTERVAL) -> tuple[Hub, FakeBackend]:
+    domain = FakeBackend(delay=delay)
+    return Hub(domain, intervals={"demo": interval}, clock=time.time), domain
 
 
-async def test_five_live_viewers_cost_one_evaluation_per_interval() -> None:
-    hub, domain, clock = make_hub()
+async def console_polls(hub: Hub, seconds: float) -> int:
+    """What a console's poller does: evaluate live, pause one interval, again."""
+    view, answers = hub.viewer(), 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await view.evaluate("demo", time.time())
+        answers += 1
+        await asyncio.sleep(INTERVAL)
+    await view.aclose()
+    return answers
+
+
+async def test_five_live_viewers_cost_what_one_does() -> None:
+    one_hub, one = live_hub()
+    await console_polls(one_hub, 2.0)
+    five_hub, five = live_hub()
+    answers = await asyncio.gather(*(console_polls(five_hub, 2.0) for _ in range(5)))
+    assert all(a >= 4 for a in answers)  # every viewer kept getting tiles
+    assert len(five.evaluated_at) <= len(one.evaluated_at) + 1, (len(five.evaluated_at), len(one.evaluated_at))
+    assert five_hub.poller("demo").cycles == len(five.evaluated_at)  # nobody but the poller evaluated
+    await one_hub.aclose()
+    await five_hub.aclose()
+
+
+async def test_viewers_get_the_same_cycle() -> None:
+    hub, _ = live_hub()
     viewers = [hub.viewer() for _ in range(5)]
-    answers = await asyncio.gather(*(v.evaluate("demo", clock()) for v in viewers))
-    assert len(domain.evaluated_at) == 1
-    assert all(a is answers[0] for a in answers)  # the same cycle, object for object
-    clock.now += 20  # younger than the interval: still shared
-    await asyncio.gather(*(v.evaluate("demo", clock()) for v in viewers))
-    assert len(domain.evaluated_at) == 1
-    clock.now += 11  # one interval after the answer arrived: the next cycle
-    await asyncio.gather(*(v.evaluate("demo", clock()) for v in viewers))
-    assert domain.evaluated_at == [NOW, NOW + 31]
+    answers = await asyncio.gather(*(v.evaluate("demo", time.time()) for v in viewers))
+    assert all(a is answers[0] for a in answers)
+    await hub.aclose()
+
+
+async def test_an_answer_older_than_an_interval_is_not_handed_out() -> None:
+    hub, _ = live_hub(delay=0.4, interval=0.2)
+    view = hub.viewer()
+    first = await view.evaluate("demo", time.time())
+    await asyncio.sleep(0.3)  # the next cycle is under way (0.2 s pause, then a 0.4 s query)
+    asked = time.time()
+    second = await view.evaluate("demo", asked)
+    assert second[0].evaluated_at > first[0].evaluated_at  # waited for the new cycle
+    assert time.time() - asked > 0.1
+    await hub.aclose()
+
+
+async def test_the_poller_stops_when_nobody_is_live_and_starts_again() -> None:
+    hub, domain = live_hub(delay=0.0, interval=0.1)
+    view = hub.viewer()
+    await view.evaluate("demo", time.time())
+    poller = hub.poller("demo")
+    poller.idle_after = 0.5
+    await asyncio.sleep(1.2)
+    stopped_at = len(domain.evaluated_at)
+    await asyncio.sleep(0.5)
+    assert len(domain.evaluated_at) == stopped_at  # no viewer: no polling
+    assert len(await view.evaluate("demo", time.time())) > 0
+    assert len(domain.evaluated_at) == stopped_at + 1
+    await hub.aclose()
+
+
+async def test_sparklines_come_from_the_poller() -> None:
+    hub, _ = live_hub(delay=0.0)
+    view = hub.viewer()
+    results = await view.evaluate("demo", time.time())
+    history = await view.history("demo", results[0].detector, time.time(), 3600)
+    assert history.points
+    assert "history" not in hub.calls.counters.by_kind  # the poller had fetched them
+    await view.history("demo", results[0].detector, time.time(), 600)  # another window: asked once
+    assert hub.calls.counters.by_kind["history"] == 1
+    await hub.aclose()
+
+
+async def test_a_failure_reaches_every_viewer_once() -> None:
+    hub, domain = live_hub()
+    domain.down = "connection refused"
+    viewers = [hub.viewer() for _ in range(3)]
+    results = await asyncio.gather(*(v.evaluate("demo", time.time()) for v in viewers), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) and "connection refused" in str(r) for r in results)
+    assert hub.poller("demo").cycles == 1
+    domain.down = None
+    await asyncio.sleep(INTERVAL + 0.2)
+    assert len(await viewers[0].evaluate("demo", time.time())) > 0
+    await hub.aclose()
+
+
+async def test_a_viewer_leaving_mid_cycle_does_not_cancel_it_for_the_others() -> None:
+    hub, _ = live_hub(delay=0.2)
+    leaver, stayer = hub.viewer(), hub.viewer()
+    leaving = asyncio.create_task(leaver.evaluate("demo", time.time()))
+    staying = asyncio.create_task(stayer.evaluate("demo", time.time()))
+    await asyncio.sleep(0.05)
+    leaving.cancel()
+    await leaver.aclose()
+    assert len(await staying) > 0
+    assert leaving.cancelled()
+    assert hub.viewers == 1
+    await hub.aclose()
 
 
 async def test_past_moment_is_evaluated_once_on_a_grid_and_kept() -> None:
-    hub, domain, clock = make_hub()
+    domain, clock = FakeBackend(delay=0.05), Clock()
+    hub = Hub(domain, intervals={"demo": 30.0}, clock=clock)
     a, b = hub.viewer(), hub.viewer()
     past = NOW - 3600 + 2.0  # two viewers a couple of seconds apart are at the same moment
     await asyncio.gather(a.evaluate("demo", past), b.evaluate("demo", past + 1.5))
@@ -56,44 +139,21 @@ async def test_past_moment_is_evaluated_once_on_a_grid_and_kept() -> None:
     assert len(domain.evaluated_at) == 1
     await a.evaluate("demo", NOW - 7200)  # another moment is its own evaluation
     assert len(domain.evaluated_at) == 2
+    await hub.aclose()
 
 
-async def test_each_question_is_shared_by_its_own_key() -> None:
-    hub, _domain, clock = make_hub(delay=0.0)
+async def test_other_live_questions_are_shared_by_their_own_key() -> None:
+    domain, clock = FakeBackend(), Clock()
+    hub = Hub(domain, intervals={"demo": 30.0}, clock=clock)
     a, b = hub.viewer(), hub.viewer()
     for viewer in (a, b):
-        await viewer.history("demo", "falco-blind", clock(), 3600)
         await viewer.falco("demo", clock(), 3600)
         await viewer.topology("demo", clock())
         await viewer.chart("demo", "falco-blind", {"pod": "x"}, clock(), 3600)
     await a.chart("demo", "falco-blind", {"pod": "y"}, clock(), 3600)
-    kinds = hub.calls.counters.by_kind
-    assert kinds == {"history": 1, "falco": 1, "topology": 1, "chart": 2}
-    assert hub.calls.counters.asked == 9
-
-
-async def test_a_failure_is_shared_not_retried_by_every_viewer() -> None:
-    hub, domain, clock = make_hub()
-    domain.down = "connection refused"
-    viewers = [hub.viewer() for _ in range(3)]
-    results = await asyncio.gather(*(v.evaluate("demo", clock()) for v in viewers), return_exceptions=True)
-    assert all(isinstance(r, ConnectionError) for r in results)
-    assert hub.calls.counters.computed == 1
-    domain.down = None
-    clock.now += 31
-    assert len(await viewers[0].evaluate("demo", clock())) > 0
-
-
-async def test_a_viewer_leaving_mid_question_does_not_cancel_it_for_the_others() -> None:
-    hub, _domain, clock = make_hub(delay=0.2)
-    leaver, stayer = hub.viewer(), hub.viewer()
-    leaving = asyncio.create_task(leaver.evaluate("demo", clock()))
-    staying = asyncio.create_task(stayer.evaluate("demo", clock()))
-    await asyncio.sleep(0.05)
-    leaving.cancel()
-    await leaver.aclose()
-    assert len(await staying) > 0
-    with pytest.raises(asyncio.CancelledError):
-        await leaving
-    assert hub.viewers == 1
-    assert hub.calls.counters.computed == 1
+    assert hub.calls.counters.by_kind == {"falco": 1, "topology": 1, "chart": 2}
+    assert hub.calls.counters.asked == 7
+    clock.now += 31  # one interval later: asked again
+    await a.falco("demo", clock(), 3600)
+    assert hub.calls.counters.by_kind["falco"] == 2
+    await hub.aclose()

@@ -1,12 +1,12 @@
 """The evaluation hub: every viewer's console asks it, and it asks Prometheus once for all of them.
 
 The hub is a `Backend` (the interface a local console uses), so a served console is the same code
-as a local one. Each question (evaluate, sparkline history, chart, Falco view, topology) is keyed by
-what it asks and *when*:
-- live (the asker's moment is within a minute of now: a console asks for its sparklines at the
-  moment its cycle started, which may be seconds ago): one answer per source and question serves every viewer until
-  it is one refresh interval old, counted from when it arrived; so the sources are polled once per
-  cycle however many viewers are connected, and a viewer that asks while a poll is under way joins it;
+as a local one. A question is answered by *when* it asks about:
+- live (within a minute of now: a console asks for its sparklines at the moment its cycle
+  started, which may be seconds ago): the tiles and sparklines come from the source's one poller
+  (serve/live.py), the same cycle for every viewer. The other live questions (a chart, the Falco
+  view, the topology map) are asked once and the answer shared until it is one refresh interval
+  old, counted from when it arrived; a viewer who asks while one is under way joins it;
 - a past moment: snapped to a 10 s grid, evaluated once and kept for ten minutes, so viewers at the
   same moment share one evaluation and a viewer parked there costs Prometheus nothing more.
 A failure is shared like an answer (every viewer shows the same reason, the source is not hammered).
@@ -21,9 +21,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from promsoc.detectors.results import DetectorResult
+from promsoc.serve.live import LivePoller
+from promsoc.topology.model import Topology
 from promsoc.tui.backend import Backend, Chart, DetectorInfo, FalcoSummary, History
 
 T = TypeVar("T")
@@ -33,12 +35,6 @@ PAST_GRID = 10.0  # past moments within one grid step are the same moment
 PAST_KEEP = 600.0  # seconds a past moment's answer is kept
 HISTORY_FRESH = 30.0  # sparklines change slowly (the console refetches them every 30 s)
 CAPACITY = 512  # answers kept at most (least recently asked go first)
-
-
-class Domain(Backend, Protocol):
-    """The backend the hub shares: the console's interface plus the topology map."""
-
-    async def topology(self, source: str, at: float) -> Any: ...
 
 
 @dataclass
@@ -107,7 +103,7 @@ class Hub:
 
     def __init__(
         self,
-        domain: Domain,
+        domain: Backend,
         *,
         intervals: Mapping[str, float],
         interval: float = 30.0,
@@ -120,6 +116,8 @@ class Hub:
         self.calls = SharedCalls(clock)
         self._detectors = domain.detectors()
         self.viewers = 0
+        self._context = contextvars.copy_context()  # the pollers run in no viewer's context
+        self.pollers: dict[str, LivePoller] = {}
 
     @property
     def sources(self) -> Sequence[str]:
@@ -141,12 +139,28 @@ class Hub:
     def interval_of(self, source: str) -> float:
         return self.intervals.get(source, self.interval)
 
+    def poller(self, source: str) -> LivePoller:
+        """The one poller of `source` (made on first use; it runs while viewers are live on it)."""
+        if source not in self.pollers:
+            if source not in self.sources:
+                raise KeyError(f"no source named {source!r}")
+            self.pollers[source] = LivePoller(
+                self.domain, source, interval=self.interval_of(source), clock=self.clock, context=self._context
+            )
+        return self.pollers[source]
+
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
         moment, when, keep = self._moment(at, self.interval_of(source))
+        if moment == "live":
+            return await self.poller(source).results()
         return await self.calls.call(("evaluate", source, moment), keep, lambda: self.domain.evaluate(source, when))
 
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
         moment, when, keep = self._moment(at, HISTORY_FRESH)
+        if moment == "live":
+            shared = await self.poller(source).history(detector, window)
+            if shared is not None:
+                return shared
         return await self.calls.call(
             ("history", source, detector, window, moment), keep,
             lambda: self.domain.history(source, detector, when, window),
@@ -163,11 +177,13 @@ class Hub:
             ("falco", source, window, moment), keep, lambda: self.domain.falco(source, when, window)
         )
 
-    async def topology(self, source: str, at: float) -> Any:
+    async def topology(self, source: str, at: float) -> Topology:
         moment, when, keep = self._moment(at, self.interval_of(source))
         return await self.calls.call(("topology", source, moment), keep, lambda: self.domain.topology(source, when))
 
     async def aclose(self) -> None:
+        for poller in self.pollers.values():
+            await poller.aclose()
         await self.domain.aclose()
 
 
@@ -198,7 +214,7 @@ class HubView:
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
         return await self.hub.falco(source, at, window)
 
-    async def topology(self, source: str, at: float) -> Any:
+    async def topology(self, source: str, at: float) -> Topology:
         return await self.hub.topology(source, at)
 
     async def aclose(self) -> None:

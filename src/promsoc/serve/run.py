@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from promsoc.serve.hub import Domain, Hub
+from promsoc.serve.hub import Hub
 from promsoc.serve.session import ServedConsole, ViewerTerminal
 from promsoc.serve.ssh import ServeError, SshOptions, SshServer
 from promsoc.serve.terminal import Terminal
@@ -108,7 +108,7 @@ def run_serve(settings: Any, options: ServeOptions) -> int:
     console = console_options(settings)
 
     async def main() -> int:
-        domain: Domain = LiveBackend(settings)
+        domain = LiveBackend(settings)
         hub = Hub(domain, intervals=console.intervals, interval=console.interval)
         return await serve(hub, settings, options)
 
