@@ -20,11 +20,13 @@ import time
 import httpx
 
 from proccpu import cpu_seconds
-from promsoc.detectors.batch import combine, is_heavy
-from promsoc.detectors.engine import PRESENCE, presence_query
+from promsoc.detectors.batch import is_heavy
+from promsoc.detectors.engine import PRESENCE
 from promsoc.detectors.packs import load_detectors
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient
+from promsoc.promql.batch import combine
+from promsoc.promql.presence import presence_query
 
 
 def scan_requests() -> dict[str, str]:

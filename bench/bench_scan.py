@@ -15,10 +15,11 @@ import statistics
 import time
 
 from proccpu import cpu_seconds
-from promsoc.detectors.engine import evaluate, presence_query
+from promsoc.detectors.engine import evaluate
 from promsoc.detectors.packs import load_detectors
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient
+from promsoc.promql.presence import presence_query
 
 TARGET = 1.5
 

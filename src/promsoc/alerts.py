@@ -10,10 +10,9 @@ import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from promsoc.prom.alertmanager import Alert, Matcher, NewSilence, Silence
-from promsoc.prom.types import InstantResult
+from promsoc.prom.types import QueryClient
 
 # Alertmanager's severities are free text; these ranks order the common spellings.
 _RANK = {"critical": 0, "page": 0, "high": 1, "error": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
@@ -182,15 +181,12 @@ ALERTS_SINCE_QUERY = "ALERTS_FOR_STATE"
 PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
 
 
-class InstantQuery(Protocol):
-    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
-
 
 def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in labels.items() if k not in ("__name__", "alertstate")))
 
 
-async def board_at(prom: InstantQuery, at: float) -> AlertsBoard:
+async def board_at(prom: QueryClient, at: float) -> AlertsBoard:
     """What Prometheus's alerting rules had firing (or pending) at `at`, with when each began."""
     fired, since = await asyncio.gather(prom.query(ALERTS_QUERY, at), prom.query(ALERTS_SINCE_QUERY, at))
     began = {_key(s.labels): s.value for s in since.samples}

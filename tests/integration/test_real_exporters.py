@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from promsoc.detectors.fragments import pod_workload
 from promsoc.lab.launcher import PrometheusServer
+from promsoc.promql.fragments import pod_workload
 from tests.integration.test_scan_cli import promsoc
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"

@@ -1,6 +1,6 @@
 """Why the sibling detectors use a robust band: one outlier among n = 3, 5 and 50 pods.
 
-Each band builder of `promsoc.anomaly` becomes an alerting rule over the same synthetic
+Each band builder of `promsoc.promql.bands` becomes an alerting rule over the same synthetic
 series (one pod at 1 core, its siblings at 0.1 core with a little spread), run by
 `promtool test rules`. The talk's `avg + 3*stddev` fires only for n = 50: for one outlier
 among n its z-score (PromQL's stddev is the population one) is at most sqrt(n-1), not above
@@ -16,16 +16,16 @@ from pathlib import Path
 
 import yaml
 
-from promsoc import anomaly
+from promsoc.promql import bands
 
 SIGNAL = "rate(cpu_seconds_total[5m])"
 BY = ("workload",)
 SIZES = (3, 5, 50)
 BANDS = {
-    "ZScore": anomaly.group_zscore_band(SIGNAL, BY, k=3),
-    "MedianRatio": anomaly.group_median_ratio_band(SIGNAL, BY, ratio=3, floor=0.1),
-    "Mad": anomaly.group_mad_band(SIGNAL, BY, k=3, floor=0.1),
-    "LeaveOneOut": anomaly.group_loo_band(SIGNAL, BY, k=3, floor=0.1),
+    "ZScore": bands.group_zscore_band(SIGNAL, BY, k=3),
+    "MedianRatio": bands.group_median_ratio_band(SIGNAL, BY, ratio=3, floor=0.1),
+    "Mad": bands.group_mad_band(SIGNAL, BY, k=3, floor=0.1),
+    "LeaveOneOut": bands.group_loo_band(SIGNAL, BY, k=3, floor=0.1),
 }
 
 
@@ -53,7 +53,7 @@ def test_robust_bands_catch_one_outlier_in_3_5_and_50_pods_and_the_talks_band_do
     tmp_path: Path, promtool: str
 ) -> None:
     rules = {"groups": [{"name": "bands", "rules": [
-        {"alert": name, "expr": anomaly.above(SIGNAL, band)} for name, band in BANDS.items()
+        {"alert": name, "expr": bands.above(SIGNAL, band)} for name, band in BANDS.items()
     ]}]}
     (tmp_path / "bands.yaml").write_text(yaml.safe_dump(rules))
     tests = {

@@ -6,14 +6,16 @@ import asyncio
 
 import pytest
 
-from promsoc.detectors.batch import BATCH_LABEL, combine, is_heavy, split
-from promsoc.detectors.engine import chart_queries, evaluate, presence_query
+from promsoc.detectors.batch import is_heavy, split
+from promsoc.detectors.charts import chart_plan
+from promsoc.detectors.engine import evaluate
 from promsoc.detectors.packs import load_detectors
-from promsoc.detectors.requirements import LABEL
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import BadQuery, Unreachable
-from promsoc.prom.types import InstantResult, Sample
+from promsoc.prom.types import InstantResult, RangeResult, Sample
+from promsoc.promql.batch import BATCH_LABEL, combine
+from promsoc.promql.presence import LABEL, presence_query
 
 DETECTORS = {d.id: d for d in load_detectors()}
 NUMERIC_CODES = 'nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}'
@@ -28,6 +30,9 @@ class ScriptedClient:
         self.in_flight = 0
         self.peak = 0
         self.queries: list[str] = []
+
+    async def query_range(self, promql: str, start: float, end: float, step: float | str) -> RangeResult:
+        raise AssertionError(f"no range query expected, got {promql!r}")
 
     async def query(self, promql: str, at: float | None = None) -> InstantResult:
         self.queries.append(promql)
@@ -106,20 +111,32 @@ def test_presence_query_is_one_regex_over_names() -> None:
 
 @pytest.mark.parametrize("det_id", ["container-cpu-outlier", "ingress-response-size-anomaly",
                                     "ingress-bruteforce", "volume-inode-anomaly"])
-def test_chart_queries_narrow_to_one_finding(det_id: str) -> None:
+def test_chart_plan_narrows_to_one_finding(det_id: str) -> None:
     det = DETECTORS[det_id]
     labels = {"namespace": "media", "pod": "thumb-1", "workload_kind": "Deployment",
               "workload": "thumb", "host": 'x"}', "path": "/$1"}
-    chart = chart_queries(det, labels)
-    assert det.signal is not None and chart.signal.startswith(f"({det.signal}) and on (")
-    assert chart.upper is not None and chart.band_kind == det.band.kind  # type: ignore[union-attr]
-    assert '"x\\"}"' in chart.signal and '"/$$1"' in chart.signal  # inert label values
+    plan = chart_plan(det, labels)
+    assert det.signal is not None and plan.signal.startswith(f"({det.signal}) and on (")
+    assert plan.fired.startswith(f"({det.query}) and on (")
+    assert plan.own is not None and det.band is not None and plan.own.kind == det.band.kind
+    assert '"x\\"}"' in plan.signal and '"/$$1"' in plan.signal  # inert label values
     if det_id == "container-cpu-outlier":
-        assert "on (namespace, workload, workload_kind) label_replace" in chart.upper
-        assert '"thumb-1"' not in chart.upper  # the band is the workload's, not the pod's
+        assert "on (namespace, workload, workload_kind) label_replace" in plan.own.upper
+        assert '"thumb-1"' not in plan.own.upper  # the band is the workload's, not the pod's
     if det_id == "ingress-bruteforce":
-        assert chart.upper == "vector(0.3)"
-    assert chart_queries(det).signal == det.signal
+        assert plan.threshold == "vector(0.3)"
+    else:
+        assert plan.threshold is None
+    assert chart_plan(det).signal == det.signal
+
+
+def test_chart_plan_names_its_context_bands_and_leaves_out_the_detectors_own_kind() -> None:
+    by_kind = {d.band.kind: d for d in DETECTORS.values() if d.band is not None}
+    assert [b.name for b in chart_plan(by_kind["time"]).extra] == ["seasonal band"]
+    assert [b.name for b in chart_plan(by_kind["threshold"]).extra] == ["time band", "seasonal band"]
+    assert chart_plan(by_kind["threshold"], context=False).extra == ()
+    group = next(d for d in DETECTORS.values() if d.band is not None and d.band.by is not None)
+    assert [b.name for b in chart_plan(group).extra] == ["time band", "seasonal band"]
 
 
 def test_heavy_queries_go_alone() -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from promsoc.detectors.falco import PRIORITIES, SIDEKICK_NUMBERS, _names_pattern, normalise_priority
+from promsoc.promql.falco import PRIORITIES, SIDEKICK_NUMBERS, _names_pattern, normalise_priority
 
 _STEP = re.compile(r'"priority", "([a-z]+)", "priority", "([^"]+)"\)')
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promsoc.prom.types import InstantResult, Sample
+from promsoc.prom.types import InstantResult, RangeResult, Sample
 from promsoc.topology.queries import QueryOptions, load_topology
 from promsoc.topology.synthetic import job_sample, node_sample, pod_samples, rs_sample
 
@@ -17,6 +17,9 @@ class ScriptedClient:
     def __init__(self, answers: list[tuple[str, Answer]]) -> None:
         self.answers = answers
         self.asked: list[str] = []
+
+    async def query_range(self, promql: str, start: float, end: float, step: float | str) -> RangeResult:
+        raise AssertionError(f"no range query expected, got {promql!r}")
 
     async def query(self, promql: str, at: float | None = None) -> InstantResult:
         self.asked.append(promql)

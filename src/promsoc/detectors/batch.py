@@ -14,34 +14,20 @@ import asyncio
 import re
 import time
 from collections.abc import Mapping
-from typing import Protocol
 
 from promsoc.prom.errors import BadQuery, PromError
-from promsoc.prom.types import InstantResult, Sample
+from promsoc.prom.types import InstantResult, QueryClient, Sample
+from promsoc.promql.batch import BATCH_LABEL, combine
 
-BATCH_LABEL = "promsoc_detector"
 _SUBQUERY = re.compile(r"\[[^\]\[]*:[^\]\[]*\]")
 
 Outcome = tuple[InstantResult | PromError, float]
 
 
-class QueryClient(Protocol):
-    """What the batcher needs of a Prometheus client."""
-
-    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
-
 
 def is_heavy(promql: str) -> bool:
     """Subqueries and pod-to-workload joins: worth a request (and a server thread) of their own."""
     return bool(_SUBQUERY.search(promql)) or "kube_pod_owner" in promql
-
-
-def combine(queries: Mapping[str, str]) -> str:
-    """One query whose series carry `promsoc_detector=<key>`."""
-    return " or ".join(
-        f'label_replace(({promql}), "{BATCH_LABEL}", "{key}", "", "")'
-        for key, promql in queries.items()
-    )
 
 
 def split(result: InstantResult, keys: list[str]) -> dict[str, InstantResult]:

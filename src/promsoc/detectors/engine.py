@@ -11,30 +11,18 @@ import asyncio
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
-from promsoc import anomaly, units
+from promsoc import units
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import run_queries
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
-from promsoc.prom.types import InstantResult
+from promsoc.prom.types import InstantResult, QueryClient
+from promsoc.promql.presence import presence_query
 
 DEFAULT_CONCURRENCY = 32
 PRESENCE = "presence"  # not a detector id: those are [a-z0-9-] and the pack has no such id
-
-
-class QueryClient(Protocol):
-    """What the engine needs of a Prometheus client (promsoc.prom.client.PromClient has it)."""
-
-    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
-
-
-def presence_query(families: Iterable[str], selectors: Iterable[str] = ()) -> str:
-    """One query answering which of `families` (and `selectors`) have a series at the time."""
-    return requirements.presence_query(families, selectors)
 
 
 def detectors_presence_query(detectors: Iterable[Detector]) -> str | None:
@@ -140,40 +128,3 @@ async def missing_families(
     if promql is None:
         return []
     return missing_requirements(det, await client.query(promql, at))
-
-
-@dataclass(frozen=True)
-class ChartQueries:
-    """What a chart of one detector (optionally one finding) draws: series, band, threshold."""
-
-    signal: str
-    upper: str | None
-    lower: str | None
-    band_kind: str | None
-    band_description: str | None
-
-
-def chart_queries(det: Detector, labels: dict[str, str] | None = None) -> ChartQueries:
-    """The signal and band queries for a chart, narrowed to one finding's series if given.
-
-    Use them with `query_range`; the band comes from the same `anomaly` builder the
-    detector's query uses, so the chart's line is where the detector fires.
-    """
-    labels = labels or {}
-    signal = det.signal or det.query
-    band = det.band
-    if band is None:
-        return ChartQueries(anomaly.select(signal, labels), None, None, None, None)
-    if band.kind == "threshold":
-        band_labels: dict[str, str] = {}
-    elif band.by is not None:
-        band_labels = {k: v for k, v in labels.items() if k in band.by}
-    else:
-        band_labels = labels
-    return ChartQueries(
-        signal=anomaly.select(signal, labels),
-        upper=anomaly.select(band.upper, band_labels),
-        lower=anomaly.select(band.lower, band_labels) if band.lower else None,
-        band_kind=band.kind,
-        band_description=band.description,
-    )

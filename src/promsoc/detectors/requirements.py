@@ -18,11 +18,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from promsoc.detectors.fragments import family_of
+from promsoc.promql.fragments import family_of
+from promsoc.promql.presence import LABEL
 
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _SELECTOR = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*\{[^{}`\n]*\}$')
-LABEL = "promsoc_requirement"
 _KEYS = {"metric", "why", "absent_ok_when", "note"}
 
 
@@ -90,16 +90,6 @@ def parse(raw: object, where: str) -> tuple[Requirement, ...]:
             raise RequirementError(f"{where}: 'requires' entry {entry!r} is empty")
         result.append(Requirement(tuple(_item(i, where) for i in items), **extra))
     return tuple(result)
-
-
-def presence_query(families: Iterable[str], selectors: Iterable[str] = ()) -> str:
-    """One query answering which families, and which selectors, have a series at the time."""
-    names = sorted(set(families))
-    query = 'group by (__name__) ({__name__=~"' + "|".join(names) + '"})'
-    for selector in sorted(set(selectors)):
-        quoted = selector.replace("\\", "\\\\").replace('"', '\\"')
-        query += f' or label_replace(group({selector}), "{LABEL}", "{quoted}", "", "")'
-    return query
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from promsoc import anomaly, units
-from promsoc.detectors import falco, requirements
-from promsoc.detectors.fragments import increase_new, pod_workload
+from promsoc import units
+from promsoc.detectors import requirements
 from promsoc.detectors.params import ParamValue, check_param
+from promsoc.promql import bands, falco
+from promsoc.promql.fragments import increase_new, pod_workload
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -87,7 +88,7 @@ class Detector:
     # Rendered at construction (see build()); a bad template fails at load, not at 3 a.m.
     query: str = ""
     signal: str | None = None
-    band: anomaly.BandQueries | None = None
+    band: bands.BandQueries | None = None
 
     @property
     def required_families(self) -> tuple[str, ...]:
@@ -133,14 +134,14 @@ def _check_param(detector: str, name: str, value: object, default: ParamValue) -
         raise SpecError(f"detector {detector}: param {name}: {exc}") from None
 
 
-_BANDS: dict[str, Callable[..., anomaly.BandQueries]] = {
-    "time": anomaly.time_band,
-    "seasonal": anomaly.seasonal_band,
-    "group_quantile": anomaly.group_quantile_band,
-    "group_zscore": anomaly.group_zscore_band,
-    "group_median_ratio": anomaly.group_median_ratio_band,
-    "group_mad": anomaly.group_mad_band,
-    "group_loo": anomaly.group_loo_band,
+_BANDS: dict[str, Callable[..., bands.BandQueries]] = {
+    "time": bands.time_band,
+    "seasonal": bands.seasonal_band,
+    "group_quantile": bands.group_quantile_band,
+    "group_zscore": bands.group_zscore_band,
+    "group_median_ratio": bands.group_median_ratio_band,
+    "group_mad": bands.group_mad_band,
+    "group_loo": bands.group_loo_band,
 }
 _NUMERIC_BAND_ARGS = {"k", "ratio", "floor", "low", "high", "value", "lower", "min_ratio"}
 
@@ -156,7 +157,7 @@ def _number(text: str, where: str) -> float:
     return result
 
 
-def _build_band(det: Detector, signal: str | None, values: Mapping[str, object]) -> anomaly.BandQueries:
+def _build_band(det: Detector, signal: str | None, values: Mapping[str, object]) -> bands.BandQueries:
     spec = dict(det.band_spec or {})
     where = f"detector {det.id}: band"
     kind = spec.pop("kind", None)
@@ -170,7 +171,7 @@ def _build_band(det: Detector, signal: str | None, values: Mapping[str, object])
             args[key] = render(str(raw), values, where)
     try:
         if kind == "threshold":
-            return anomaly.threshold_band(**args)
+            return bands.threshold_band(**args)
         if kind not in _BANDS:
             kinds = ", ".join(["threshold", *_BANDS])
             raise SpecError(f"{where}: kind {kind!r} is not one of {kinds}")
@@ -194,7 +195,7 @@ def build(det: Detector) -> Detector:
     if band is not None:
         values["upper"] = band.upper
         values["lower"] = band.lower or ""
-        values["above_band"] = anomaly.above(signal, band) if signal else ""
+        values["above_band"] = bands.above(signal, band) if signal else ""
     query = render(det.query_template, values, f"{where}: query")
     return replace(det, query=query, signal=signal, band=band)
 

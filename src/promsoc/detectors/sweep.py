@@ -11,19 +11,10 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
-from promsoc.prom.types import Labels, RangeResult
-
-
-class RangeClient(Protocol):
-    """What a sweep needs of a Prometheus client (promsoc.prom.client.PromClient has it)."""
-
-    async def query_range(
-        self, promql: str, start: float, end: float, step: float | str
-    ) -> RangeResult: ...
+from promsoc.prom.types import Labels, QueryClient
 
 
 @dataclass
@@ -40,7 +31,7 @@ class DetectorSweep:
 
 async def sweep(
     detectors: Sequence[Detector],
-    client: RangeClient,
+    client: QueryClient,
     start: float,
     end: float,
     step: float = 300.0,
@@ -70,4 +61,4 @@ async def sweep(
     return list(await asyncio.gather(*(one(det) for det in detectors if det.enabled)))
 
 
-__all__ = ["DetectorSweep", "RangeClient", "sweep"]
+__all__ = ["DetectorSweep", "sweep"]

@@ -14,14 +14,13 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from promsoc.detectors import requirements
 from promsoc.detectors.engine import detectors_presence_query
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
-from promsoc.prom.types import RangeResult, RangeSeries
+from promsoc.prom.types import QueryClient, RangeResult, RangeSeries
 
 MAX_STEPS = 1500
 """The default step keeps a range to at most this many steps (the contract's figure)."""
@@ -34,13 +33,6 @@ busy server, and short requests of many detectors share the server's cores more 
 TIMELINE_CONCURRENCY = 8
 _NICE_STEPS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
-
-class RangeClient(Protocol):
-    """What the timeline needs of a Prometheus client (promsoc.prom.client.PromClient has it)."""
-
-    async def query_range(
-        self, promql: str, start: float, end: float, step: float | str
-    ) -> RangeResult: ...
 
 
 @dataclass(frozen=True)
@@ -206,7 +198,7 @@ def _joined(parts: Sequence[RangeResult]) -> RangeResult:
 
 
 async def _range(
-    client: RangeClient, promql: str, span: Range, gate: asyncio.Semaphore
+    client: QueryClient, promql: str, span: Range, gate: asyncio.Semaphore
 ) -> RangeResult | PromError:
     """One query over the whole span, chunk after chunk; the first failing chunk fails it."""
     parts: list[RangeResult] = []
@@ -251,7 +243,7 @@ def _result(
 
 async def timeline(
     detectors: Sequence[Detector],
-    client: RangeClient,
+    client: QueryClient,
     source_name: str,
     span: Range,
     *,

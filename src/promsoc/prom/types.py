@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 Labels = dict[str, str]
+Points = list[tuple[float, float]]
+"""(Unix seconds, value) pairs, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class RangeSeries:
     """One series of a range query: its labels and (timestamp, value) points."""
 
     labels: Labels
-    points: list[tuple[float, float]]
+    points: Points
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,12 @@ class RangeResult:
 
     series: list[RangeSeries]
     warnings: list[str] = field(default_factory=list)
+
+
+class QueryClient(Protocol):
+    """What the domain asks of a Prometheus client: `prom.client.PromClient` is one, the hub's
+    shared clients are, and so is any test's scripted client."""
+
+    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
+
+    async def query_range(self, promql: str, start: float, end: float, step: float | str) -> RangeResult: ...

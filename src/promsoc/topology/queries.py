@@ -1,13 +1,13 @@
-"""The querying half of the builder: PromQL that answers "what ran where at T", sparse or not."""
+"""The querying half of the builder: asks "what ran where at T", sparse history or not."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
 
 from promsoc.owners import PARENT_METRICS
-from promsoc.prom.types import InstantResult, Sample
+from promsoc.prom.types import QueryClient, Sample
+from promsoc.promql.topology import snapshot_queries, traffic_queries
 from promsoc.topology.build import (
     SNAPSHOT_TOLERANCE,
     build_topology,
@@ -16,12 +16,6 @@ from promsoc.topology.build import (
     linkerd_edges,
 )
 from promsoc.topology.model import Edge, Topology
-
-
-class QueryClient(Protocol):
-    """What the builder needs from a Prometheus client (promsoc.prom.client.PromClient fits)."""
-
-    async def query(self, promql: str, at: float | None = None) -> InstantResult: ...
 
 
 @dataclass(frozen=True)
@@ -45,50 +39,11 @@ class QueryOptions:
 
 KSM_METRICS = ("kube_pod_info", "kube_pod_owner", "kube_node_info", *PARENT_METRICS)
 
-_ISTIO_SRC_DST = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload"
-_LINKERD_SRC_DST = (
-    "namespace, deployment, statefulset, daemonset, "
-    "dst_namespace, dst_deployment, dst_statefulset, dst_daemonset, dst_service"
-)
-
-
-def snapshot_queries(metric: str, options: QueryOptions) -> tuple[str, str]:
-    """The plain and the sparse-history query for one kube-state-metrics metric.
-
-    Both return each series' last-seen sample time as its value, so that the pure side can keep only
-    the newest snapshot: `last_over_time(m[W])` alone would let a pod that vanished inside W linger.
-    """
-    return (
-        f"timestamp({metric})",
-        f"max_over_time(timestamp({metric})[{options.window}:{options.resolution}])",
-    )
-
-
-def traffic_queries(window: str) -> dict[str, str]:
-    """Edge queries per mesh: total rate (split by mTLS) and failed rate per workload pair."""
-    return {
-        "istio_total": (
-            f"sum by ({_ISTIO_SRC_DST}, connection_security_policy) "
-            f'(rate(istio_requests_total{{reporter="destination"}}[{window}]))'
-        ),
-        "istio_errors": (
-            f"sum by ({_ISTIO_SRC_DST}) "
-            '(rate(istio_requests_total{reporter="destination", response_code=~"5.."}'
-            f"[{window}]))"
-        ),
-        "linkerd_total": (f'sum by ({_LINKERD_SRC_DST}, tls) (rate(request_total{{direction="outbound"}}[{window}]))'),
-        "linkerd_errors": (
-            f"sum by ({_LINKERD_SRC_DST}) "
-            f'(rate(response_total{{direction="outbound", classification="failure"}}[{window}]))'
-        ),
-    }
-
-
 async def fetch_snapshot(
     client: QueryClient, metric: str, at: float, options: QueryOptions
 ) -> tuple[list[Sample], float | None]:
     """The series of `metric` in its newest snapshot at or before `at`, and that snapshot's time."""
-    plain, sparse = snapshot_queries(metric, options)
+    plain, sparse = snapshot_queries(metric, options.window, options.resolution)
     result = await client.query(plain, at)
     samples = result.samples
     if not samples:

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promsoc.alerts import AlertRow, AlertsBoard, InstantQuery, board, board_at, matchers_text, silence_for
+from promsoc.alerts import AlertRow, AlertsBoard, board, board_at, matchers_text, silence_for
 from promsoc.config import AlertmanagerSettings, Settings
 from promsoc.prom.alertmanager import AlertmanagerClient, Silence, SilenceWriter
+from promsoc.prom.types import QueryClient
 
 log = logging.getLogger("promsoc.alerts")
 
@@ -72,7 +73,7 @@ class AlertsLink:
     def __init__(
         self,
         settings: Settings,
-        prometheus: Callable[[str], InstantQuery],
+        prometheus: Callable[[str], QueryClient],
         *,
         log_path: Path | None = None,
         clock: Callable[[], float] = time.time,

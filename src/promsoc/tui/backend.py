@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from promsoc.detectors.falco_view import Delivery, FalcoSummary, RuleCount
 from promsoc.detectors.results import DetectorResult
+from promsoc.prom.types import Points
 from promsoc.topology.model import Topology
-
-Points = list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -55,34 +55,6 @@ class DetectorInfo:
     next_steps: str = ""
 
 
-@dataclass(frozen=True)
-class RuleCount:
-    rule: str
-    now: float
-    hour_ago: float
-    day_ago: float
-
-
-@dataclass(frozen=True)
-class Delivery:
-    destination: str
-    ok: float
-    error: float
-
-
-@dataclass(frozen=True)
-class FalcoSummary:
-    """The Falco view: matches over time, top rules then and now, deliveries, and Falco's health."""
-
-    by_rule: dict[str, Points] = field(default_factory=dict)
-    by_priority: dict[str, Points] = field(default_factory=dict)
-    top_rules: list[RuleCount] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
-    dropped_events: float | None = None
-    instances: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-
 class Backend(Protocol):
     """The domain as the console sees it; every call may raise, and the console shows the reason."""
 
@@ -102,3 +74,8 @@ class Backend(Protocol):
     async def topology(self, source: str, at: float) -> Topology: ...
 
     async def aclose(self) -> None: ...
+
+
+__all__ = [
+    "Backend", "BandPoints", "Chart", "Delivery", "DetectorInfo", "FalcoSummary", "History", "Points", "RuleCount",
+]  # fmt: skip

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promsoc import anomaly
 from promsoc.config import Settings
-from promsoc.detectors import falco_panels
-from promsoc.detectors.engine import chart_queries, evaluate
+from promsoc.detectors.charts import chart_plan
+from promsoc.detectors.engine import evaluate
+from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult
 from promsoc.detectors.spec import Detector
@@ -19,7 +19,6 @@ from promsoc.prom.types import RangeSeries
 from promsoc.topology.model import Topology
 from promsoc.topology.queries import load_topology
 from promsoc.tui.backend import BandPoints, Chart, DetectorInfo, FalcoSummary, History
-from promsoc.tui.falco_summary import summarise
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
 
 
@@ -77,63 +76,51 @@ class LiveBackend:
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
         return await evaluate(self._detectors, self._client(source), source, at)
 
-    async def _range(self, source: str, promql: str | None, start: float, end: float, step: float) -> list[RangeSeries]:
-        if not promql:
-            return []
-        return (await self._client(source).query_range(promql, start, end, step)).series
+    async def _ranges(
+        self, source: str, queries: dict[str, str | None], at: float, window: float
+    ) -> dict[str, list[RangeSeries]]:
+        """Every named query over the window, at once; a missing query answers nothing."""
+        client, step = self._client(source), steps_for(window)
+
+        async def one(promql: str | None) -> list[RangeSeries]:
+            return (await client.query_range(promql, at - window, at, step)).series if promql else []
+
+        answers = await asyncio.gather(*(one(q) for q in queries.values()))
+        return dict(zip(queries, answers, strict=True))
 
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
         """The detector's strongest series over the window against that series' own band."""
-        det = self._by_id[detector]
-        queries = chart_queries(det)
-        start, step = at - window, steps_for(window)
-        signal, upper, fired = await asyncio.gather(
-            *(self._range(source, q, start, at, step) for q in (queries.signal, queries.upper, det.query))
-        )
-        points, edge = envelope(signal, upper)
-        threshold = edge[0][1] if queries.band_kind == "threshold" and edge else None
-        band = BandPoints(queries.band_description or "band", [], edge) if edge else None
-        return History(points, band, threshold, moments(fired))
+        plan = chart_plan(self._by_id[detector], context=False)
+        edge_query = plan.own.upper if plan.own is not None else None
+        got = await self._ranges(source, {"signal": plan.signal, "edge": edge_query, "fired": plan.fired}, at, window)
+        points, edge = envelope(got["signal"], got["edge"])
+        threshold = edge[0][1] if plan.threshold is not None and edge else None
+        band = BandPoints(plan.own.name, [], edge) if plan.own is not None and edge else None
+        return History(points, band, threshold, moments(got["fired"]))
 
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
-        """One finding: its series, the detector's band, plus the time and seasonal bands."""
-        queries = chart_queries(self._by_id[detector], labels)
-        extra = [("time band", anomaly.time_band(queries.signal)),
-                 ("seasonal band", anomaly.seasonal_band(queries.signal))]  # fmt: skip
-        extra = [(n, b) for n, b in extra if not n.startswith(queries.band_kind or "-")]
-        fired_query = anomaly.select(self._by_id[detector].query, labels)
-        wanted = [fired_query, queries.signal, queries.upper, queries.lower]
-        wanted += [q for _, band in extra for q in (band.upper, band.lower)]
-        start, step = at - window, steps_for(window)
-        answers = await asyncio.gather(*(self._range(source, q, start, at, step) for q in wanted))
-        fired = moments(answers[0])
-        first = [a[0].points if a else [] for a in answers[1:]]
-        points, upper, lower = first[0], first[1], first[2]
-        threshold = upper[0][1] if queries.band_kind == "threshold" and upper else None
-        bands: list[BandPoints] = []
-        if upper and threshold is None:
-            bands.append(BandPoints(queries.band_description or "band", lower, upper))
-        for index, (name, _) in enumerate(extra):
-            band_upper, band_lower = first[3 + 2 * index], first[4 + 2 * index]
-            if band_upper:
-                bands.append(BandPoints(name, band_lower, band_upper))
-        return Chart(points, bands, threshold, latest_run_start(fired, step))
+        """One finding: its series, the detector's band (or threshold), and the context bands."""
+        plan = chart_plan(self._by_id[detector], labels)
+        drawn = [band for band in (plan.own, *plan.extra) if band is not None and band.kind != "threshold"]
+        queries: dict[str, str | None] = {"signal": plan.signal, "fired": plan.fired, "threshold": plan.threshold}
+        for index, band in enumerate(drawn):
+            queries[f"upper {index}"], queries[f"lower {index}"] = band.upper, band.lower
+        got = await self._ranges(source, queries, at, window)
+
+        def first(name: str) -> list[tuple[float, float]]:
+            return got[name][0].points if got[name] else []
+
+        line = first("threshold")
+        bands = [
+            BandPoints(band.name, first(f"lower {index}"), first(f"upper {index}"))
+            for index, band in enumerate(drawn)
+            if first(f"upper {index}")
+        ]
+        crossed = latest_run_start(moments(got["fired"]), steps_for(window))
+        return Chart(first("signal"), bands, line[0][1] if line else None, crossed)
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
-        client = self._client(source)
-        over_time = await client.query_range(falco_panels.matches("5m"), at - window, at, steps_for(window))
-        instant = [
-            (falco_panels.matches("1h"), at),
-            (falco_panels.matches("1h"), at - 3600),
-            (falco_panels.matches("1h"), at - 86400),
-            (falco_panels.deliveries("ok", "1h"), at),
-            (falco_panels.deliveries("error", "1h"), at),
-            (falco_panels.dropped("1h"), at),
-            (falco_panels.instances(), at),
-        ]
-        answers = await asyncio.gather(*(client.query(q, when) for q, when in instant))
-        now, hour, day, ok, error, dropped, instances = (a.samples for a in answers)
-        return summarise(over_time.series, now, hour, day, ok, error, dropped, instances)
+        return await falco_summary(self._client(source), at, window, steps_for(window))
 
     async def topology(self, source: str, at: float) -> Topology:
         """For the topology screen: the map at `at` from this source."""

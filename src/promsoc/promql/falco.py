@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from promsoc.detectors.fragments import increase_new, label_filter
+from promsoc.promql.fragments import increase_new, label_filter
 
 # Falco's own order: the index is Falco's (and falco-exporter's) numeric priority.
 PRIORITIES = (
@@ -131,6 +131,9 @@ def outputs(status: str | None, window: str = "{{ window }}") -> str:
     return "max by (destination) (" + " or ".join(parts) + ")"
 
 
+DROPS = "falcosecurity_scap_n_drops_total"
+INSTANCE_INFO = "falcosecurity_evt_hostname_info"
+
 # Families that show Falco itself (not falcosidekick, which outlives it) is reporting.
 HEARTBEATS = (
     "falcosecurity_evt_hostname_info",
@@ -141,20 +144,14 @@ HEARTBEATS = (
 )
 
 
-def view_queries(window: str = "5m") -> dict[str, str]:
-    """PromQL for a Falco view (instant or range), normalised and de-duplicated like the detectors."""
-    counted = matches(window)
-    return {
-        "by_rule": f"sum by (rule) ({counted})",
-        "by_priority": f"sum by (priority) ({counted})",
-        "deliveries_ok": outputs("ok", window),
-        "deliveries_error": outputs("error", window),
-        "dropped_events": f"sum(increase(falcosecurity_scap_n_drops_total[{window}]))",
-        "instances": (
-            "count(falcosecurity_evt_hostname_info) "
-            "or count(count by (hostname) (falco_events))"
-        ),
-    }
+def dropped(window: str) -> str:
+    """Kernel events Falco dropped over `window`, per instance: any drop blinds it (the Falco view)."""
+    return f"sum without () ({increase_new(DROPS, window)})"
+
+
+def instances() -> str:
+    """One series per Falco instance reporting now, by its hostname info metric (the Falco view)."""
+    return f"group by (hostname) ({INSTANCE_INFO})"
 
 
 def macros() -> dict[str, str]:
