@@ -1,22 +1,34 @@
-"""Score a sweep (when each detector fired, with which labels) against the lab's scenario.
+"""Score a day sweep (each detector's firing intervals, as `promsoc timeline` finds them)
+against the lab's scenario.
 
-A firing is explained when some scripted attack is active at that step or ended less than
-TAIL ago (a rate window still holds it), or a benign event that rightly fires that detector is
-(scenario.ALSO_FIRES); anything else is a false firing. An attack is caught
-at the first step, from its start until TAIL after its end, at which its detector fires with
-the attack's identifying labels.
+A firing step is explained when some scripted attack is active then or ended less than TAIL
+ago (a rate window still holds it), or a benign event that rightly fires that detector is
+(scenario.ALSO_FIRES); any other firing step is a false firing. An attack is caught at the first
+step, from its start until TAIL after its end, of an interval whose findings include the
+attack's identifying labels.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from promsoc.lab.scenario import ALSO_FIRES, Incident, Scenario
 
 TAIL = 300.0  # a 5-minute window still sees an attack this long after it ended
 
-Firings = Mapping[str, Mapping[float, Sequence[Mapping[str, str]]]]  # detector -> t -> labels
+
+class Fired(Protocol):
+    """Consecutive steps at which a detector fired, and every label set it found then."""
+
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def findings(self) -> list[dict[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -56,19 +68,24 @@ def _matches(labels: Mapping[str, str], incident: Incident) -> bool:
     return all(labels.get(k) == v for k, v in incident.labels.items())
 
 
-def score(scenario: Scenario, firings: Firings, start: float, end: float) -> list[DetectorScore]:
-    """Per detector (in the order of `firings`): false firings and attacks caught in [start, end]."""
+def score(scenario: Scenario, fired: Mapping[str, Sequence[Fired]], step: float,
+          start: float, end: float) -> list[DetectorScore]:
+    """Per detector (in the order of `fired`): false firings and attacks caught in [start, end]."""
     scores = []
-    for detector, fired in firings.items():
-        result = DetectorScore(detector, steps_fired=len(fired))
-        for t in sorted(fired):
-            if not _explained(scenario, detector, t):
-                result.false += [(t, dict(labels)) for labels in fired[t]]
+    for detector, runs in fired.items():
+        result = DetectorScore(detector)
+        for run in runs:
+            for i in range(round((run.end - run.start) / step) + 1):
+                t = run.start + i * step
+                result.steps_fired += 1
+                if not _explained(scenario, detector, t):
+                    result.false += [(t, dict(labels)) for labels in run.findings]
         for inc in scenario.attacks:
             if inc.detector != detector or not start <= inc.start <= end:
                 continue
-            hits = [t for t, found in fired.items()
-                    if inc.start <= t <= inc.end + TAIL and any(_matches(f, inc) for f in found)]
+            hits = [max(run.start, math.ceil(inc.start / step) * step) for run in runs
+                    if run.start <= inc.end + TAIL and run.end >= inc.start
+                    and any(_matches(f, inc) for f in run.findings)]
             result.catches.append(Catch(inc, min(hits) if hits else None))
         scores.append(result)
     return scores
@@ -79,11 +96,11 @@ def table(scores: Sequence[DetectorScore]) -> str:
     rows = ["| detector | steps firing | false firings | attacks caught | detection delay |",
             "| --- | --- | --- | --- | --- |"]
     for s in scores:
-        delays = ", ".join(f"{c.incident.name} {c.delay / 60:.0f} min" if c.delay is not None
+        delays = ", ".join(f"{c.incident.name} {c.delay / 60:.1f} min" if c.delay is not None
                            else f"{c.incident.name} missed" for c in s.catches) or "-"
         caught = f"{s.caught}/{len(s.catches)}" if s.catches else "-"
         rows.append(f"| `{s.detector}` | {s.steps_fired} | {len(s.false)} | {caught} | {delays} |")
     return "\n".join(rows)
 
 
-__all__ = ["TAIL", "Catch", "DetectorScore", "score", "table"]
+__all__ = ["TAIL", "Catch", "DetectorScore", "Fired", "score", "table"]
