@@ -6,10 +6,13 @@ import asyncio
 import math
 from collections.abc import Sequence
 
+from promsoc.alerts import AlertsBoard, board
 from promsoc.detectors.results import DetectorResult, Finding, Status
+from promsoc.prom.alertmanager import Alert, Matcher, Silence
 from promsoc.topology.model import Topology
 from promsoc.topology.synthetic import churn_pair
 from promsoc.tui.backend import (
+    AlertmanagerInfo,
     BandPoints,
     Chart,
     Delivery,
@@ -17,6 +20,7 @@ from promsoc.tui.backend import (
     FalcoSummary,
     History,
     RuleCount,
+    Silencer,
 )
 
 NOW = 1_795_835_520.0  # 2026-11-28 03:12:00 UTC: the fixed clock of every snapshot
@@ -125,6 +129,29 @@ def findings_for(detector: str, hostile: bool) -> list[Finding]:
     return []
 
 
+def alert_board() -> AlertsBoard:
+    """A fixed Alertmanager board: promsoc's own alerts, a silenced one, an inhibited one."""
+    sqli = {"alertname": "PromsocIngressSqli", "severity": "high", "detector": "ingress-sqli",
+            "category": "ingress", "host": "shop.example.com"}  # fmt: skip
+    alerts = [
+        Alert({**sqli, "path": "/search"}, {"summary": "High share of 500 on an ingress path"}, "active", NOW - 720),
+        Alert({**sqli, "path": "/cart"}, {"summary": "High share of 500 on an ingress path"}, "active", NOW - 300),
+        Alert({"alertname": "PromsocContainerCpuOutlier", "severity": "high", "detector": "container-cpu-outlier",
+               "namespace": "batch", "pod": "miner-5d9f-x2x9q"}, {}, "active", NOW - 1500),
+        Alert({"alertname": "KubeNodeNotReady", "severity": "warning", "node": "worker-3"},
+              {"summary": "worker-3 has been unready for more than 15 minutes"}, "suppressed", NOW - 5400,
+              silenced_by=("6b1f3c2a-0d4e-4f7a-9c1b-2e8d5a7f9e01",)),
+        Alert({"alertname": "TargetDown", "severity": "info", "job": "node-exporter"}, {}, "suppressed",
+              NOW - 600, inhibited_by=("a1b2c3d4",)),
+    ]  # fmt: skip
+    silences = [
+        Silence("6b1f3c2a-0d4e-4f7a-9c1b-2e8d5a7f9e01", (Matcher("alertname", "KubeNodeNotReady"),
+                Matcher("node", "worker-3")), "oncall-alice", "node drain for kernel update, ticket OPS-88",
+                NOW - 5000, NOW + 7200, "active"),
+    ]  # fmt: skip
+    return board(alerts, silences)
+
+
 class FakeBackend:
     """Statuses can be changed per test; `delay` makes every query slow; `down` makes it fail.
 
@@ -153,6 +180,9 @@ class FakeBackend:
         self.evaluated_at: list[float] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.alert_board: AlertsBoard | None = None  # set: the sources share one Alertmanager
+        self.past_board: AlertsBoard | None = None
+        self.alerts_down: str | None = None
 
     @property
     def sources(self) -> Sequence[str]:
@@ -241,6 +271,22 @@ class FakeBackend:
         await self._wait()
         before, after = self.maps
         return after if at > NOW - 3600 else before
+
+    def alertmanager(self, source: str) -> AlertmanagerInfo | None:
+        if self.alert_board is None:
+            return None
+        return AlertmanagerInfo("http://alertmanager.example:9093", tuple(self._sources), False, "oncall")
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        if self.alerts_down:
+            raise ConnectionError(self.alerts_down)
+        board = self.alert_board if at is None else self.past_board
+        if board is None:
+            raise LookupError("no Alertmanager")
+        return board
+
+    def silencer(self, source: str) -> Silencer | None:
+        return None
 
     async def aclose(self) -> None:
         return None

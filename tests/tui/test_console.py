@@ -299,3 +299,57 @@ async def test_a_finding_jumps_to_its_pod_on_the_map_and_headers_sort() -> None:
         view = topology.query_one(TopologyView)
         assert view.current is not None and view.current.ref == "batch/miner-5d9f-x2x9q"
         assert "Pod batch/miner-5d9f-x2x9q" in str(topology.query_one("#topology-details", Static).visual)
+
+
+class _NeverSilencer:
+    """A write path that must not be reached: any use fails the test."""
+
+    author = "oncall"
+    url = "http://alertmanager.example:9093"
+
+    async def silence(self, row: object, *, comment: str, duration: float, names: object) -> str:
+        raise AssertionError("silenced at a past moment")
+
+    async def expire(self, silence: object) -> None:
+        raise AssertionError("expired at a past moment")
+
+
+async def test_alerts_view_at_a_past_moment_shows_alerts_then_and_offers_no_silencing() -> None:
+    from promsoc.alerts import AlertRow, AlertsBoard, group_rows
+    from promsoc.tui.screens.alerts import AlertsScreen
+    from tests.tui.fakes import alert_board
+
+    backend = FakeBackend()
+    backend.alert_board = alert_board()
+    row = AlertRow("PromsocIngressSqli", "high", "firing", {"alertname": "PromsocIngressSqli", "path": "/search"},
+                   starts_at=NOW - 4000)  # fmt: skip
+    backend.past_board = AlertsBoard(group_rows([row]), live=False, at=NOW - 3600, note="past")
+    backend.silencer = lambda source: _NeverSilencer()  # type: ignore[method-assign]
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        assert screen.check_action("silence", ()) and screen.silencer is not None  # live: allowed here
+        await pilot.press("left_curly_bracket", "right_curly_bracket")  # step 1h
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        title = str(screen.query_one("#alerts-title").visual)  # type: ignore[attr-defined]
+        assert "▲ 1 firing (Prometheus's ALERTS; silences are live-only)" in title
+        assert [r.state for _, r in screen.rows if r is not None] == ["firing"]
+        assert screen.silencer is None and not screen.check_action("silence", ())
+        await pilot.press("down", "S", "E")
+        assert app.screen is screen
+
+
+def test_help_lists_the_alerts_view_and_its_keys() -> None:
+    from promsoc.tui.screens.help import key_table
+
+    table = dict(key_table())
+    assert ("a", "Alerts") in table["Everywhere"]
+    assert ("S", "Silence…") in table["Alerts view"] and ("E", "Expire silence…") in table["Alerts view"]
+    assert ("enter", "Detector view") in table["Alerts view"]

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from promsoc.tui.app import ConsoleApp
 from promsoc.tui.state import TileKey
 from tests.tui.conftest import make_app, settle
+from tests.tui.fakes import alert_board
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["dark", "light"]
@@ -48,12 +49,24 @@ async def past_and_stale(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def alerts(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, ConsoleApp)
+    app.backend.alert_board = alert_board()  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+    await pilot.press("down")
+    await pilot.pause()
+
+
 SCREENS = {
     "overview": overview,
     "detector": detector,
     "falco": falco,
     "help": help_screen,
     "past-stale": past_and_stale,
+    "alerts": alerts,
 }
 
 

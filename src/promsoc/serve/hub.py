@@ -23,10 +23,11 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from promsoc.alerts import AlertsBoard
 from promsoc.detectors.results import DetectorResult
 from promsoc.serve.live import LivePoller
 from promsoc.topology.model import Topology
-from promsoc.tui.backend import Backend, Chart, DetectorInfo, FalcoSummary, History
+from promsoc.tui.backend import AlertmanagerInfo, Backend, Chart, DetectorInfo, FalcoSummary, History, Silencer
 
 T = TypeVar("T")
 
@@ -181,6 +182,19 @@ class Hub:
         moment, when, keep = self._moment(at, self.interval_of(source))
         return await self.calls.call(("topology", source, moment), keep, lambda: self.domain.topology(source, when))
 
+    def alertmanager(self, source: str) -> AlertmanagerInfo | None:
+        return self.domain.alertmanager(source)
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        """Alertmanager's live board is shared like a live answer; a past one like a past moment."""
+        moment, when, keep = self._moment(self.clock() if at is None else at, self.interval_of(source))
+        ask = None if moment == "live" else when
+        return await self.calls.call(("alerts", source, moment), keep, lambda: self.domain.alerts(source, ask))
+
+    def silencer(self, source: str) -> Silencer | None:
+        """Writes are never shared: each goes straight to Alertmanager (and its log)."""
+        return self.domain.silencer(source)
+
     async def aclose(self) -> None:
         for poller in self.pollers.values():
             await poller.aclose()
@@ -216,6 +230,15 @@ class HubView:
 
     async def topology(self, source: str, at: float) -> Topology:
         return await self.hub.topology(source, at)
+
+    def alertmanager(self, source: str) -> AlertmanagerInfo | None:
+        return self.hub.alertmanager(source)
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        return await self.hub.alerts(source, at)
+
+    def silencer(self, source: str) -> Silencer | None:
+        return self.hub.silencer(source)
 
     async def aclose(self) -> None:
         if self._open:

@@ -8,28 +8,18 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from promsoc.alerts import AlertRow, AlertsBoard, board, board_at, matchers_text, silence_for
 from promsoc.config import AlertmanagerSettings, Settings
 from promsoc.prom.alertmanager import AlertmanagerClient, Silence, SilenceWriter
 from promsoc.prom.types import QueryClient
+from promsoc.tui.backend import AlertmanagerInfo
 
 log = logging.getLogger("promsoc.alerts")
 
 
-@dataclass(frozen=True)
-class AlertmanagerInfo:
-    """What the alerts view says about an Alertmanager: where it is and whether it may be written."""
-
-    url: str
-    sources: tuple[str, ...]
-    allow_silence: bool
-    author: str
-
-
-class Silencer:
+class LinkSilencer:
     """Creates and expires silences on one Alertmanager, logging every write (a JSON line each)."""
 
     def __init__(self, writer: SilenceWriter, author: str, log_path: Path | None, clock: Callable[[], float]) -> None:
@@ -93,7 +83,7 @@ class AlertsLink:
             users.setdefault(key, []).append(source.name)
         self._users = {key: tuple(names) for key, names in users.items()}
         self._silencers = {
-            name: Silencer(SilenceWriter(self._clients[key]), chosen.author, log_path, clock)
+            name: LinkSilencer(SilenceWriter(self._clients[key]), chosen.author, log_path, clock)
             for name, (key, chosen) in self._by_source.items()
             if chosen.allow_silence
         }
@@ -112,7 +102,7 @@ class AlertsLink:
         alerts, silences = await asyncio.gather(client.alerts(), client.silences())
         return board(alerts, silences)
 
-    def silencer(self, source: str) -> Silencer | None:
+    def silencer(self, source: str) -> LinkSilencer | None:
         """The write path, which exists only where the config says `allow_silence: true`."""
         return self._silencers.get(source)
 
@@ -120,4 +110,4 @@ class AlertsLink:
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))
 
 
-__all__ = ["AlertmanagerInfo", "AlertsLink", "Silencer"]
+__all__ = ["AlertsLink", "LinkSilencer"]

@@ -13,14 +13,15 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker
 
 from promsoc.tui import themes
 from promsoc.tui.backend import Backend
-from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
-from promsoc.tui.poller import Poller
+from promsoc.tui.messages import AlertsUpdated, HistoriesUpdated, PollFailed, ResultsUpdated
+from promsoc.tui.poller import Poller, one_line
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.screens.overview import OverviewScreen
-from promsoc.tui.state import ConsoleState, TileKey
+from promsoc.tui.state import AlertsSnapshot, ConsoleState, TileKey
 from promsoc.tui.time_cursor import Cursor
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ def topology_screen() -> Screen[None]:
     return TopologyScreen()
 
 
+def alerts_screen() -> Screen[None]:
+    """Alertmanager's alerts and silences, imported when first shown."""
+    from promsoc.tui.screens.alerts import AlertsScreen
+
+    return AlertsScreen()
 
 
 class ConsoleApp(App[int]):
@@ -50,7 +56,9 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("console.tcss")  # absolute: subclasses elsewhere keep it
     TITLE = "promsoc"
-    MODES: ClassVar[dict[str, Any]] = {"overview": OverviewScreen, "falco": falco_screen, "topology": topology_screen}
+    MODES: ClassVar[dict[str, Any]] = {
+        "overview": OverviewScreen, "falco": falco_screen, "topology": topology_screen, "alerts": alerts_screen,
+    }  # fmt: skip
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
@@ -63,6 +71,7 @@ class ConsoleApp(App[int]):
         Binding("o", "show('overview')", "Overview", show=False),
         Binding("f", "show('falco')", "Falco", show=False),
         Binding("m", "show('topology')", "Topology", show=False),
+        Binding("a", "show('alerts')", "Alerts", show=False),
         Binding("H", "handoff", "Hand-off"),
     ]
 
@@ -99,6 +108,8 @@ class ConsoleApp(App[int]):
             self.register_theme(loaded)
         self._theme_name = themes.resolve(theme, set(self.available_themes))
         self.intervals = dict(intervals or {})
+        self._alerts_worker: Worker[None] | None = None
+        self._alerts_at: float | None = None
         self.set_reactive(ConsoleApp.cursor, Cursor(at=at))
         if kiosk:
             self.add_class("-kiosk")
@@ -114,6 +125,9 @@ class ConsoleApp(App[int]):
         if self.kiosk:
             self.call_after_refresh(self._drop_footers)
         self.set_interval(2.0, self._tick)
+        if self.alert_sections():
+            self.refresh_alerts()
+            self.set_interval(self.interval, self._alerts_due)
         if self.kiosk:
             self.set_interval(self.rotate_every, self.rotate)
 
@@ -161,6 +175,51 @@ class ConsoleApp(App[int]):
     def on_histories_updated(self, message: HistoriesUpdated) -> None:
         self._state_changed(self.state.apply_histories(message.source, message.histories))
 
+    # -- alerts (Alertmanager live; Prometheus's ALERTS at a past cursor) ------------------------
+    def alert_sections(self) -> list[str]:
+        """The first source of each distinct Alertmanager: one alerts section each."""
+        sections: list[str] = []
+        seen: set[str] = set()
+        for source in self.state.sources:
+            info = self.backend.alertmanager(source)
+            if info is not None and info.url not in seen:
+                seen.add(info.url)
+                sections.append(source)
+        return sections
+
+    def _alerts_due(self) -> None:
+        if self._poll:
+            self.refresh_alerts()
+
+    def refresh_alerts(self) -> None:
+        """Fetch every section's board at the cursor in a worker. A fetch already running for the
+        same moment is left to finish; one for another moment is replaced."""
+        sections = self.alert_sections()
+        if not sections:
+            return
+        at = None if self.cursor.live else self.cursor.at
+        running = self._alerts_worker
+        if running is not None and running.is_running and self._alerts_at == at:
+            return
+        self._alerts_at = at
+        self._alerts_worker = self.run_worker(
+            self._fetch_alerts(sections, at), name="alerts", group="alerts", exclusive=True
+        )
+
+    async def _fetch_alerts(self, sections: list[str], at: float | None) -> None:
+        for source in sections:
+            try:
+                board = await self.backend.alerts(source, at)
+            except Exception as exc:  # shown in the view and the header; the console keeps running
+                snapshot = AlertsSnapshot(None, one_line(exc), at, self.clock())
+            else:
+                snapshot = AlertsSnapshot(board, None, at, self.clock())
+            self.post_message(AlertsUpdated(source, snapshot))
+
+    def on_alerts_updated(self, message: AlertsUpdated) -> None:
+        self.state.alerts[message.source] = message.snapshot
+        self._state_changed([])
+
     def _state_changed(self, keys: list[TileKey]) -> None:
         screen = self.screen
         if isinstance(screen, ConsoleScreen):
@@ -171,6 +230,7 @@ class ConsoleApp(App[int]):
         if old.at != new.at:
             for poller in self.pollers.values():
                 poller.wake()
+            self.refresh_alerts()
         for screen in self.screen_stack:
             if isinstance(screen, ConsoleScreen):
                 screen.cursor_moved()

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from promsoc.alerts import AlertRow, AlertsBoard
 from promsoc.detectors.falco_view import Delivery, FalcoSummary, RuleCount
 from promsoc.detectors.results import DetectorResult
+from promsoc.prom.alertmanager import Silence
 from promsoc.prom.types import Points
 from promsoc.topology.model import Topology
 
@@ -55,6 +57,27 @@ class DetectorInfo:
     next_steps: str = ""
 
 
+@dataclass(frozen=True)
+class AlertmanagerInfo:
+    """What the alerts view says about an Alertmanager: where it is and whether it may be written."""
+
+    url: str
+    sources: tuple[str, ...]
+    allow_silence: bool
+    author: str
+
+
+class Silencer(Protocol):
+    """The one write path to an Alertmanager; it exists only where `allow_silence: true`."""
+
+    author: str
+    url: str
+
+    async def silence(self, row: AlertRow, *, comment: str, duration: float, names: Sequence[str]) -> str: ...
+
+    async def expire(self, silence: Silence) -> None: ...
+
+
 class Backend(Protocol):
     """The domain as the console sees it; every call may raise, and the console shows the reason."""
 
@@ -73,9 +96,16 @@ class Backend(Protocol):
 
     async def topology(self, source: str, at: float) -> Topology: ...
 
+    def alertmanager(self, source: str) -> AlertmanagerInfo | None: ...
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard: ...
+
+    def silencer(self, source: str) -> Silencer | None: ...
+
     async def aclose(self) -> None: ...
 
 
 __all__ = [
-    "Backend", "BandPoints", "Chart", "Delivery", "DetectorInfo", "FalcoSummary", "History", "Points", "RuleCount",
+    "AlertmanagerInfo", "Backend", "BandPoints", "Chart", "Delivery", "DetectorInfo", "FalcoSummary", "History",
+    "Points", "RuleCount", "Silencer",
 ]  # fmt: skip

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promsoc.config import Settings
+from promsoc.alerts import AlertsBoard
+from promsoc.config import Settings, locations
 from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.falco_view import falco_summary
@@ -18,7 +19,8 @@ from promsoc.prom.sources import Sources
 from promsoc.prom.types import RangeSeries
 from promsoc.topology.model import Topology
 from promsoc.topology.queries import load_topology
-from promsoc.tui.backend import BandPoints, Chart, DetectorInfo, FalcoSummary, History
+from promsoc.tui.alerts_link import AlertsLink, LinkSilencer
+from promsoc.tui.backend import AlertmanagerInfo, BandPoints, Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
 
 
@@ -62,6 +64,7 @@ class LiveBackend:
         self.pool = Sources(settings.sources)
         self._detectors = detectors if detectors is not None else load_detectors(settings.packs_dir, settings.detectors)
         self._by_id = {d.id: d for d in self._detectors}
+        self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
 
     @property
     def sources(self) -> Sequence[str]:
@@ -126,5 +129,15 @@ class LiveBackend:
         """For the topology screen: the map at `at` from this source."""
         return await load_topology(self._client(source), at)
 
+    def alertmanager(self, source: str) -> AlertmanagerInfo | None:
+        return self.alerts_link.info(source)
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        return await self.alerts_link.board(source, at)
+
+    def silencer(self, source: str) -> LinkSilencer | None:
+        return self.alerts_link.silencer(source)
+
     async def aclose(self) -> None:
         await self.pool.aclose()
+        await self.alerts_link.aclose()

@@ -8,6 +8,7 @@ from textual.message import Message
 
 from promsoc.detectors.results import DetectorResult
 from promsoc.tui.backend import Chart, FalcoSummary, History
+from promsoc.tui.state import AlertsSnapshot
 
 
 @dataclass
@@ -69,3 +70,14 @@ class FalcoLoaded(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FalcoLoaded) and message.source == self.source
+
+
+@dataclass
+class AlertsUpdated(Message):
+    """One Alertmanager's alerts arrived (or could not be read: `snapshot.error`)."""
+
+    source: str
+    snapshot: AlertsSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AlertsUpdated) and message.source == self.source

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from promsoc.alerts import AlertsBoard
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.tui.backend import DetectorInfo, History
 
@@ -28,6 +29,16 @@ class SourceHealth:
 
 
 @dataclass(frozen=True)
+class AlertsSnapshot:
+    """One Alertmanager's board as last fetched (live: None `at`), or why it could not be."""
+
+    board: AlertsBoard | None
+    error: str | None
+    at: float | None
+    fetched_at: float
+
+
+@dataclass(frozen=True)
 class TileKey:
     source: str
     detector: str
@@ -42,6 +53,8 @@ class ConsoleState:
         self.results: dict[TileKey, DetectorResult] = {}
         self.histories: dict[TileKey, History] = {}
         self.health = {s: SourceHealth() for s in self.sources}
+        self.alerts: dict[str, AlertsSnapshot] = {}
+        """Per alerts section (the first source of each distinct Alertmanager)."""
 
     def apply_results(
         self,
@@ -75,6 +88,11 @@ class ConsoleState:
             self.histories[key] = history
             keys.append(key)
         return keys
+
+    def paging(self) -> tuple[int, int]:
+        """(alerts paging now, Alertmanagers that could not be read) over every alerts section."""
+        active = sum(snap.board.active for snap in self.alerts.values() if snap.board is not None)
+        return active, sum(snap.error is not None for snap in self.alerts.values())
 
     def category_of(self, key: TileKey) -> str:
         result = self.results.get(key)

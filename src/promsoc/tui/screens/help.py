@@ -14,6 +14,7 @@ from textual.widgets import Static
 def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
     """(section, [(keys, what)]) for the app and each screen, from their BINDINGS."""
     from promsoc.tui.app import ConsoleApp
+    from promsoc.tui.screens.alerts import AlertsScreen
     from promsoc.tui.screens.detector import DetectorScreen
     from promsoc.tui.screens.falco import FalcoScreen
     from promsoc.tui.screens.overview import OverviewScreen
@@ -33,6 +34,7 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Detector view", rows(DetectorScreen.BINDINGS)),
         ("Falco view", rows(FalcoScreen.BINDINGS)),
         ("Topology", rows(TopologyScreen.BINDINGS)),
+        ("Alerts view", rows(AlertsScreen.BINDINGS)),
     ]
     return table
 

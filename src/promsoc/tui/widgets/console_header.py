@@ -75,4 +75,12 @@ class ConsoleHeader(Widget):
             if health.stale(now, self.interval(source)):
                 reason = f": {clean(health.error, 40)}" if health.error else ""
                 line.append(f" ⌛ STALE{reason}", style=self.get_component_rich_style("header--stale"))
+        if self.state.alerts:
+            active, unreadable = self.state.paging()
+            line.append("  │ ", style=dim)
+            if unreadable:
+                line.append("✗ alerts unreadable", style=self.get_component_rich_style("header--stale"))
+            else:
+                word = "alert" if active == 1 else "alerts"
+                line.append(f"▲ {active} {word}" if active else "✓ 0 alerts")
         return line
