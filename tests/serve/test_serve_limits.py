@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -78,3 +80,24 @@ def test_sigterm_ends_every_session_and_exits_0(lab: Lab, tmp_path: Path) -> Non
         assert "Traceback" not in "".join(served.log)
     finally:
         client.close()
+
+
+def test_port_in_use_and_unreadable_keys_are_exit_2(tmp_path: Path) -> None:
+    keys = tmp_path / "authorized_keys"
+    keys.write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for extra, message in (
+            (["--ssh", f"127.0.0.1:{port}", "--authorized-keys", str(keys)], "cannot listen for SSH"),
+            (["--web", f"127.0.0.1:{port}"], "cannot listen for the web console"),
+            (["--ssh", "127.0.0.1:0", "--authorized-keys", str(tmp_path / "gone")], "cannot read the authorized keys"),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "promsoc", "serve", "--url", "http://127.0.0.1:9",
+                 "--host-key", str(tmp_path / "hk"), *extra],
+                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            assert done.returncode == 2, done.stderr
+            assert message in done.stderr and "Traceback" not in done.stderr

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.serve.conftest import SshSetup
+from tests.serve.conftest import SshSetup, keygen
 from tests.serve.ptyclient import PtyClient
 
 TILE = "apiserver-unauthorized"
@@ -114,3 +114,18 @@ def test_no_terminal_no_forwarding_no_sftp(ssh_setup: SshSetup) -> None:
         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert sftp.returncode != 0 and "subsystem request failed" in sftp.stderr
+
+
+def test_a_key_added_to_the_file_gets_in_without_a_restart(ssh_setup: SshSetup) -> None:
+    newcomer = keygen(ssh_setup.folder / "newcomer")
+
+    def attempt() -> subprocess.CompletedProcess[str]:
+        # a command: refused after authentication (exit 1), or authentication itself fails (255)
+        return subprocess.run([*ssh_setup.ssh(key=newcomer), "true"], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+
+    assert attempt().returncode == 255
+    with ssh_setup.authorized_keys.open("a") as keys:
+        keys.write((ssh_setup.folder / "newcomer.pub").read_text())
+    admitted = attempt()
+    assert admitted.returncode == 1 and "commands are not run" in admitted.stderr

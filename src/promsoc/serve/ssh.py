@@ -80,8 +80,11 @@ class AuthorizedKeys:
     def _read(self) -> asyncssh.SSHAuthorizedKeys:
         try:
             mtime = self.path.stat().st_mtime
-            keys = asyncssh.read_authorized_keys(str(self.path))
-        except (OSError, ValueError, asyncssh.KeyImportError) as exc:
+            text = self.path.read_text(encoding="utf-8")
+            entries = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            # no keys yet (a fresh install) lets nobody in, and is no error
+            keys = asyncssh.import_authorized_keys(text) if entries else asyncssh.SSHAuthorizedKeys()
+        except (OSError, ValueError, UnicodeDecodeError, asyncssh.KeyImportError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ServeError(f"cannot read the authorized keys file {self.path}: {reason}") from None
         self._mtime = mtime
