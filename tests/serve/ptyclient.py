@@ -89,8 +89,8 @@ class PtyClient:
             time.sleep(0.1)
         raise AssertionError(f"condition not met after {timeout}s; screen:\n{self.text}")
 
-    def send(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
+    def send(self, keys: str | bytes) -> None:
+        os.write(self.master, keys if isinstance(keys, bytes) else keys.encode())
 
     def resize(self, cols: int, rows: int) -> None:
         with self._lock:

@@ -129,3 +129,15 @@ def test_a_key_added_to_the_file_gets_in_without_a_restart(ssh_setup: SshSetup) 
         keys.write((ssh_setup.folder / "newcomer.pub").read_text())
     admitted = attempt()
     assert admitted.returncode == 1 and "commands are not run" in admitted.stderr
+
+
+def test_garbage_from_the_client_does_not_end_the_session(ssh_setup: SshSetup, clients: list[PtyClient]) -> None:
+    client = open_console(ssh_setup, clients, 100, 30)
+    client.wait_for(EVALUATED)
+    client.send(b"\xff\xfe\xc3\x00\x1b[999;999;999M")  # invalid UTF-8, a NUL, a nonsense mouse report
+    client.send("?")
+    client.wait_for("Command palette (every action)")
+    client.send("\x1b")
+    client.wait_until(lambda lines: not any("Command palette (every action)" in line for line in lines))
+    client.send("q")
+    assert client.wait_exit() == 0

@@ -317,6 +317,7 @@ class SshServer:
                 keepalive_interval=30,
                 login_timeout=30,
                 encoding="utf-8",
+                errors="replace",  # a client's invalid UTF-8 becomes U+FFFD, not a dropped session
             )
         except OSError as exc:
             where = f"{self.options.host}:{self.options.port}"

@@ -31,11 +31,13 @@ from aiohttp import WSMsgType, web
 from promsoc.serve.session import ServedConsole, ViewerTerminal, run_console
 from promsoc.serve.ssh import Gate, ServeError, stamp
 from promsoc.serve.terminal import Terminal
+from promsoc.tui.safe_text import clean
 
 log = logging.getLogger("promsoc.serve")
 
 WebConsoleFactory = Callable[[Terminal, ViewerTerminal, bool], ServedConsole]
 COOKIE = "promsoc_session"
+MAX_COOKIES = 1000
 BROWSER = ViewerTerminal(term="xterm-256color", colorterm="truecolor")
 
 
@@ -103,7 +105,7 @@ class WebServer:
         self.options = options
         self.console_factory = console_factory
         self.gate = Gate(options.max_sessions)
-        self._sessions: set[str] = set()  # cookie values handed out by this process
+        self._sessions: dict[str, None] = {}  # cookie values handed out by this process, oldest first
         self._runner: web.AppRunner | None = None
         self._address = f"{options.host}:{options.port}"
 
@@ -134,13 +136,15 @@ class WebServer:
         return False
 
     def _refuse(self, request: web.Request) -> web.Response:
-        log.info("web refused from=%s path=%s", request.remote, request.path)
+        log.info("web refused from=%s path=%s", request.remote, clean(request.path, 80))
         headers = {"WWW-Authenticate": 'Basic realm="promsoc"'} if self.options.password else {}
         return web.Response(status=401, text="promsoc: a password or token is needed\n", headers=headers)
 
     def _new_session(self, response: web.StreamResponse, request: web.Request) -> None:
         value = secrets.token_urlsafe(32)
-        self._sessions.add(value)
+        self._sessions[value] = None
+        while len(self._sessions) > MAX_COOKIES:  # the oldest browser logs in again
+            del self._sessions[next(iter(self._sessions))]
         response.set_cookie(COOKIE, value, httponly=True, samesite="Strict", secure=request.secure, path="/")
 
     # -- handlers ------------------------------------------------------------------------
