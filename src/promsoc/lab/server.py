@@ -60,6 +60,16 @@ class MetricsServer(ThreadingHTTPServer):
     def port(self) -> int:
         return int(self.server_address[1])
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A scrape Prometheus gave up on (its timeout, a loaded machine) is not news either.
+
+        socketserver's default prints a traceback to stderr, which is where the demo's console draws.
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/metrics"
