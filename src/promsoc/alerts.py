@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from promsoc.prom.alertmanager import Alert, Matcher, NewSilence, Silence
 from promsoc.prom.types import QueryClient
+from promsoc.promql import alerts as alerts_promql
 
 # Alertmanager's severities are free text; these ranks order the common spellings.
 _RANK = {"critical": 0, "page": 0, "high": 1, "error": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
@@ -176,8 +177,6 @@ def board(alerts: Sequence[Alert], silences: Sequence[Silence]) -> AlertsBoard:
 
 # -- the past: Prometheus's own record of its alerting rules ---------------------------------------
 
-ALERTS_QUERY = "ALERTS"
-ALERTS_SINCE_QUERY = "ALERTS_FOR_STATE"
 PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
 
 
@@ -188,7 +187,9 @@ def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 async def board_at(prom: QueryClient, at: float) -> AlertsBoard:
     """What Prometheus's alerting rules had firing (or pending) at `at`, with when each began."""
-    fired, since = await asyncio.gather(prom.query(ALERTS_QUERY, at), prom.query(ALERTS_SINCE_QUERY, at))
+    fired, since = await asyncio.gather(
+        prom.query(alerts_promql.FIRING, at), prom.query(alerts_promql.ACTIVE_SINCE, at)
+    )
     began = {_key(s.labels): s.value for s in since.samples}
     rows = []
     for sample in fired.samples:
@@ -237,7 +238,6 @@ def _quoted(value: str) -> str:
 
 
 __all__ = [
-    "ALERTS_QUERY",
     "PAST_NOTE",
     "STATE_GLYPH",
     "AlertGroup",

@@ -72,7 +72,11 @@ class AlertsScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#alert-rows", DataTable).add_columns("state", "severity", "since", "alert · labels")
+        table = self.query_one("#alert-rows", DataTable)
+        # fixed widths: the rows are rebuilt on every refresh, and "◇ inhibited" must never be cut
+        for label, width in (("state", 12), ("severity", 9), ("since", 5)):
+            table.add_column(label, width=width)
+        table.add_column("alert · labels")
         self.query_one("#silence-rows", DataTable).add_columns("ends", "by", "matchers", "comment")
 
     # -- what is shown ------------------------------------------------------------------------

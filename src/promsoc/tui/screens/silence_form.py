@@ -69,8 +69,9 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
             yield Static(Text(f"Silence on {clean(self.url, 50)} as {clean(self.author, 30)}", style="bold"))
             yield Static("Match these labels (Space toggles, Tab moves on):")
             yield SelectionList[str](*choices, id="silence-labels")
-            yield Input(DEFAULT_DURATION, placeholder="duration: 30m, 2h, 1d", id="silence-duration")
-            yield Input(placeholder="why (required): e.g. pentest window, ticket SEC-123", id="silence-comment")
+            yield Static("For how long (30m, 2h, 1d), and why (required; Enter to review):")
+            yield Input(DEFAULT_DURATION, placeholder="duration: 30m, 2h, 1d", id="silence-duration", compact=True)
+            yield Input(placeholder="why: e.g. pentest window, ticket SEC-123", id="silence-comment", compact=True)
             yield Static("", id="silence-error")
 
     def on_mount(self) -> None:
@@ -98,9 +99,11 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
         question.append(clean(matchers, 300))
         question.append(f"\nby {clean(self.author, 30)}: {clean(comment, 160)}")
 
+        seconds: float = duration
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self.dismiss((names, duration, comment))
+                self.dismiss((names, seconds, comment))
 
         self.app.push_screen(Confirm(question), answered)
 
