@@ -353,3 +353,19 @@ def test_help_lists_the_alerts_view_and_its_keys() -> None:
     assert ("a", "Alerts") in table["Everywhere"]
     assert ("S", "Silence…") in table["Alerts view"] and ("E", "Expire silence…") in table["Alerts view"]
     assert ("enter", "Detector view") in table["Alerts view"]
+
+
+async def test_kiosk_may_rotate_through_the_alerts_view() -> None:
+    from tests.tui.fakes import alert_board
+
+    backend = FakeBackend()
+    backend.alert_board = alert_board()
+    app = make_app(backend, kiosk=True, rotation=("overview", "alerts", "nonsense"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.rotation == ("overview", "alerts")
+        await app.rotate()
+        await settle(pilot)
+        assert app.current_mode == "alerts"
+        await app.rotate()
+        assert app.current_mode == "overview"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from promsoc.cli.common import CliError, add_source_options, load_config, parse_time
+from promsoc.cli.common import CliError, add_alertmanager_option, add_source_options, load_config, parse_time
 
 
 def register(subparsers: Any) -> None:
@@ -13,6 +13,7 @@ def register(subparsers: Any) -> None:
         "tui", help="the console (the default command)", description="Open the console."
     )
     add_source_options(parser)
+    add_alertmanager_option(parser)
     parser.add_argument(
         "--theme",
         metavar="NAME",

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from promsoc.config import Settings
 
 ROTATION = ("overview", "falco", "topology")
+"""Kiosk rotation by default; `kiosk.views` may also name "alerts"."""
+VIEWS = (*ROTATION, "alerts")
 
 
 def falco_screen() -> Screen[None]:
@@ -98,7 +100,7 @@ class ConsoleApp(App[int]):
         self.interval = interval
         self.kiosk = kiosk
         self.rotate_every = rotate_every
-        self.rotation = tuple(v for v in rotation if v in ROTATION) or ROTATION
+        self.rotation = tuple(v for v in rotation if v in VIEWS) or ROTATION
         self.handoff_dir = handoff_dir
         self.state = ConsoleState(backend.sources, backend.detectors())
         self.pollers: dict[str, Poller] = {}
