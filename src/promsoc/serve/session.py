@@ -21,6 +21,7 @@ from promsoc.tui.app import ConsoleApp
 from promsoc.tui.backend import Backend
 
 NOT_HERE = "not available to a served viewer: it would write on the server"
+CRASHED = "promsoc: this console stopped on an internal error (the server's log has it); reconnect for a new one.\r\n"
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,16 @@ _running = 0
 
 
 async def run_console(app: ServedConsole) -> int:
-    """Run one viewer's console to its end (the viewer pressed q, or hung up)."""
+    """Run one viewer's console to its end (the viewer pressed q, or hung up); 0, or 1 when the
+    console failed (Textual has written the traceback to the server's stderr, never to the viewer)."""
     global _running
     _running += 1
     try:
-        result = await app.run_async(mouse=True)
+        await app.run_async(mouse=True)
     finally:
         _running -= 1
         # Each console redirects sys.stdout/stderr while it runs and restores what it found, so
         # consoles ending out of order would leave a finished one's capture in place.
         if _running == 0:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    return int(result or 0)
+    return app.return_code or 0

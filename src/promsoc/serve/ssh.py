@@ -20,7 +20,7 @@ from pathlib import Path
 
 import asyncssh
 
-from promsoc.serve.session import ServedConsole, ViewerTerminal, run_console
+from promsoc.serve.session import CRASHED, ServedConsole, ViewerTerminal, run_console
 from promsoc.serve.terminal import Terminal
 from promsoc.tui.safe_text import clean
 
@@ -251,17 +251,12 @@ class _Session(asyncssh.SSHServerSession[str]):
 
     async def _serve(self, chan: asyncssh.SSHServerChannel[str]) -> int:
         if self.command is not None:
-            self.ended = "command refused"
-            chan.write_stderr(COMMAND_REFUSED)
-            return 1
+            return self._refuse("command refused", COMMAND_REFUSED)
         if not self.term:
-            self.ended = "no terminal"
-            chan.write_stderr(NEEDS_TERMINAL)
-            return 1
+            return self._refuse("no terminal", NEEDS_TERMINAL)
         if not self.server.gate.enter():
-            self.ended = "too many sessions"
-            chan.write_stderr(f"promsoc: {self.server.gate.limit} viewers are connected already; try again later.\r\n")
-            return 1
+            limit = self.server.gate.limit
+            return self._refuse("too many sessions", f"promsoc: {limit} viewers are connected already; try later.\r\n")
         try:
             env = chan.get_environment()
             viewer = ViewerTerminal(self.term, env.get("COLORTERM", ""), "NO_COLOR" in env)
@@ -269,14 +264,25 @@ class _Session(asyncssh.SSHServerSession[str]):
             self.app = self.server.console_factory(self.terminal, viewer)
             idle = asyncio.get_running_loop().create_task(self._watch_idle())
             try:
-                await run_console(self.app)
+                failed = await run_console(self.app)
             finally:
                 idle.cancel()
+            if failed and not self.ended:
+                self.ended = "error"
+                self._write(CRASHED)
             if self.ended == "idle":
                 self._write(f"promsoc: session closed after {self.server.options.idle_timeout:g} s without a key.\r\n")
             return 0
         finally:
             self.server.gate.leave()
+
+    def _refuse(self, why: str, message: str) -> int:
+        self.ended = why
+        chan = self.chan
+        if chan is not None and not chan.is_closing():
+            with contextlib.suppress(OSError, asyncssh.Error):
+                chan.write_stderr(message)
+        return 1
 
     async def _watch_idle(self) -> None:
         limit = self.server.options.idle_timeout

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from promsoc.serve.session import ServedConsole, ViewerTerminal, run_console
+from promsoc.serve.session import CRASHED, ServedConsole, ViewerTerminal, run_console
 from promsoc.serve.ssh import Gate, ServeError, stamp
 from promsoc.serve.terminal import Terminal
 from promsoc.tui.safe_text import clean
@@ -197,6 +197,12 @@ class WebServer:
         terminal = Terminal(lambda text: outbox.put_nowait(text.encode("utf-8")), *size)
         app = self.console_factory(terminal, BROWSER, kiosk)
         console = asyncio.create_task(run_console(app))
+
+        def said_why(done: asyncio.Task[int]) -> None:
+            if not done.cancelled() and done.exception() is None and done.result():
+                outbox.put_nowait(CRASHED.encode())
+
+        console.add_done_callback(said_why)
         sender = asyncio.create_task(_send(ws, outbox))
         console.add_done_callback(lambda _: asyncio.ensure_future(_close_after(ws, outbox)))
         try:
@@ -209,9 +215,12 @@ class WebServer:
             terminal.hang_up()
             if app.is_running:
                 app.exit()
+            failed = 0
             with contextlib.suppress(asyncio.CancelledError):
-                await console
+                failed = await console
             sender.cancel()
+        if failed and quit_by_viewer:
+            return "error"
         return "quit" if quit_by_viewer else "disconnected"
 
     # -- lifecycle -----------------------------------------------------------------------
