@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from promsoc.alerts import AlertsBoard
@@ -12,10 +12,12 @@ from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
-from promsoc.detectors.results import DetectorResult
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.client import PromClient
-from promsoc.prom.sources import Sources
+from promsoc.prom.range_cache import RangeCache
+from promsoc.prom.settings import Source
+from promsoc.prom.sources import Sources, client_for
 from promsoc.prom.types import RangeSeries
 from promsoc.topology.model import Topology
 from promsoc.topology.queries import load_topology
@@ -59,11 +61,18 @@ def info_of(det: Detector) -> DetectorInfo:
 class LiveBackend:
     """One long-lived client per source; every PromQL string comes from the domain modules."""
 
-    def __init__(self, settings: Settings, detectors: list[Detector] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        detectors: list[Detector] | None = None,
+        clients: Callable[[Source], PromClient] = client_for,
+    ) -> None:
         self.settings = settings
-        self.pool = Sources(settings.sources)
+        self.pool = Sources(settings.sources, clients)
         self._detectors = detectors if detectors is not None else load_detectors(settings.packs_dir, settings.detectors)
         self._by_id = {d.id: d for d in self._detectors}
+        self._ranges_of: dict[str, RangeCache] = {}
+        self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
 
     @property
@@ -76,17 +85,38 @@ class LiveBackend:
     def _client(self, source: str) -> PromClient:
         return self.pool[source]
 
+    def ranges(self, source: str) -> RangeCache:
+        """The source's incremental range fetcher: a refresh asks only for the steps since the last."""
+        cache = self._ranges_of.get(source)
+        if cache is None:
+            cache = self._ranges_of[source] = RangeCache(self._client(source))
+        return cache
+
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
-        return await evaluate(self._detectors, self._client(source), source, at)
+        results = await evaluate(self._detectors, self._client(source), source, at)
+        self._scans[source] = (at, {r.detector: r for r in results})
+        return results
+
+    def _scanned(self, source: str, det: Detector, at: float) -> DetectorResult | None:
+        """The scan's answer for `det` at `at` when its query is the sparkline's: one evaluation, two uses."""
+        scan = self._scans.get(source)
+        if det.signal is not None or scan is None or scan[0] != at:
+            return None
+        result = scan[1].get(det.id)
+        return result if result is not None and result.status in (Status.FIRING, Status.OK) else None
 
     async def _ranges(
-        self, source: str, queries: dict[str, str | None], at: float, window: float
+        self, source: str, queries: dict[str, str | None], at: float, window: float, *, tip: bool = False
     ) -> dict[str, list[RangeSeries]]:
-        """Every named query over the window, at once; a missing query answers nothing."""
-        client, step = self._client(source), steps_for(window)
+        """Every named query over the window, at once; a missing query answers nothing.
+
+        The ranges are on the step grid and cached (`RangeCache`); `tip` adds the moment `at`
+        itself, which a chart needs and a sparkline does without.
+        """
+        cache, step = self.ranges(source), steps_for(window)
 
         async def one(promql: str | None) -> list[RangeSeries]:
-            return (await client.query_range(promql, at - window, at, step)).series if promql else []
+            return (await cache.query_range(promql, at - window, at, step, tip=tip)).series if promql else []
 
         answers = await asyncio.gather(*(one(q) for q in queries.values()))
         return dict(zip(queries, answers, strict=True))
@@ -98,8 +128,15 @@ class LiveBackend:
         got = await self._ranges(source, {"signal": plan.signal, "edge": edge_query, "fired": plan.fired}, at, window)
         points, edge = envelope(got["signal"], got["edge"])
         threshold = edge[0][1] if plan.threshold is not None and edge else None
+        firing = moments(got["fired"])
+        scanned = self._scanned(source, self._by_id[detector], at)
+        if scanned is not None and scanned.findings and (not points or points[-1][0] < at):
+            # the range ends on the step grid; the scan's own answer at `at` is the newest point
+            points = [*points, (at, max(f.value for f in scanned.findings))]
+            firing = [*firing, at]
+            edge = [*edge, (at, threshold)] if threshold is not None else edge
         band = BandPoints(plan.own.name, [], edge) if plan.own is not None and edge else None
-        return History(points, band, threshold, moments(got["fired"]))
+        return History(points, band, threshold, firing)
 
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         """One finding: its series, the detector's band (or threshold), and the context bands."""
@@ -108,7 +145,7 @@ class LiveBackend:
         queries: dict[str, str | None] = {"signal": plan.signal, "fired": plan.fired, "threshold": plan.threshold}
         for index, band in enumerate(drawn):
             queries[f"upper {index}"], queries[f"lower {index}"] = band.upper, band.lower
-        got = await self._ranges(source, queries, at, window)
+        got = await self._ranges(source, queries, at, window, tip=True)
 
         def first(name: str) -> list[tuple[float, float]]:
             return got[name][0].points if got[name] else []
@@ -123,7 +160,7 @@ class LiveBackend:
         return Chart(first("signal"), bands, line[0][1] if line else None, crossed)
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
-        return await falco_summary(self._client(source), at, window, steps_for(window))
+        return await falco_summary(self.ranges(source), at, window, steps_for(window))
 
     async def topology(self, source: str, at: float) -> Topology:
         """For the topology screen: the map at `at` from this source."""
@@ -139,5 +176,6 @@ class LiveBackend:
         return self.alerts_link.silencer(source)
 
     async def aclose(self) -> None:
+        self._ranges_of.clear()
         await self.pool.aclose()
         await self.alerts_link.aclose()
