@@ -69,8 +69,15 @@ def queries_of(names: list[str]) -> list[str]:
 
 # one of every kind: counter rates, gauges with time(), histograms, a subquery time band, a MAD band,
 # the pod-to-workload median join, Falco
-EVERY_KIND = ["apiserver-unauthorized", "ingress-created", "cert-expiry-apiserver-client",
-              "ingress-response-size-anomaly", "volume-inode-anomaly", "pod-egress-outlier", "falco-rule-burst"]
+EVERY_KIND = [
+    "apiserver-unauthorized",
+    "ingress-created",
+    "cert-expiry-apiserver-client",
+    "ingress-response-size-anomaly",
+    "volume-inode-anomaly",
+    "pod-egress-outlier",
+    "falco-rule-burst",
+]
 
 
 def sliced(result: RangeResult, first: float, last: float) -> RangeResult:
@@ -182,3 +189,28 @@ def test_the_newest_sparkline_point_is_the_scan_answer_when_the_query_is_the_sam
     seen = asyncio.run(run())
     assert seen, "some attack makes a detector without a separate signal fire"
     assert all(not math.isnan(top) for top, _, _ in seen)
+
+
+def test_a_jump_or_a_wider_window_fetches_in_full_and_still_agrees(lab: Lab) -> None:
+    promql = queries_of(["apiserver-unauthorized"])[0]
+    step = steps_for(WINDOW)
+
+    async def run() -> list[tuple[int, int]]:
+        async with PromClient.from_url(lab.url, name="lab") as client:
+            cache = RangeCache(client)
+            at = time.time() - 600
+            seen = []
+            for start, end in [
+                (at - WINDOW, at),
+                (at - WINDOW + 30, at + 30),  # a refresh: incremental
+                (at - 2 * WINDOW, at + 30),  # the window grows: full
+                (at - WINDOW - 900, at - 900),  # the cursor jumps back: full
+                (at - WINDOW - 870, at - 870),
+            ]:  # and refreshes from there: incremental
+                got = await cache.query_range(promql, start, end, step)
+                full = await client.query_range(promql, *grid(start, end, step), step)
+                assert comparable(got) == comparable(full), (start, end)
+                seen.append((cache.counters.full, cache.counters.incremental))
+            return seen
+
+    assert asyncio.run(run()) == [(1, 0), (1, 1), (2, 1), (3, 1), (3, 2)]
