@@ -118,6 +118,15 @@ class AlertsBoard:
         return sum(row.state in ("active", "firing") for row in self.rows)
 
 
+def age(seconds: float) -> str:
+    """`45s`, `12m`, `3h`, `2d`: how long an alert has been going, in one short word."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 def severity_rank(severity: str) -> int:
     return _RANK.get(severity.lower(), 5)
 
@@ -244,6 +253,7 @@ __all__ = [
     "AlertRow",
     "AlertsBoard",
     "SilenceNote",
+    "age",
     "board",
     "board_at",
     "group_rows",

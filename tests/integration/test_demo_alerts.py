@@ -8,22 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 from promsoc.detectors.packs import builtin_detectors
 from promsoc.lab import Lab
 from promsoc.prom.alertmanager import AlertmanagerClient
 from promsoc.prom.settings import Source
+from tests.integration.test_lab_lifecycle import _ready
 from tests.integration.test_scan_cli import promsoc
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def test_demo_alerts_flow_from_the_lab_into_alertmanager_and_promsoc_alerts(lab: Lab) -> None:

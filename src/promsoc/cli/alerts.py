@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from promsoc.alerts import STATE_GLYPH, AlertsBoard, board, live_silences, matchers_text
+from promsoc.alerts import STATE_GLYPH, AlertsBoard, age, board, live_silences, matchers_text
 from promsoc.cli import output
 from promsoc.cli.common import (
     EXIT_FIRING,
@@ -107,15 +107,6 @@ def to_json(url: str, alerts: list[Alert], silences: list[Silence]) -> dict[str,
 
 def _fit(text: str, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
-def age(seconds: float) -> str:
-    """`45s`, `12m`, `3h`, `2d`: how long ago, in one short word."""
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
 
 
 def _labels(labels: dict[str, str]) -> str:

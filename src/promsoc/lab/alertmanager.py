@@ -16,7 +16,7 @@ from types import TracebackType
 
 import yaml
 
-from promsoc.lab.launcher import _REGISTRY, LabError, PrometheusNotFound, _die_with_parent, free_port
+from promsoc.lab.launcher import _REGISTRY, LabError, PrometheusNotFound, _die_with_parent, end_process, free_port
 
 INSTALL_HINT = (
     "promsoc's demo and tests need Alertmanager.\n"
@@ -163,13 +163,7 @@ class AlertmanagerServer:
 
     def _halt(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        end_process(proc)
 
     def stop(self) -> None:
         self._halt()

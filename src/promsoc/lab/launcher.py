@@ -73,6 +73,17 @@ def find_binaries() -> Binaries:
     return Binaries(prom, tool)
 
 
+def end_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a server we started, SIGKILL it if it has not gone within 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 def free_port() -> int:
     """A loopback TCP port that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -225,13 +236,7 @@ class PrometheusServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        end_process(proc)
         _REGISTRY.discard(self)
         if self._tmp is not None:
             self._tmp.cleanup()

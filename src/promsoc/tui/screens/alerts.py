@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from promsoc.alerts import STATE_GLYPH, AlertGroup, AlertRow, matchers_text
+from promsoc.alerts import STATE_GLYPH, AlertGroup, AlertRow, age, matchers_text
 from promsoc.prom.alertmanager import Silence
 from promsoc.tui.backend import AlertmanagerInfo, Silencer
 from promsoc.tui.poller import one_line
@@ -23,14 +23,6 @@ from promsoc.tui.state import AlertsSnapshot, TileKey
 from promsoc.tui.time_cursor import format_utc
 
 STATE_CLASS = {"active": "error", "firing": "error", "pending": "warning", "silenced": "dim", "inhibited": "dim"}
-
-
-def age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
 
 
 def labels_text(labels: dict[str, str], limit: int = 40) -> Text:
