@@ -252,6 +252,7 @@ __all__ = [
     "AlertGroup",
     "AlertRow",
     "AlertsBoard",
+    "Silence",
     "SilenceNote",
     "age",
     "board",

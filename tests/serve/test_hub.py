@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from promsoc.alerts import AlertsBoard
 from promsoc.serve.hub import PAST_GRID, Hub
+from promsoc.tui.backend import Silencer
 from tests.tui.fakes import NOW, FakeBackend
 
 INTERVAL = 0.3
@@ -156,4 +158,55 @@ async def test_other_live_questions_are_shared_by_their_own_key() -> None:
     clock.now += 31  # one interval later: asked again
     await a.falco("demo", clock(), 3600)
     assert hub.calls.counters.by_kind["falco"] == 2
+    await hub.aclose()
+
+
+class _Recorder:
+    author = "oncall"
+    url = "http://alertmanager.example:9093"
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    async def silence(self, row: object, *, comment: str, duration: float, names: object) -> str:
+        self.writes.append(comment)
+        return "new-id"
+
+    async def expire(self, silence: object) -> None:
+        self.writes.append("expire")
+
+
+class AlertsDomain(FakeBackend):
+    """The fake domain with an Alertmanager board, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from tests.tui.fakes import alert_board
+
+        self.alert_board = alert_board()
+        self.asked = 0
+        self.recorder = _Recorder()
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        self.asked += 1
+        return await super().alerts(source, at)
+
+    def silencer(self, source: str) -> Silencer | None:
+        return self.recorder
+
+
+async def test_viewers_share_the_live_alert_board_and_a_write_refreshes_it_for_all() -> None:
+    domain = AlertsDomain()
+    hub = Hub(domain, intervals={"demo": 60.0}, clock=time.time)
+    first, second = hub.viewer(), hub.viewer()
+    boards = [await first.alerts("demo", None), await second.alerts("demo", None)]
+    assert boards[0] is boards[1] and domain.asked == 1  # one question to Alertmanager for both
+    silencer = second.silencer("demo")
+    assert silencer is not None and silencer.author == "oncall"
+    row = boards[0].rows[0]
+    assert await silencer.silence(row, comment="pentest", duration=60, names=["alertname"]) == "new-id"
+    await first.alerts("demo", None)
+    assert domain.recorder.writes == ["pentest"] and domain.asked == 2  # the write dropped the shared board
+    await first.aclose()
+    await second.aclose()
     await hub.aclose()

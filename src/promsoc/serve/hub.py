@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from promsoc.alerts import AlertsBoard
+from promsoc.alerts import AlertRow, AlertsBoard, Silence
 from promsoc.detectors.results import DetectorResult
 from promsoc.serve.live import LivePoller
 from promsoc.topology.model import Topology
@@ -97,6 +97,39 @@ class SharedCalls:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def forget(self, key: Hashable) -> None:
+        """Drop a finished answer, so the next asker gets a fresh one (after a write)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.task.done():
+            del self._entries[key]
+
+
+class _FreshAfterWrite:
+    """A silencer whose writes drop the hub's shared live alert boards: every viewer sees the change."""
+
+    def __init__(self, silencer: Silencer, calls: SharedCalls, sources: Sequence[str]) -> None:
+        self._silencer = silencer
+        self._calls = calls
+        self._sources = list(sources)
+        self.author = silencer.author
+        self.url = silencer.url
+
+    def _forget(self) -> None:
+        for source in self._sources:
+            self._calls.forget(("alerts", source, "live"))
+
+    async def silence(self, row: AlertRow, *, comment: str, duration: float, names: Sequence[str]) -> str:
+        try:
+            return await self._silencer.silence(row, comment=comment, duration=duration, names=names)
+        finally:
+            self._forget()
+
+    async def expire(self, silence: Silence) -> None:
+        try:
+            await self._silencer.expire(silence)
+        finally:
+            self._forget()
 
 
 class Hub:
@@ -192,8 +225,10 @@ class Hub:
         return await self.calls.call(("alerts", source, moment), keep, lambda: self.domain.alerts(source, ask))
 
     def silencer(self, source: str) -> Silencer | None:
-        """Writes are never shared: each goes straight to Alertmanager (and its log)."""
-        return self.domain.silencer(source)
+        """Writes are never shared: each goes straight to Alertmanager (and its log), then the
+        shared live boards are dropped so every viewer sees the change on its next refresh."""
+        silencer = self.domain.silencer(source)
+        return None if silencer is None else _FreshAfterWrite(silencer, self.calls, self.sources)
 
     async def aclose(self) -> None:
         for poller in self.pollers.values():
