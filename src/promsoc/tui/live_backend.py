@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
@@ -13,6 +16,7 @@ from promsoc.detectors.engine import evaluate
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult, Status
+from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.detectors.spec import Detector
 from promsoc.prom.client import PromClient
 from promsoc.prom.range_cache import RangeCache
@@ -24,6 +28,10 @@ from promsoc.topology.queries import load_topology
 from promsoc.tui.alerts_link import AlertsLink, LinkSilencer
 from promsoc.tui.backend import AlertmanagerInfo, BandPoints, Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
+
+T = TypeVar("T")
+SWITCH_INTERVAL = 0.001
+"""Longest the UI thread waits for the interpreter while the backend thread computes."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class LiveBackend:
         self._by_id = {d.id: d for d in self._detectors}
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
+        self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
 
     @property
@@ -92,7 +101,7 @@ class LiveBackend:
             cache = self._ranges_of[source] = RangeCache(self._client(source))
         return cache
 
-    async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
+    async def _evaluate(self, source: str, at: float) -> list[DetectorResult]:
         results = await evaluate(self._detectors, self._client(source), source, at)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
@@ -121,24 +130,26 @@ class LiveBackend:
         answers = await asyncio.gather(*(one(q) for q in queries.values()))
         return dict(zip(queries, answers, strict=True))
 
-    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+    async def _history(self, source: str, detector: str, at: float, window: float) -> History:
         """The detector's strongest series over the window against that series' own band."""
-        plan = chart_plan(self._by_id[detector], context=False)
-        edge_query = plan.own.upper if plan.own is not None else None
-        got = await self._ranges(source, {"signal": plan.signal, "edge": edge_query, "fired": plan.fired}, at, window)
-        points, edge = envelope(got["signal"], got["edge"])
-        threshold = edge[0][1] if plan.threshold is not None and edge else None
-        firing = moments(got["fired"])
+        plan = sparkline_plan(self._by_id[detector])  # topk(1, ...) per step: one series, not one per pod
+        got = await self._ranges(source, {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}, at, window)
+        # Linear in the series, and in a thread: a server that ignores topk still cannot hold the
+        # loop (its answers are capped by the client's max_response_bytes).
+        (points, edge), firing = await asyncio.to_thread(
+            lambda: (envelope(got["signal"], got["edge"]), moments(got["fired"]))
+        )
+        threshold = edge[0][1] if plan.threshold and edge else None
         scanned = self._scanned(source, self._by_id[detector], at)
         if scanned is not None and scanned.findings and (not points or points[-1][0] < at):
             # the range ends on the step grid; the scan's own answer at `at` is the newest point
             points = [*points, (at, max(f.value for f in scanned.findings))]
             firing = [*firing, at]
             edge = [*edge, (at, threshold)] if threshold is not None else edge
-        band = BandPoints(plan.own.name, [], edge) if plan.own is not None and edge else None
+        band = BandPoints(plan.band_name or "band", [], edge) if plan.band_name is not None and edge else None
         return History(points, band, threshold, firing)
 
-    async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
+    async def _chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         """One finding: its series, the detector's band (or threshold), and the context bands."""
         plan = chart_plan(self._by_id[detector], labels)
         drawn = [band for band in (plan.own, *plan.extra) if band is not None and band.kind != "threshold"]
@@ -159,10 +170,10 @@ class LiveBackend:
         crossed = latest_run_start(moments(got["fired"]), steps_for(window))
         return Chart(first("signal"), bands, line[0][1] if line else None, crossed)
 
-    async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
+    async def _falco(self, source: str, at: float, window: float) -> FalcoSummary:
         return await falco_summary(self.ranges(source), at, window, steps_for(window))
 
-    async def topology(self, source: str, at: float) -> Topology:
+    async def _topology(self, source: str, at: float) -> Topology:
         """For the topology screen: the map at `at` from this source."""
         return await load_topology(self._client(source), at)
 
@@ -170,12 +181,59 @@ class LiveBackend:
         return self.alerts_link.info(source)
 
     async def alerts(self, source: str, at: float | None) -> AlertsBoard:
-        return await self.alerts_link.board(source, at)
+        if at is None:  # Alertmanager's own clients live on the UI's loop (the silencer writes there)
+            return await self.alerts_link.board(source, at)
+        return await self._worker.run(self.alerts_link.board(source, at))  # Prometheus's ALERTS: its loop
 
     def silencer(self, source: str) -> LinkSilencer | None:
         return self.alerts_link.silencer(source)
 
+    # -- what the console calls: Prometheus work runs on the backend's own loop, off the UI's ----
+    async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
+        return await self._worker.run(self._evaluate(source, at))
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+        return await self._worker.run(self._history(source, detector, at, window))
+
+    async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
+        return await self._worker.run(self._chart(source, detector, labels, at, window))
+
+    async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
+        return await self._worker.run(self._falco(source, at, window))
+
+    async def topology(self, source: str, at: float) -> Topology:
+        return await self._worker.run(self._topology(source, at))
+
     async def aclose(self) -> None:
         self._ranges_of.clear()
-        await self.pool.aclose()
-        await self.alerts_link.aclose()
+        try:
+            await self._worker.run(self.pool.aclose())
+            await self.alerts_link.aclose()
+        finally:
+            self._worker.stop()
+
+
+class BackendLoop:
+    """An event loop in a daemon thread: every Prometheus client of the backend lives on it.
+
+    Parsing answers and judging findings is CPU work: with 5,000 series per answer a poll cycle
+    costs the better part of a second of Python. On the UI's loop that froze the keys; here the
+    UI thread gets the interpreter back within SWITCH_INTERVAL (the GIL's switch interval).
+    Cancelling the awaiting task cancels the coroutine on this loop.
+    """
+
+    def __init__(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="promsoc-backend", daemon=True)
+        self._thread.start()
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()

@@ -27,17 +27,33 @@ def steps_for(window: float) -> float:
     return max(15.0, round(window / POINTS_PER_CHART))
 
 
-def _matches(band: dict[str, str], series: dict[str, str]) -> bool:
-    """A band series applies to a signal series when its labels are a subset of the signal's."""
-    return all(series.get(k) == v for k, v in band.items() if k != "__name__")
+def _band_index(upper: list[RangeSeries]) -> list[tuple[tuple[str, ...], dict[tuple[str | None, ...], list[int]]]]:
+    """Band series grouped by their label names, then by their values: a lookup, not a scan.
+
+    Bands usually have one label set for all series (their `by` labels), so a signal series
+    finds its band edges with one dict lookup per label set: linear in the number of series.
+    """
+    groups: dict[tuple[str, ...], dict[tuple[str | None, ...], list[int]]] = {}
+    for index, band in enumerate(upper):
+        names = tuple(sorted(k for k in band.labels if k != "__name__"))
+        key = tuple(band.labels[k] for k in names)
+        groups.setdefault(names, {}).setdefault(key, []).append(index)
+    return list(groups.items())
 
 
 def envelope(signal: list[RangeSeries], upper: list[RangeSeries]) -> tuple[Points, Points]:
-    """Per moment, the strongest signal series and the band edge of that same series."""
-    edges = [(u.labels, dict(u.points)) for u in upper]
+    """Per moment, the strongest signal series and the band edge of that same series.
+
+    A band series applies to a signal series when its labels (but `__name__`) are a subset of the
+    signal's; among several, the first (in answer order) with a point at that moment is used.
+    """
+    edges = [dict(u.points) for u in upper]
+    index = _band_index(upper)
     best: dict[float, tuple[float, float | None]] = {}
     for series in signal:
-        own = [points for labels, points in edges if _matches(labels, series.labels)]
+        labels = series.labels
+        mine = sorted(i for names, keys in index for i in keys.get(tuple(labels.get(k) for k in names), ()))
+        own = [edges[i] for i in mine]
         for stamp, value in series.points:
             if value != value:
                 continue

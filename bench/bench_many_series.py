@@ -1,0 +1,128 @@
+"""The console against 5,000 series per answer: key latency in a real pseudo-terminal.
+
+Run: .venv/bin/python bench/bench_many_series.py [--series 5000] [--presses 30]
+Budget (issue 15): keys answered within 50 ms with 5,000 series per answer.
+
+A loopback server stands in for a Prometheus of a 5,000-pod cluster: every instant query and
+every range query answers 5,000 series (240 points each for ranges), except the sparklines'
+`topk(1, …)`, `… and on (…) topk(1, …)` and `count(…)` queries, which it answers as Prometheus
+would: one series. A second run serves 5,000 series for those too (a server that ignores topk),
+the worst case the console's off-loop maths and the client's byte cap must absorb. Each `[`/`]`
+moves the time cursor, so every key also starts a poll cycle: evaluation and sparklines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from bench_console import FIRST, Terminal, key_latency
+
+STEPS = 240
+
+
+class ClusterServer:
+    """Answers the Prometheus HTTP API with `series` series per answer (see the module docstring)."""
+
+    def __init__(self, series: int, honour_topk: bool) -> None:
+        rng = random.Random(1)
+        now = time.time()
+        labels = [{"namespace": f"ns{i % 20}", "workload": f"w{i % 400}", "workload_kind": "Deployment",
+                   "pod": f"pod-{i}", "host": "h", "path": "/"} for i in range(series)]  # fmt: skip
+        stamps = [now - 3600 + 15 * i for i in range(STEPS)]
+        self.vector = self._envelope("vector", [
+            {"metric": m, "value": [now, f"{rng.random() * 10:.3f}"]} for m in labels])  # fmt: skip
+        self.matrix = self._envelope("matrix", [
+            {"metric": m, "values": [[t, f"{rng.random() * 10:.3f}"] for t in stamps]} for m in labels])  # fmt: skip
+        self.one = self._envelope("matrix", [
+            {"metric": labels[0], "values": [[t, f"{rng.random() * 10:.3f}"] for t in stamps]}])  # fmt: skip
+        self.honour_topk = honour_topk
+        self.bytes_sent = 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(length).decode() if length else urllib.parse.urlsplit(self.path).query
+                query = urllib.parse.parse_qs(form).get("query", [""])[0]
+                body = server.body(self.path, query)
+                server.bytes_sent += len(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def _envelope(kind: str, result: list[dict[str, object]]) -> bytes:
+        return json.dumps({"status": "success", "data": {"resultType": kind, "result": result}}).encode()
+
+    def body(self, path: str, query: str) -> bytes:
+        if "query_range" not in path:
+            return self.vector
+        if query.startswith("vector(") or (self.honour_topk and (query.startswith("count(") or "topk(1," in query)):
+            return self.one
+        return self.matrix  # every series of the cluster
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def run(series: int, honour_topk: bool, presses: int) -> tuple[list[float], int]:
+    server = ClusterServer(series, honour_topk)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(f"sources:\n  - name: big\n    url: {server.url}\n    refresh: 5\n    timeout: 60\n")
+        term = Terminal(config)
+        try:
+            term.wait_for(FIRST, 30.0)
+            term.pump(15.0)  # the first cycle's evaluation and sparklines land
+            sent = server.bytes_sent
+            timings = key_latency(term, presses)
+            sent = server.bytes_sent - sent
+        finally:
+            term.stop()
+            server.close()
+    return timings, sent
+
+
+def report(name: str, timings: list[float], sent: int) -> float:
+    p95 = sorted(timings)[max(0, int(len(timings) * 0.95) - 1)]
+    print(
+        f"{name}: key to screen median {statistics.median(timings) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+        f"worst {max(timings) * 1000:.1f} ms (budget 50 ms: {'OK' if p95 <= 0.05 else 'OVER'}); "
+        f"{sent / 1e6:,.0f} MB answered while the keys were pressed"
+    )
+    return p95
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=5000, help="series per answer")
+    parser.add_argument("--presses", type=int, default=30, help="keys to time per run")
+    args = parser.parse_args()
+    honest = report(f"{args.series} series, Prometheus-like topk", *run(args.series, True, args.presses))
+    hostile = report(f"{args.series} series, server ignoring topk", *run(args.series, False, args.presses))
+    print(f"p95 ratio, topk ignored / honoured: {hostile / max(honest, 1e-9):.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
