@@ -11,18 +11,25 @@ from promsoc.detectors.engine import evaluate
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.timeline import Range, TimelineResult, make_range, timeline
-from promsoc.lab import Lab
+from promsoc.lab import Incident, Lab
+from promsoc.lab.day import DAY_EVENTS
 from promsoc.lab.scenario import SLOT
 from promsoc.prom.client import PromClient
 from tests.integration.test_scan_cli import promsoc
 
 STEP = 60.0
+ORDINARY_DAY = {e.name for e in DAY_EVENTS}
+
+
+def timeline_incidents(lab: Lab) -> list[Incident]:
+    """The 8-hour incident timeline (the ordinary day before it is the day sweep's)."""
+    return [i for i in lab.scenario.incidents if i.name not in ORDINARY_DAY]
 Scans = dict[float, list[DetectorResult]]
 
 
 async def _history(lab: Lab) -> tuple[Range, list[TimelineResult], Scans]:
     detectors = load_detectors()
-    incidents = lab.scenario.incidents
+    incidents = timeline_incidents(lab)
     first, last = min(i.start for i in incidents), max(i.start for i in incidents)
     span = make_range(first - SLOT, last + 2 * SLOT, STEP)
     moments = [t for t in span.moments()
@@ -77,7 +84,7 @@ def test_every_attack_shows_as_an_interval_with_its_finding(
 
 def test_quiet_hours_have_no_interval(lab: Lab, history: tuple[Range, list[TimelineResult], Scans]) -> None:
     span, results, _scans = history
-    first = min(i.start for i in lab.scenario.incidents)
+    first = min(i.start for i in timeline_incidents(lab))
     for r in results:
         assert all(i.end >= first for i in r.intervals), (r.detector, span.start, r.intervals[:1])
 
