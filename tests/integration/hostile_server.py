@@ -26,8 +26,11 @@ def matrix(*series: tuple[dict[str, str], list[tuple[float, str]]]) -> bytes:
 
 
 @contextmanager
-def answering(instant: bytes, ranged: bytes | None = None) -> Iterator[str]:
-    """Serve `instant` for /api/v1/query (and everything else), `ranged` for query_range."""
+def answering(
+    instant: bytes, ranged: bytes | None = None, *, status: int = 200, content_type: str = "application/json"
+) -> Iterator[str]:
+    """Serve `instant` for /api/v1/query (and everything else), `ranged` for query_range, with
+    `status` and `content_type` (an error answer, or a proxy's non-JSON page)."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -38,8 +41,8 @@ def answering(instant: bytes, ranged: bytes | None = None) -> Iterator[str]:
             if length:
                 self.rfile.read(length)
             body = ranged if ranged is not None and "query_range" in self.path else instant
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -14,11 +14,12 @@ def rendered(text: object) -> str:
     return console.export_text()
 
 
-def test_escapes_become_visible_and_nothing_raw_survives() -> None:
+def test_escape_sequences_and_overrides_become_one_mark_each() -> None:
     out = clean(HOSTILE["ansi"], 500)
-    assert "\x1b" not in out
-    assert out.startswith("\\x1b[31mred")
-    assert "\u202e" not in clean(HOSTILE["rtl"]) and "\\u202e" in clean(HOSTILE["rtl"])
+    assert "\x1b" not in out and "evil" not in out  # the OSC 8 target is gone with its sequence
+    assert out == "?red??link?"
+    assert clean(HOSTILE["rtl"]) == "?evil?.exe"
+    assert clean("caf\u00e9 \u4e2d") == "caf\u00e9 \u4e2d"  # printable Unicode stays in the console
 
 
 def test_long_values_are_bounded() -> None:
@@ -35,4 +36,4 @@ def test_markup_is_literal_text() -> None:
 
 def test_labels_line_keeps_keys_and_values_inert() -> None:
     line = labels_line({"pod": HOSTILE["markup"], "namespace": "\x07bell"}, ("namespace", "pod"))
-    assert line.plain.startswith("namespace=\\x07bell pod=[@click=app.quit]")
+    assert line.plain.startswith("namespace=?bell pod=[@click=app.quit]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from promsoc.text import safe
 from promsoc.topology.build import build_topology, istio_edges
 from promsoc.topology.diff import diff_topology
 from promsoc.topology.model import Topology
@@ -15,7 +16,6 @@ from promsoc.topology.render import (
     render_workloads,
 )
 from promsoc.topology.synthetic import churn_pair, generate, node_sample, pod_samples
-from promsoc.topology.text import safe
 
 BEFORE, AFTER = churn_pair()
 

@@ -11,6 +11,7 @@ from promsoc import __version__
 from promsoc.cli import alerts, check, demo, rules, scan, serve, timeline, topology, tui
 from promsoc.cli.common import EXIT_USAGE, CliError
 from promsoc.cli.output import EXIT_PIPE, OutputError, silence_stdout, write
+from promsoc.text import one_line, safe_lines
 
 # Each command module's register(subparsers) adds its parser with a `handler` default.
 REGISTER = (
@@ -56,12 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except OutputError as exc:
         if str(exc):
-            print(f"promsoc: {exc}", file=sys.stderr)
+            print(f"promsoc: {safe_lines(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # any other write to a reader that left (stdout or stderr)
         return _pipe_gone()
-    except CliError as exc:
-        print(f"promsoc: {exc}", file=sys.stderr)
+    except CliError as exc:  # server text reaches the terminal here: made inert
+        print(f"promsoc: {safe_lines(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PROMSOC_DEBUG"):
             raise
         print(
-            f"promsoc: internal error: {type(exc).__name__}: {exc}\n"
+            f"promsoc: internal error: {type(exc).__name__}: {one_line(exc)}\n"
             "  (set PROMSOC_DEBUG=1 to see the traceback, and please report it)",
             file=sys.stderr,
         )

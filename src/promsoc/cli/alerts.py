@@ -19,7 +19,7 @@ from promsoc.cli.common import (
     load_config,
     print_warnings,
 )
-from promsoc.topology.text import safe
+from promsoc.text import safe
 
 if TYPE_CHECKING:
     from promsoc.prom.alertmanager import Alert, Silence

@@ -23,7 +23,7 @@ from promsoc.detectors.engine import detectors_presence_query, judge
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult
-from promsoc.topology.text import safe
+from promsoc.text import safe
 
 if TYPE_CHECKING:
     from promsoc.prom.client import PromClient

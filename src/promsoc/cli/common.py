@@ -13,6 +13,7 @@ import time
 from promsoc.config import ConfigError, Settings, load_settings
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.spec import Detector, SpecError
+from promsoc.text import safe_lines
 
 EXIT_OK = 0
 EXIT_FIRING = 1
@@ -69,7 +70,7 @@ def configured_detectors(settings: Settings, include_disabled: bool = False) -> 
 def print_warnings(settings: Settings) -> None:
     """The config's non-fatal findings, one `promsoc: warning:` line each on stderr."""
     for warning in settings.warnings:
-        print(f"promsoc: warning: {warning}", file=sys.stderr)
+        print(f"promsoc: warning: {safe_lines(warning)}", file=sys.stderr)
 
 
 _RFC3339 = re.compile(

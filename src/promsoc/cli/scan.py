@@ -28,7 +28,7 @@ from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.spec import Detector
-from promsoc.topology.text import safe
+from promsoc.text import safe
 
 # Glyph + word: statuses read without colour (NO_COLOR, 16-colour jump hosts, colour blindness).
 STATUS_TEXT = {

@@ -29,7 +29,7 @@ from promsoc.config import Settings
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import Range, TimelineResult, make_range, timeline
-from promsoc.topology.text import safe
+from promsoc.text import safe
 
 RELATIVE_OPTIONS = ("--from", "--to")
 

@@ -20,6 +20,7 @@ from promsoc.cli.common import (
     parse_time,
 )
 from promsoc.cli.output import json_text, write
+from promsoc.text import safe
 from promsoc.topology.diff import TopologyDiff, diff_topology
 from promsoc.topology.export import to_json
 from promsoc.topology.model import Topology
@@ -33,7 +34,6 @@ from promsoc.topology.render import (
     render_workloads,
 )
 from promsoc.topology.select import filter_diff, filter_topology
-from promsoc.topology.text import safe
 
 VIEWS = ("nodes", "workloads", "traffic", "all")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from promsoc.text import one_line
+
 MAX_DETAIL = 300
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
@@ -40,12 +42,6 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
-
-
-def one_line(text: str, limit: int = MAX_DETAIL) -> str:
-    """Collapse whitespace and cut to `limit` characters, so a tile shows one tidy line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class PromError(Exception):
@@ -134,5 +130,4 @@ __all__ = [
     "ServerError",
     "Timeout",
     "Unreachable",
-    "one_line",
 ]

@@ -17,9 +17,9 @@ from promsoc.prom.errors import (
     PromError,
     Redactor,
     ServerError,
-    one_line,
 )
 from promsoc.prom.types import InstantResult, RangeResult, RangeSeries, Sample
+from promsoc.text import one_line
 
 Malformed = Callable[[str], PromError]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from promsoc.text import fit, safe
 from promsoc.topology.diff import TopologyDiff
 from promsoc.topology.model import Edge, Pod, Topology
-from promsoc.topology.text import fit, safe
 
 WIDTH = 80
 

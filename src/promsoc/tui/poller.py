@@ -6,18 +6,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from promsoc.text import one_line
 from promsoc.tui.backend import Backend, History
 from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
 
 Clock = Callable[[], float]
 HISTORY_WINDOW = 3600.0
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one readable line for a tile (the client's typed errors read well)."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return first if first else type(exc).__name__
 
 
 class Poller:

@@ -1,48 +1,23 @@
-"""Label values come from the monitored cluster: make them inert, visible, bounded text."""
+"""Label values come from the monitored cluster: the console draws them as inert, bounded `Text`.
+
+Every string passes through the one sanitiser (`promsoc.text.safe`); `clean` is its console
+preset (printable Unicode kept, longer values), and the result is plain `rich.text.Text`,
+never markup.
+"""
 
 from __future__ import annotations
-
-import unicodedata
 
 from rich.style import Style
 from rich.text import Text
 
-MAX_VALUE = 120
+from promsoc.text import safe
 
-# Bidirectional overrides/isolates and zero-width marks that reorder or hide what the eye reads.
-_BIDI = {
-    "\u200e",
-    "\u200f",
-    "\u202a",
-    "\u202b",
-    "\u202c",
-    "\u202d",
-    "\u202e",
-    "\u2066",
-    "\u2067",
-    "\u2068",
-    "\u2069",
-    "\u061c",
-}
+MAX_VALUE = 120
 
 
 def clean(value: str, limit: int = MAX_VALUE) -> str:
-    """Control, format and bidi characters become visible escapes; long values get an ellipsis."""
-    out: list[str] = []
-    size = 0
-    for char in value:
-        if char in _BIDI or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            piece = f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-        else:
-            piece = char
-        out.append(piece)
-        size += len(piece)
-        if size > limit:
-            break
-    text = "".join(out)
-    if size > limit:
-        text = text[: max(limit - 1, 0)] + "…"
-    return text
+    """`safe` for the console: Unicode stays, unsafe characters and escape sequences become '?'."""
+    return safe(value, limit, ascii_only=False)
 
 
 def inert(value: str, style: str | Style = "", limit: int = MAX_VALUE) -> Text:

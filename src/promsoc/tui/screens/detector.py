@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from promsoc.detectors.results import DetectorResult, Finding
+from promsoc.text import one_line
 from promsoc.tui.messages import ChartLoaded
-from promsoc.tui.poller import one_line
 from promsoc.tui.safe_text import clean, identifying, inert, labels_line
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import TileKey

@@ -10,9 +10,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from promsoc.text import one_line
 from promsoc.tui.backend import FalcoSummary, Points
 from promsoc.tui.messages import FalcoLoaded
-from promsoc.tui.poller import one_line
 from promsoc.tui.safe_text import clean, inert
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.series_math import plottable

@@ -20,8 +20,8 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from promsoc.detectors.results import DetectorResult
+from promsoc.text import one_line, safe
 from promsoc.topology.model import Topology
-from promsoc.topology.text import safe
 from promsoc.topology.views import VIEWS, Shown, render_view
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.time_cursor import format_utc
@@ -155,7 +155,7 @@ class TopologyScreen(ConsoleScreen):
                 topo, before = await asyncio.gather(self._get(source, at), self._get(source, against))
         except Exception as exc:  # shown in the title; the console keeps running
             self.loading = False
-            self.error = safe(" ".join(str(exc).split()) or type(exc).__name__, 200, ascii_only=False)
+            self.error = one_line(exc, 200)
             self._update_title()
             return
         self.error = None

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from rich.text import Text
 
 from promsoc.detectors.results import DetectorResult, Finding
+from promsoc.text import safe
 from promsoc.topology.diff import TopologyDiff
 from promsoc.topology.model import Pod, Topology
 from promsoc.topology.render import Line
-from promsoc.topology.text import safe
 
 POD_KEYS = (("namespace", "pod"), ("k8s_ns_name", "k8s_pod_name"))
 NODE_KEYS = ("node", "hostname", "kubernetes_node")
