@@ -15,10 +15,11 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
+from promsoc.text import one_line
 from promsoc.tui import themes
 from promsoc.tui.backend import Backend
 from promsoc.tui.messages import AlertsUpdated, HistoriesUpdated, PollFailed, ResultsUpdated
-from promsoc.tui.poller import Poller, one_line
+from promsoc.tui.poller import Poller
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.screens.overview import OverviewScreen
 from promsoc.tui.state import AlertsSnapshot, ConsoleState, TileKey

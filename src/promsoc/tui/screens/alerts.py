@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from promsoc.alerts import STATE_GLYPH, AlertGroup, AlertRow, age, matchers_text
 from promsoc.prom.alertmanager import Silence
+from promsoc.text import one_line
 from promsoc.tui.backend import AlertmanagerInfo, Silencer
-from promsoc.tui.poller import one_line
 from promsoc.tui.safe_text import clean, inert
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import AlertsSnapshot, TileKey

@@ -25,7 +25,7 @@ _MARK_CLASS = {
 
 
 class TopologyView(ScrollView, can_focus=True):
-    """Lines are inert ASCII already (topology.text.safe): plain segments out, never markup."""
+    """Lines are inert ASCII already (promsoc.text.safe): plain segments out, never markup."""
 
     DEFAULT_CSS = """
     TopologyView { height: 1fr; scrollbar-size-vertical: 1; }
