@@ -11,6 +11,7 @@ import pytest
 from promsoc.lab.alertmanager import AlertmanagerServer
 from promsoc.lab.launcher import free_port
 from tests.integration.am_support import alertmanager, post_alerts, silence, states, wait_for
+from tests.integration.client_support import raw_server
 from tests.integration.test_scan_cli import promsoc
 
 HOSTILE = "\x1b[31mred\x1b]8;;http://evil\x07link\x1b]8;;\x07 [bold]x[/bold] \u202egnp.exe"
@@ -98,3 +99,20 @@ def test_the_configs_alertmanager_is_used_per_source_then_globally(am: Alertmana
     assert json.loads(per_source.stdout)["alerts"][0]["labels"]["alertname"] == "FromConfig"
     glob = promsoc("alerts", "--config", str(config))
     assert glob.returncode == 3 and "connection refused" in glob.stderr
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 14\r\n\r\n<html>hi</html", "invalid JSON"),
+        (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n[{"status": 1}]',
+         "unexpected item"),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found", "is the URL the Alertmanager root?"),
+    ],
+    ids=["html", "wrong-shape", "wrong-path"],
+)  # fmt: skip
+def test_a_server_that_is_not_alertmanager_is_exit_3_in_one_line(reply: bytes, words: str) -> None:
+    with raw_server(reply) as (url, _accepted):
+        proc = promsoc("alerts", "--alertmanager", url)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert words in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
