@@ -214,3 +214,26 @@ def test_parallel_backfill_continues_every_counter_like_a_single_worker(tmp_path
                    and s.start <= ANCHOR + 900 < s.end}
     assert len(live_at_end) > 400
     assert all(parallel.state()[k][0] == ANCHOR + 900 for k in live_at_end), "the gap was not filled to its end"
+
+
+def test_status_classes_fold_each_code_into_its_class() -> None:
+    """--report-status-classes: the 404 and 403 of a path become its one 4xx series, same total."""
+    at = ANCHOR + 30
+
+    def requests(classes: bool) -> dict[tuple[str, str, str], float]:
+        sim = Simulator(ANCHOR, SimOptions(live_incidents=False, ingress_status_classes=classes))
+        sim.exposition(ANCHOR)  # counters start at the anchor
+        out: dict[tuple[str, str, str], float] = {}
+        for line in sim.exposition(at).splitlines():
+            if line.startswith("nginx_ingress_controller_requests{"):
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+                key = (labels["host"], labels["path"], labels["status"][0])
+                out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        return out
+
+    codes, classes = requests(False), requests(True)
+    assert classes.keys() == codes.keys()
+    assert all(abs(classes[k] - codes[k]) <= 2 for k in codes)  # integer counters, rounded apart
+    sim = Simulator(ANCHOR, SimOptions(live_incidents=False, ingress_status_classes=True))
+    statuses = set(re.findall(r'nginx_ingress_controller_\w+\{[^}]*status="([^"]+)"', sim.exposition(at)))
+    assert statuses == {"2xx", "3xx", "4xx", "5xx"}
