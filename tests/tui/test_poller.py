@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from promsoc.tui.backend import History
 from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
 from promsoc.tui.poller import Poller
 from tests.tui.fakes import NOW, FakeBackend
@@ -52,3 +53,42 @@ async def test_live_evaluates_at_the_clock_and_a_cursor_at_its_moment() -> None:
     assert backend.evaluated_at == [NOW, NOW - 3600]
     histories = [m for m in posted if isinstance(m, HistoriesUpdated)]
     assert [h.at for h in histories] == [NOW, NOW - 3600]  # a moved cursor refetches sparklines
+
+
+class Recording(FakeBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: list[str] = []
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+        self.histories.append(detector)
+        return await super().history(source, detector, at, window)
+
+
+async def test_sparklines_nobody_sees_are_refreshed_rarely_and_at_once_when_seen_again() -> None:
+    backend = Recording()
+    now, seen = [NOW], [{"ingress-bruteforce"}]
+    poller = Poller(backend, "demo", interval=30, cursor=lambda: None, post=lambda _m: None,
+                    clock=lambda: now[0], seen=lambda: seen[0], hidden_every=300)  # fmt: skip
+    every = {d.id for d in backend.detectors()}
+    await poller.cycle()
+    assert set(backend.histories) == every  # the first frame has every sparkline
+    for step in range(1, 9):  # four minutes of 30 s cycles: only the seen tile's sparkline
+        backend.histories.clear()
+        now[0] = NOW + 30 * step
+        await poller.cycle()
+        assert backend.histories == ["ingress-bruteforce"]
+    seen[0] = set()  # another view opened: nothing is seen
+    now[0] = NOW + 245
+    backend.histories.clear()
+    await poller.cycle()
+    assert backend.histories == []
+    seen[0] = {"ingress-bruteforce", "falco-blind"}  # back on the overview, scrolled
+    now[0] = NOW + 250
+    await poller.cycle()
+    assert sorted(backend.histories) == ["falco-blind"]  # stale and seen again; the other one is fresh
+    backend.histories.clear()
+    seen[0] = set()
+    now[0] = NOW + 301
+    await poller.cycle()
+    assert set(backend.histories) == every - {"falco-blind", "ingress-bruteforce"}  # unseen, after hidden_every

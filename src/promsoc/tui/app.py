@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -144,10 +145,17 @@ class ConsoleApp(App[int]):
                 cursor=lambda: self.cursor.at,
                 post=self.post_message,
                 clock=self.clock,
+                seen=functools.partial(self.sparklines_seen, source),
             )
             self.pollers[source] = poller
             if self._poll:
                 self.run_worker(poller.run(), name=f"poll {source}", group=f"poll-{source}", exclusive=True)
+
+    def sparklines_seen(self, source: str) -> set[str]:
+        """The detectors of `source` whose sparkline is on screen: the overview's tiles in view
+        (others are refreshed rarely, see Poller), none while another view is open."""
+        screen = self.screen
+        return screen.tiles_in_view(source) if isinstance(screen, OverviewScreen) else set()
 
     def poll_now(self) -> None:
         """One cycle per source as a finite worker: tests await it with wait_for_complete()."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from promsoc.text import one_line
@@ -12,6 +12,8 @@ from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
 
 Clock = Callable[[], float]
 HISTORY_WINDOW = 3600.0
+HIDDEN_EVERY = 300.0
+"""Seconds between refreshes of a sparkline nobody sees (a tile off screen, another view open)."""
 
 
 class Poller:
@@ -27,6 +29,8 @@ class Poller:
         post: Callable[[Any], object],
         clock: Clock,
         history_every: float = 30.0,
+        seen: Callable[[], Collection[str] | None] = lambda: None,
+        hidden_every: float = HIDDEN_EVERY,
     ) -> None:
         self.backend = backend
         self.source = source
@@ -36,7 +40,9 @@ class Poller:
         self._clock = clock
         self._history_every = history_every
         self._wake = asyncio.Event()
-        self._last_history: tuple[float | None, float] | None = None  # (cursor, fetched at)
+        self._seen = seen
+        self._hidden_every = hidden_every
+        self._fetched: dict[str, tuple[float | None, float]] = {}  # detector -> (cursor, fetched at)
         self.cycles = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -77,19 +83,30 @@ class Poller:
                 return
             finished = self._clock()
             self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
-            if self._history_due(cursor, finished):
-                await self._histories([r.detector for r in results], at)
-                self._last_history = (cursor, finished)
+            due = self._histories_due([r.detector for r in results], cursor, finished)
+            if due:
+                await self._histories(due, at)
+                self._fetched.update(dict.fromkeys(due, (cursor, finished)))
         finally:
             self.in_flight -= 1
             self.cycles += 1
 
-    def _history_due(self, cursor: float | None, now: float) -> bool:
-        """Sparklines change slowly: refetch when the cursor moved, else every `history_every` s."""
-        if self._last_history is None:
-            return True
-        last_cursor, fetched = self._last_history
-        return cursor != last_cursor or now - fetched >= self._history_every
+    def _histories_due(self, detectors: list[str], cursor: float | None, now: float) -> list[str]:
+        """Sparklines change slowly: a seen one is refetched when the cursor moved, else every
+        `history_every` s; one nobody sees (`seen()` leaves it out) only every `hidden_every` s,
+        and at once when it is seen again. Every sparkline is fetched the first time."""
+        seen = self._seen()
+        due = []
+        for detector in detectors:
+            last = self._fetched.get(detector)
+            if last is None:
+                due.append(detector)
+            elif seen is None or detector in seen:
+                if last[0] != cursor or now - last[1] >= self._history_every:
+                    due.append(detector)
+            elif now - last[1] >= self._hidden_every:
+                due.append(detector)
+        return due
 
     async def _histories(self, detectors: list[str], at: float) -> None:
         async def one(detector: str) -> tuple[str, History | None]:

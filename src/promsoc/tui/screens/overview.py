@@ -131,6 +131,15 @@ class OverviewScreen(ConsoleScreen):
             parts += [status.WORD[result.status], result.category, top_finding(result).plain]
         return " ".join(parts).lower()
 
+    def tiles_in_view(self, source: str) -> set[str]:
+        """Detectors of `source` whose tile is shown and at least partly within the screen."""
+        view = self.region
+        return {
+            tile.key.detector
+            for tile in self.query(DetectorTile)
+            if tile.key.source == source and tile.display and tile.region.overlaps(view)
+        }
+
     def _visible_tiles(self) -> list[DetectorTile]:
         return [t for t in self.query(DetectorTile) if t.display]
 
