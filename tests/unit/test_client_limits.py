@@ -10,6 +10,7 @@ import json
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -177,3 +178,17 @@ async def test_a_relative_redirect_is_resolved_and_a_missing_one_said() -> None:
             await prom.query("up")
     assert "redirects to http://prom.example:9090/other/path;" in str(first.value)
     assert "no usable Location" in str(second.value)
+
+
+def test_the_cap_is_a_per_source_setting_with_bounds(tmp_path: Path) -> None:
+    from promsoc.config import ConfigError, load_file
+
+    config = tmp_path / "config.yaml"
+    config.write_text("sources:\n  - name: small\n    url: http://127.0.0.1:9\n    max_response_bytes: 1048576\n")
+    source = load_file(config).sources[0]
+    assert source.max_response_bytes == MiB
+    assert PromClient(source).max_response_bytes == MiB
+    config.write_text("sources:\n  - name: small\n    url: http://127.0.0.1:9\n    max_response_bytes: 99999999999\n")
+    with pytest.raises(ConfigError) as caught:
+        load_file(config)
+    assert "config.yaml:4" in str(caught.value) and "max_response_bytes" in str(caught.value)

@@ -144,6 +144,7 @@ class SourceParser:
             params=self.params(entries, key) if "params" in entries else default.params,
             selector=self.selector(entries, key) if "selector" in entries else default.selector,
             max_concurrency=self.count(entries, key, "max_concurrency", Source, default.max_concurrency),
+            max_response_bytes=self.count(entries, key, "max_response_bytes", Source, default.max_response_bytes),
         ))
 
     def url(self, node: yaml.Node, key: str, value: Value) -> tuple[str, tuple[str, str] | None]:

@@ -113,6 +113,8 @@ class Source:
     """Label matchers added to every selector of every query, e.g. `cluster="prod-eu"`."""
     max_concurrency: int = field(default=20, metadata={"min": 1, "max": 256})
     """How many requests to this source may run at once (Prometheus's own default cap is 20)."""
+    max_response_bytes: int = field(default=64 * 1024 * 1024, metadata={"min": 65536, "max": 1 << 30})
+    """Bytes one answer may cost once decompressed (64 KiB to 1 GiB); over it, `response too large`."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value this source knows at load time (for redaction)."""
