@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from promsoc.alerts import AlertsBoard, board
 from promsoc.detectors.results import DetectorResult, Finding, Status
+from promsoc.detectors.timeline import Interval, TimelineResult
 from promsoc.prom.alertmanager import Alert, Matcher, Silence
 from promsoc.topology.model import Topology
 from promsoc.topology.synthetic import churn_pair
@@ -42,6 +43,7 @@ DETECTORS = [
         "A high share of refused requests on one path is a password spray.",
         ("T1110",),
         "Check the source IPs in the ingress logs; rate-limit or block.",
+        unit="ratio",
     ),
     DetectorInfo(
         "ingress-fingerprinting",
@@ -52,6 +54,7 @@ DETECTORS = [
         "Scanners probe for paths that do not exist.",
         ("T1595",),
         "Look.",
+        unit="ratio",
     ),
     DetectorInfo(
         "container-cpu-outlier",
@@ -62,6 +65,7 @@ DETECTORS = [
         "Crypto-mining shows as one pod burning CPU.",
         ("T1496",),
         "Exec into the pod; compare the image digest.",
+        unit="cores",
     ),
     DetectorInfo(
         "cert-expiry-certmanager",
@@ -72,6 +76,7 @@ DETECTORS = [
         "Expiring certificates break TLS.",
         (),
         "Renew.",
+        unit="seconds_until_expiry",
     ),
     DetectorInfo(
         "falco-blind",
@@ -82,6 +87,7 @@ DETECTORS = [
         "Dropped events blind Falco.",
         ("T1562",),
         "Check the Falco pods.",
+        unit="count",
     ),
     DetectorInfo(
         "rbac-cluster-change",
@@ -92,6 +98,7 @@ DETECTORS = [
         "Possible insider.",
         ("T1098",),
         "Review the audit log.",
+        unit="requests",
     ),
 ]
 
@@ -178,6 +185,7 @@ class FakeBackend:
         self.down_for: set[str] = set()  # sources that refuse, while the others answer
         self.statuses = dict(STATUSES)
         self.evaluated_at: list[float] = []
+        self.timelines: list[tuple[str, float, float]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.alert_board: AlertsBoard | None = None  # set: the sources share one Alertmanager
@@ -287,6 +295,25 @@ class FakeBackend:
 
     def silencer(self, source: str) -> Silencer | None:
         return None
+
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        """Each firing detector fired twice before NOW (the latest still running), the rest not."""
+        await self._wait()
+        self.timelines.append((source, start, end))
+        out = []
+        for info in DETECTORS:
+            status = self.statuses[info.id]
+            found: list[Interval] = []
+            if status is Status.FIRING:
+                labels = [f.labels for f in findings_for(info.id, self.hostile)]
+                values = [f.value for f in findings_for(info.id, self.hostile)]
+                for began, ended in ((NOW - 5400, NOW - 4200), (NOW - 1500, NOW - 60)):
+                    if ended >= start and began <= end:
+                        found.append(Interval(max(began, start), min(ended, end), max(values), min(values), labels))
+            shown = Status.FIRING if found else (Status.OK if status is Status.FIRING else status)
+            out.append(TimelineResult(source, info.id, info.title, info.category, info.severity, info.unit,
+                                      shown, found, "query failed: 503" if status is Status.ERROR else None))
+        return out
 
     async def aclose(self) -> None:
         return None

@@ -60,6 +60,21 @@ async def alerts(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def timeline(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot)
+
+
+async def compact_overview(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, ConsoleApp)
+    if not app.screen.has_class("-compact"):  # automatic at 80x24, by key at 120x40
+        await pilot.press("c")
+    await pilot.pause()
+
+
 SCREENS = {
     "overview": overview,
     "detector": detector,
@@ -67,6 +82,8 @@ SCREENS = {
     "help": help_screen,
     "past-stale": past_and_stale,
     "alerts": alerts,
+    "timeline": timeline,
+    "overview-compact": compact_overview,
 }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from promsoc.detectors import requirements
+from promsoc.detectors.batch import is_heavy
 from promsoc.detectors.engine import detectors_presence_query
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
@@ -30,6 +31,8 @@ SERVER_MAX_POINTS = 11_000
 CHUNK_STEPS = 240
 """Steps per request: a day of a heavy detector at once can outlast a source's timeout on a
 busy server, and short requests of many detectors share the server's cores more evenly."""
+HEAVY_CHUNK_STEPS = 60
+"""For the heavy queries (subqueries, the pod-to-workload join: `batch.is_heavy`)."""
 TIMELINE_CONCURRENCY = 8
 _NICE_STEPS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
@@ -202,7 +205,7 @@ async def _range(
 ) -> RangeResult | PromError:
     """One query over the whole span, chunk after chunk; the first failing chunk fails it."""
     parts: list[RangeResult] = []
-    for chunk in span.chunks():
+    for chunk in span.chunks(HEAVY_CHUNK_STEPS if is_heavy(promql) else CHUNK_STEPS):
         async with gate:
             try:
                 parts.append(await client.query_range(promql, chunk.start, chunk.end, chunk.step))

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from promsoc.alerts import AlertRow, AlertsBoard, Silence
 from promsoc.detectors.results import DetectorResult
+from promsoc.detectors.timeline import TimelineResult
 from promsoc.serve.live import LivePoller
 from promsoc.topology.model import Topology
 from promsoc.tui.backend import AlertmanagerInfo, Backend, Chart, DetectorInfo, FalcoSummary, History, Silencer
@@ -211,6 +212,13 @@ class Hub:
             ("falco", source, window, moment), keep, lambda: self.domain.falco(source, when, window)
         )
 
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        """Lanes shared by viewers looking at the same window (snapped to the grid)."""
+        first, last = (round(t / PAST_GRID) * PAST_GRID for t in (start, end))
+        return await self.calls.call(
+            ("timeline", source, first, last), HISTORY_FRESH, lambda: self.domain.timeline(source, first, last)
+        )
+
     async def topology(self, source: str, at: float) -> Topology:
         moment, when, keep = self._moment(at, self.interval_of(source))
         return await self.calls.call(("topology", source, moment), keep, lambda: self.domain.topology(source, when))
@@ -262,6 +270,9 @@ class HubView:
 
     async def falco(self, source: str, at: float, window: float) -> FalcoSummary:
         return await self.hub.falco(source, at, window)
+
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        return await self.hub.timeline(source, start, end)
 
     async def topology(self, source: str, at: float) -> Topology:
         return await self.hub.topology(source, at)

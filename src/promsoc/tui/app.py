@@ -41,6 +41,13 @@ def falco_screen() -> Screen[None]:
     return FalcoScreen()
 
 
+def timeline_screen() -> Screen[None]:
+    """The timeline view, imported when first shown."""
+    from promsoc.tui.screens.timeline import TimelineScreen
+
+    return TimelineScreen()
+
+
 def topology_screen() -> Screen[None]:
     """The topology time machine, imported when first shown."""
     from promsoc.tui.screens.topology import TopologyScreen
@@ -62,6 +69,7 @@ class ConsoleApp(App[int]):
     TITLE = "promsoc"
     MODES: ClassVar[dict[str, Any]] = {
         "overview": OverviewScreen, "falco": falco_screen, "topology": topology_screen, "alerts": alerts_screen,
+        "timeline": timeline_screen,
     }  # fmt: skip
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -76,6 +84,7 @@ class ConsoleApp(App[int]):
         Binding("f", "show('falco')", "Falco", show=False),
         Binding("m", "show('topology')", "Topology", show=False),
         Binding("a", "show('alerts')", "Alerts", show=False),
+        Binding("l", "show('timeline')", "Timeline"),
         Binding("H", "handoff", "Hand-off"),
     ]
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from promsoc.alerts import AlertRow, AlertsBoard
 from promsoc.detectors.falco_view import Delivery, FalcoSummary, RuleCount
 from promsoc.detectors.results import DetectorResult
+from promsoc.detectors.timeline import TimelineResult
 from promsoc.prom.alertmanager import Silence
 from promsoc.prom.types import Points
 from promsoc.topology.model import Topology
@@ -31,6 +32,9 @@ class History:
     band: BandPoints | None = None
     threshold: float | None = None
     firing: list[float] | None = None  # moments the detector's own query fired, when known
+    lower_is_worse: bool = False
+    """The detector fires below its threshold (time to expiry, age): the sparkline shows how
+    close to the threshold each moment was, not the raw value."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class DetectorInfo:
     description: str = ""
     mitre: tuple[str, ...] = ()
     next_steps: str = ""
+    unit: str = "none"
+    """What the detector's value measures (promsoc.units): how values are printed."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,10 @@ class Backend(Protocol):
     async def alerts(self, source: str, at: float | None) -> AlertsBoard: ...
 
     def silencer(self, source: str) -> Silencer | None: ...
+
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        """When each detector fired between start and end (the domain picks the step)."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promsoc import units
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.tui.backend import DetectorInfo
 from promsoc.tui.safe_text import clean
@@ -63,7 +64,8 @@ def incident_note(
             lines += ["", f"Findings ({len(result.findings)}):", ""]
             for finding in result.findings[:MAX_FINDINGS]:
                 labels = ", ".join(f"{_code(k, 40)}={_code(v, 120)}" for k, v in sorted(finding.labels.items()))
-                lines.append(f"- value {finding.value:.4g}: {labels}")
+                value = units.human(finding.value, info.unit if info else units.DEFAULT)
+                lines.append(f"- value {value} ({finding.value:.6g}): {labels}")
             if len(result.findings) > MAX_FINDINGS:
                 lines.append(f"- … {len(result.findings) - MAX_FINDINGS} more")
         if info is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from promsoc import units
 from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
 from promsoc.detectors.charts import chart_plan
@@ -18,6 +19,7 @@ from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.detectors.spec import Detector
+from promsoc.detectors.timeline import TimelineResult, make_range, timeline
 from promsoc.prom.client import PromClient
 from promsoc.prom.range_cache import RangeCache
 from promsoc.prom.settings import Source
@@ -62,7 +64,7 @@ def info_of(det: Detector) -> DetectorInfo:
     return DetectorInfo(
         id=det.id, title=det.title, category=det.category, severity=det.severity,
         query=det.query, description=det.description, mitre=tuple(det.mitre),
-        next_steps=det.runbook,
+        next_steps=det.runbook, unit=det.unit,
     )  # fmt: skip
 
 
@@ -132,22 +134,25 @@ class LiveBackend:
 
     async def _history(self, source: str, detector: str, at: float, window: float) -> History:
         """The detector's strongest series over the window against that series' own band."""
-        plan = sparkline_plan(self._by_id[detector])  # topk(1, ...) per step: one series, not one per pod
+        det = self._by_id[detector]
+        lowest = units.lower_is_worse(det.unit)
+        plan = sparkline_plan(det)  # topk(1, ...) per step: one series, not one per pod
         got = await self._ranges(source, {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}, at, window)
         # Linear in the series, and in a thread: a server that ignores topk still cannot hold the
         # loop (its answers are capped by the client's max_response_bytes).
         (points, edge), firing = await asyncio.to_thread(
-            lambda: (envelope(got["signal"], got["edge"]), moments(got["fired"]))
+            lambda: (envelope(got["signal"], got["edge"], lowest), moments(got["fired"]))
         )
         threshold = edge[0][1] if plan.threshold and edge else None
         scanned = self._scanned(source, self._by_id[detector], at)
         if scanned is not None and scanned.findings and (not points or points[-1][0] < at):
             # the range ends on the step grid; the scan's own answer at `at` is the newest point
-            points = [*points, (at, max(f.value for f in scanned.findings))]
+            worst = min if lowest else max
+            points = [*points, (at, worst(f.value for f in scanned.findings))]
             firing = [*firing, at]
             edge = [*edge, (at, threshold)] if threshold is not None else edge
         band = BandPoints(plan.band_name or "band", [], edge) if plan.band_name is not None and edge else None
-        return History(points, band, threshold, firing)
+        return History(points, band, threshold, firing, lowest)
 
     async def _chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         """One finding: its series, the detector's band (or threshold), and the context bands."""
@@ -172,6 +177,10 @@ class LiveBackend:
 
     async def _falco(self, source: str, at: float, window: float) -> FalcoSummary:
         return await falco_summary(self.ranges(source), at, window, steps_for(window))
+
+    async def _timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        """The timeline view's lanes: one range query per detector (promsoc.detectors.timeline)."""
+        return await timeline(self._detectors, self._client(source), source, make_range(start, end))
 
     async def _topology(self, source: str, at: float) -> Topology:
         """For the topology screen: the map at `at` from this source."""
@@ -203,6 +212,9 @@ class LiveBackend:
 
     async def topology(self, source: str, at: float) -> Topology:
         return await self._worker.run(self._topology(source, at))
+
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        return await self._worker.run(self._timeline(source, start, end))
 
     async def aclose(self) -> None:
         self._ranges_of.clear()

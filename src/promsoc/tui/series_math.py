@@ -41,14 +41,18 @@ def _band_index(upper: list[RangeSeries]) -> list[tuple[tuple[str, ...], dict[tu
     return list(groups.items())
 
 
-def envelope(signal: list[RangeSeries], upper: list[RangeSeries]) -> tuple[Points, Points]:
-    """Per moment, the strongest signal series and the band edge of that same series.
+def envelope(
+    signal: list[RangeSeries], upper: list[RangeSeries], lowest: bool = False
+) -> tuple[Points, Points]:
+    """Per moment, the strongest signal series (the lowest with `lowest`: expiry, age) and the
+    band edge of that same series.
 
     A band series applies to a signal series when its labels (but `__name__`) are a subset of the
     signal's; among several, the first (in answer order) with a point at that moment is used.
     """
     edges = [dict(u.points) for u in upper]
     index = _band_index(upper)
+    sign = -1.0 if lowest else 1.0
     best: dict[float, tuple[float, float | None]] = {}
     for series in signal:
         labels = series.labels
@@ -57,7 +61,7 @@ def envelope(signal: list[RangeSeries], upper: list[RangeSeries]) -> tuple[Point
         for stamp, value in series.points:
             if value != value:
                 continue
-            if stamp in best and best[stamp][0] >= value:
+            if stamp in best and sign * best[stamp][0] >= sign * value:
                 continue
             edge = next((p[stamp] for p in own if stamp in p), None)
             best[stamp] = (value, edge)

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
+from promsoc import units
 from promsoc.detectors.results import DetectorResult, Finding
 from promsoc.text import one_line
 from promsoc.tui.messages import ChartLoaded
@@ -47,6 +48,12 @@ class DetectorScreen(ConsoleScreen):
         Binding("3", "window(2)", "Chart 24h", show=False),
         Binding("4", "window(3)", "Chart 7d", show=False),
     ]
+
+    @property
+    def unit(self) -> str:
+        """The detector's unit (promsoc.units): how its values are printed."""
+        info = self.console.state.detectors.get(self.key.detector)
+        return info.unit if info else units.DEFAULT
 
     def __init__(self, key: TileKey) -> None:
         super().__init__()
@@ -158,7 +165,7 @@ class DetectorScreen(ConsoleScreen):
 
         self.shown = sorted(findings, key=sort_key, reverse=self.reverse)
         for index, finding in enumerate(self.shown):
-            cells = [Text(f"{finding.value:.4g}", justify="right")]
+            cells = [Text(units.human(finding.value, self.unit), justify="right")]
             cells += [inert(finding.labels.get(name, ""), limit=48) for name in self.label_columns]
             table.add_row(*cells, key=str(index))
         if self.shown:
@@ -273,7 +280,7 @@ class DetectorScreen(ConsoleScreen):
         chart = message.chart
         extra = ""
         if chart is not None and chart.threshold is not None:
-            extra += f"  threshold {chart.threshold:.4g}"
+            extra += f"  threshold {units.human(chart.threshold, self.unit)}"
         if chart is not None and chart.crossed_at is not None:
             extra += f"  crossed {format_utc(chart.crossed_at)[5:]}"
         if message.error:

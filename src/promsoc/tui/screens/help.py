@@ -18,7 +18,9 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
     from promsoc.tui.screens.detector import DetectorScreen
     from promsoc.tui.screens.falco import FalcoScreen
     from promsoc.tui.screens.overview import OverviewScreen
+    from promsoc.tui.screens.timeline import TimelineScreen
     from promsoc.tui.screens.topology import TopologyScreen
+    from promsoc.tui.widgets.timeline_view import TimelineLanes
 
     def rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
         out = []
@@ -35,6 +37,7 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Falco view", rows(FalcoScreen.BINDINGS)),
         ("Topology", rows(TopologyScreen.BINDINGS)),
         ("Alerts view", rows(AlertsScreen.BINDINGS)),
+        ("Timeline view", [*rows(TimelineScreen.BINDINGS), *rows(TimelineLanes.BINDINGS)]),
     ]
     return table
 

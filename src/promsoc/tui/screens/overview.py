@@ -10,6 +10,7 @@ from textual.containers import Container, VerticalScroll
 from textual.events import Resize
 from textual.widgets import Footer, Input, Static
 
+from promsoc.detectors.results import Status
 from promsoc.tui.safe_text import clean
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import TileKey
@@ -17,17 +18,30 @@ from promsoc.tui.widgets import status
 from promsoc.tui.widgets.tile import DetectorTile, top_finding
 
 TILE_WIDTH = 28
+TILE_HEIGHT = 5
 
 
 class TileGrid(Container):
-    """A grid whose column count follows its width, so tiles re-flow from 80x24 to a wall."""
+    """A grid whose column count follows its width, so tiles re-flow from 80x24 to a wall;
+    in the compact layout, one line per detector."""
 
     def __init__(self, title: Static) -> None:
         super().__init__(classes="tile-grid")
         self.title = title
 
     def on_resize(self, event: Resize) -> None:
-        self.styles.grid_size_columns = max(1, event.size.width // TILE_WIDTH)
+        self.reflow()
+
+    def reflow(self) -> None:
+        compact = self.screen.has_class("-compact")
+        self.styles.grid_size_columns = 1 if compact else max(1, self.size.width // TILE_WIDTH)
+
+
+def tiles_fit(groups: list[int], width: int, height: int) -> bool:
+    """Whether tile groups of these sizes fit the screen (a title line plus rows of tiles each)."""
+    columns = max(1, (width - 2) // TILE_WIDTH)
+    needed = sum(1 + -(-count // columns) * TILE_HEIGHT for count in groups if count)
+    return needed <= height - 2  # the header and the footer
 
 
 def tile_id(key: TileKey) -> str:
@@ -40,6 +54,7 @@ class OverviewScreen(ConsoleScreen):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
+        Binding("c", "toggle_compact", "Compact/tiles"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("right", "move(1)", "Next tile", show=False),
         Binding("left", "move(-1)", "Previous tile", show=False),
@@ -59,11 +74,39 @@ class OverviewScreen(ConsoleScreen):
                 with TileGrid(title):
                     for key in keys:
                         info = state.detectors.get(key.detector)
-                        yield DetectorTile(key, info.title if info else key.detector, id=tile_id(key))
+                        yield DetectorTile(key, info.title if info else key.detector, id=tile_id(key),
+                                           unit=info.unit if info else "none",
+                                           severity=info.severity if info else "")
         yield Input(placeholder="filter tiles: detector, status, label…", id="filter")
         yield Footer()
 
+    compact_choice: bool | None = None
+    """The user's layout (c); None: compact exactly when the tiles do not fit the screen."""
+
+    def on_resize(self, event: Resize) -> None:
+        self._choose_layout()
+
+    def _choose_layout(self) -> None:
+        wanted = self.compact_choice
+        if wanted is None:
+            groups = [len(keys) for _s, _c, keys in self.console.state.groups()]
+            wanted = not tiles_fit(groups, self.size.width, self.size.height)
+        if wanted != self.has_class("-compact"):
+            self.set_class(wanted, "-compact")
+            for tile in self.query(DetectorTile):
+                tile.set_compact(wanted)
+            for grid in self.query(TileGrid):
+                grid.reflow()
+
+    def action_toggle_compact(self) -> None:
+        self.compact_choice = not self.has_class("-compact")
+        self._choose_layout()
+        focused = self.focused
+        if isinstance(focused, DetectorTile):
+            focused.scroll_visible()
+
     def on_mount(self) -> None:
+        self._choose_layout()
         self.state_changed([])
         tiles = list(self.query(DetectorTile))
         if tiles:
@@ -86,7 +129,19 @@ class OverviewScreen(ConsoleScreen):
             if health is not None and health.stale(now, self.console.interval_of(tile.key.source)):
                 stale = health.error or "no successful poll for several cycles"
             tile.show(state.results.get(tile.key), state.histories.get(tile.key), stale)
+        self._firing_first()
         self._apply_filter()
+
+    def _firing_first(self) -> None:
+        """Within each group, firing tiles first (then pack order), in both layouts."""
+        order = {key: i for i, key in enumerate(self.console.state.keys())}
+        for grid in self.query(TileGrid):
+            tiles = list(grid.query_children(DetectorTile))
+            wanted = sorted(tiles, key=lambda t: (not (t.result and t.result.status is Status.FIRING),
+                                                  order.get(t.key, 1 << 30)))
+            if wanted != tiles:
+                for index, tile in enumerate(wanted):
+                    grid.move_child(tile, before=index)
 
     @on(DetectorTile.Opened)
     def open_detector(self, event: DetectorTile.Opened) -> None:
@@ -128,7 +183,7 @@ class OverviewScreen(ConsoleScreen):
         result = tile.result
         parts = [tile.key.detector, tile.key.source, str(tile.border_title or "")]
         if result is not None:
-            parts += [status.WORD[result.status], result.category, top_finding(result).plain]
+            parts += [status.WORD[result.status], result.category, top_finding(result, tile.unit).plain]
         return " ".join(parts).lower()
 
     def tiles_in_view(self, source: str) -> set[str]:

@@ -8,15 +8,19 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widget import Widget
 
+from promsoc.detectors.results import Status
 from promsoc.tui.safe_text import clean
 from promsoc.tui.state import ConsoleState
 from promsoc.tui.time_cursor import Cursor, describe
+from promsoc.tui.widgets import status
 
 
 class ConsoleHeader(Widget):
     """Reads the app's state and cursor on each refresh; the app refreshes when either changes."""
 
     COMPONENT_CLASSES = {
+        "header--firing",
+        "header--warn",
         "header--live",
         "header--past",
         "header--stale",
@@ -40,6 +44,13 @@ class ConsoleHeader(Widget):
         self.interval = interval
         self._last = ""
 
+    def counts(self) -> dict[Status, int]:
+        """Results per status across every source: firing below the fold is still counted here."""
+        out: dict[Status, int] = {}
+        for result in self.state.results.values():
+            out[result.status] = out.get(result.status, 0) + 1
+        return out
+
     def update_view(self) -> None:
         """Repaint only when the words changed: the 2 s tick must not rewrite an equal line."""
         plain = self._line().plain
@@ -61,6 +72,18 @@ class ConsoleHeader(Widget):
         live_style = "header--live" if cursor.live else "header--past"
         line.append(f" {describe(cursor, now)} ", style=self.get_component_rich_style(live_style))
         line.append(f" step {cursor.step_name}", style=dim)
+        counts = self.counts()
+        wide = self.size.width >= 110  # narrower: words only for firing, so the sources still fit
+        for status_, style in ((Status.FIRING, "header--firing"), (Status.NO_DATA, "header--warn"),
+                               (Status.ERROR, "header--warn")):
+            if counts.get(status_):
+                word = status.WORD[status_].lower()
+                shown = f"{status.GLYPH[status_]} {counts[status_]} {word}" if wide or status_ is Status.FIRING \
+                    else f"{status.GLYPH[status_]}{counts[status_]}"
+                line.append("  " if wide else " ")
+                line.append(shown, style=self.get_component_rich_style(style))
+        if not counts.get(Status.FIRING) and self.state.results:
+            line.append("  ✓ nothing firing", style=self.get_component_rich_style("header--ok"))
         for source in self.state.sources:
             health = self.state.health[source]
             line.append("  │ ", style=dim)

@@ -6,20 +6,31 @@ from rich.text import Text
 from textual.message import Message
 from textual.widget import Widget
 
-from promsoc.detectors.results import DetectorResult, Status
+from promsoc import units
+from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.tui.backend import History
 from promsoc.tui.safe_text import clean, identifying, inert, labels_line
 from promsoc.tui.state import TileKey
+from promsoc.tui.timeline_lanes import shorten
 from promsoc.tui.widgets import sparkline_text, status
 
 _STATUS_CLASSES = ("-firing", "-ok", "-no_data", "-error", "-pending")
 
 
-def top_finding(result: DetectorResult) -> Text:
-    """The highest-valued finding's identifying labels (pod, host and path, rule), as inert text."""
+def worst_finding(result: DetectorResult, unit: str = units.DEFAULT) -> Finding | None:
+    """The highest-valued finding, or the lowest for units that fire low (expiry, age)."""
     if not result.findings:
+        return None
+    if units.lower_is_worse(unit):
+        return min(result.findings, key=lambda f: f.value if f.value == f.value else float("inf"))
+    return max(result.findings, key=lambda f: f.value if f.value == f.value else float("-inf"))
+
+
+def top_finding(result: DetectorResult, unit: str = units.DEFAULT) -> Text:
+    """The worst finding's identifying labels (pod, host and path, rule), as inert text."""
+    finding = worst_finding(result, unit)
+    if finding is None:
         return Text("")
-    finding = max(result.findings, key=lambda f: f.value if f.value == f.value else float("-inf"))
     return labels_line(finding.labels, identifying(finding.labels), limit=40)
 
 
@@ -57,9 +68,14 @@ class DetectorTile(Widget, can_focus=True):
             super().__init__()
             self.key = key
 
-    def __init__(self, key: TileKey, title: str, *, id: str | None = None) -> None:
+    def __init__(
+        self, key: TileKey, title: str, *, unit: str = units.DEFAULT, severity: str = "", id: str | None = None
+    ) -> None:
         super().__init__(id=id, classes="-pending")
         self.key = key
+        self.unit = unit
+        # the severity sits in the bottom border: the status line keeps its width for the words
+        self.border_subtitle = clean(severity, 12) if severity else None
         self.result: DetectorResult | None = None
         self.history: History | None = None
         self.stale_reason: str | None = None
@@ -78,6 +94,16 @@ class DetectorTile(Widget, can_focus=True):
         for name in _STATUS_CLASSES:
             self.set_class(name == wanted, name)
         self.set_class(stale_reason is not None, "-stale")
+        self.refresh()
+
+    def on_resize(self) -> None:
+        """A narrow tile shortens its name around an ellipsis, keeping both ends readable."""
+        room = max(8, self.size.width - 6)
+        self.border_title = shorten(inert(self.key.detector, limit=60).plain, room)
+
+    def set_compact(self, compact: bool) -> None:
+        """One line (glyph, word, name, findings, value, sparkline) instead of a bordered tile."""
+        self.set_class(compact, "-compact")
         self.refresh()
 
     def action_open(self) -> None:
@@ -102,7 +128,7 @@ class DetectorTile(Widget, can_focus=True):
         if result.status is Status.FIRING:
             count = len(result.findings)
             line.append(f"  {count} finding{'s' if count != 1 else ''}")
-        line.append(f"  {clean(result.severity, 12)}", style=self.get_component_rich_style("tile--dim"))
+        self.border_subtitle = clean(result.severity, 12)
         return line
 
     def _detail_line(self) -> Text:
@@ -117,12 +143,51 @@ class DetectorTile(Widget, can_focus=True):
         if result.status is Status.NO_DATA:
             return Text("blind spot: metrics absent", style=dim)
         if result.status is Status.OK:
-            band = self.history.band if self.history else None
+            history = self.history
+            if units.lower_is_worse(self.unit) and history and history.points:
+                return Text("quiet · nearest " + units.human(history.points[-1][1], self.unit), style=dim)
+            band = history.band if history else None
             return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
-        return top_finding(result)
+        worst = worst_finding(result, self.unit)
+        line = Text(units.short(worst.value, self.unit) + " " if worst else "",
+                    style=self.get_component_rich_style("tile--firing"))
+        return line + top_finding(result, self.unit)
+
+    def _compact_line(self, width: int) -> Text:
+        result = self.result
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if result is None:
+            glyph, word = status.PENDING
+            style = self.get_component_rich_style("tile--pending")
+        else:
+            glyph, word = status.GLYPH[result.status], status.WORD[result.status]
+            style = self.get_component_rich_style(f"tile-{status.css_class(result.status)}")
+        if self.stale_reason is not None:
+            glyph, word = status.STALE
+            style = self.get_component_rich_style("tile--stale")
+        line.append(f"{glyph} {word:<8}", style=style)
+        name_width = max(12, min(32, width - 40))
+        line.append(f"{inert(self.key.detector, limit=name_width).plain:<{name_width}} ")
+        dim = self.get_component_rich_style("tile--dim")
+        if result is not None and result.status is Status.FIRING:
+            worst = worst_finding(result, self.unit)
+            line.append(f"{len(result.findings):>3} ")
+            line.append(f"{units.short(worst.value, self.unit) if worst else '':<9}",
+                        style=self.get_component_rich_style("tile--firing"))
+        else:
+            line.append(f"{'':>3} {clean(result.severity, 9) if result else '':<9}", style=dim)
+        spark_width = width - line.cell_len - 1
+        if spark_width >= 4:
+            line.append(" ")
+            line.append(sparkline_text.render(self.history, spark_width, self.get_component_rich_style("tile--spark"),
+                                              self.get_component_rich_style("tile--above")))
+        line.truncate(width, overflow="ellipsis")
+        return line
 
     def render(self) -> Text:
         width = max(self.content_size.width, 1)
+        if self.has_class("-compact"):
+            return self._compact_line(width)
         spark = sparkline_text.render(
             self.history,
             width,
