@@ -221,14 +221,16 @@ def _young_volumes(cluster: Cluster, scenario: Scenario) -> list[Series]:
         phase = scenario.phase("inode-filling", t)
         return 0.86 + 0.09 * min(1.0, (phase if phase is not None else 0.0) / ACTIVE_FILL)
 
-    def gone(t: float) -> bool:  # live repeats: the volume exists only while it fills
-        return t > scenario.anchor and not scenario.active("inode-filling", t)
+    def gone(t: float) -> bool:  # deleted after the attack; live repeats: there while filling
+        if t > scenario.anchor:
+            return not scenario.active("inode-filling", t)
+        return t >= filling.end + 60
 
     def steady_fill(t: float) -> float:
         return 0.92 + 0.001 * (t - restored.start) / 3600
 
     return [*_volume(scenario, "shop", "session-cache", node.name, node.internal_ip,
-                     filling.start - 60, filling.end + 60, 5, 0.86, 0.4, ratio=fill, hidden=gone),
+                     filling.start - 60, float("inf"), 5, 0.86, 0.4, ratio=fill, hidden=gone),
             *_volume(scenario, "data", "archive-restore", other.name, other.internal_ip,
                      restored.start, other.end, 50, 0.92, 0.7, ratio=steady_fill)]
 
