@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from promsoc.detectors.results import Status
 from promsoc.detectors.timeline import TimelineResult, default_step
-from promsoc.tui.poller import one_line
+from promsoc.text import one_line
 from promsoc.tui.safe_text import clean
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import TileKey
