@@ -98,8 +98,8 @@ def exit_code(results: Sequence[Outcome]) -> int:
 def to_json(
     results: Sequence[DetectorResult], at: float, unit_of: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The contract's JSON document (plus `unit`, the values' unit, `missing` for no_data, and
-    `note`)."""
+    """The contract's JSON document (plus `unit`, the values' unit, `missing` for no_data, `note`,
+    and `warnings`: the server's warnings, e.g. a Thanos partial response)."""
     unit_of = unit_of or {}
     return {
         "evaluated_at": format_time(at),
@@ -116,6 +116,7 @@ def to_json(
                 "error": r.error,
                 "missing": list(r.missing),
                 "note": r.note,
+                "warnings": list(r.warnings),
             }
             for r in results
         ],

@@ -74,7 +74,11 @@ def _result(
             source=source, detector=det.id, title=det.title, category=det.category,
             severity=det.severity, status=status, evaluated_at=at,
             findings=findings or [], error=error, latency=latency, missing=missing, note=note,
+            warnings=warnings,
         )
+
+    answers = [a for a in (outcome, presence) if isinstance(a, InstantResult)]
+    warnings = tuple(dict.fromkeys(w for answer in answers for w in answer.warnings))
 
     if isinstance(outcome, PromError):
         return make(Status.ERROR, error=str(outcome))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+SLOW_AFTER = 5.0
+"""Seconds a detector's query may take before the console marks it `slow` (with the time it took)."""
+
 
 class Status(enum.StrEnum):
     """Exactly the statuses of the CLI contract."""
@@ -41,3 +44,16 @@ class DetectorResult:
     """For no_data: the required metric families (or 'a|b' alternatives) that were absent."""
     note: str | None = None
     """Why a no_data is blind (label values absent), or what an ok saw nothing of."""
+    warnings: tuple[str, ...] = ()
+    """The server's warnings with the answer: a Thanos or Mimir partial response (a store that did
+    not answer) says so here, and the result may be missing series."""
+
+    @property
+    def slow(self) -> bool:
+        """Its query ran past the budget (`SLOW_AFTER` seconds): the console says so with the time."""
+        return self.latency > SLOW_AFTER
+
+    @property
+    def partial(self) -> bool:
+        """The answer came with warnings (a partial response): findings may be missing."""
+        return bool(self.warnings)

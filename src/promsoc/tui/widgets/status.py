@@ -8,6 +8,8 @@ GLYPH = {Status.FIRING: "▲", Status.OK: "✓", Status.NO_DATA: "○", Status.E
 WORD = {Status.FIRING: "FIRING", Status.OK: "OK", Status.NO_DATA: "NO DATA", Status.ERROR: "ERROR"}
 PENDING = ("…", "WAITING")
 STALE = ("⌛", "STALE")
+SLOW = ("⧗", "slow")  # the query ran past its budget: followed by the time it took
+PARTIAL = ("◐", "partial")  # the server answered with warnings (a Thanos/Mimir partial response)
 
 
 def css_class(status: Status | None) -> str:

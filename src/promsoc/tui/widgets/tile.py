@@ -39,10 +39,20 @@ def _looks(result: DetectorResult | None, history: History | None, stale: str | 
     drawn = None
     if result is not None:
         top = top_finding(result).plain if result.findings else ""
-        drawn = (result.status, len(result.findings), top, result.error, result.severity)
+        drawn = (result.status, len(result.findings), top, result.error, result.severity, _marks(result))
     band = history.band.name if history and history.band else None
     spark = (tuple(history.points), tuple(history.firing or ()), band) if history else None
     return drawn, spark, stale
+
+
+def _marks(result: DetectorResult) -> str:
+    """`⧗ slow 12.3 s` when the query ran past its budget, `◐ partial` when the answer had warnings."""
+    marks = []
+    if result.slow:
+        marks.append(f"{status.SLOW[0]} {status.SLOW[1]} {result.latency:.1f} s")
+    if result.partial:
+        marks.append(" ".join(status.PARTIAL))
+    return "  ".join(marks)
 
 
 class DetectorTile(Widget, can_focus=True):
@@ -125,6 +135,8 @@ class DetectorTile(Widget, can_focus=True):
         klass = f"tile-{status.css_class(result.status)}"
         style = self.get_component_rich_style(klass)
         line.append(f"{status.GLYPH[result.status]} {status.WORD[result.status]}", style=style)
+        if marks := _marks(result):  # before the count, so a narrow tile keeps them
+            line.append(f"  {marks}", style=self.get_component_rich_style("tile--stale"))
         if result.status is Status.FIRING:
             count = len(result.findings)
             line.append(f"  {count} finding{'s' if count != 1 else ''}")
