@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from promsoc.tui.time_cursor import Cursor, TimeParseError, describe, format_ago, parse_moment
+from promsoc.tui.time_cursor import Cursor, describe, format_ago
 
 NOW = 1_795_843_920.0  # 2026-11-28 05:32:00 UTC
 
@@ -35,26 +33,6 @@ def test_describe_reads_like_the_issue() -> None:
     assert describe(Cursor(), NOW) == "LIVE"
     assert describe(Cursor(at=NOW - 7200), NOW) == "AS OF 2026-11-28 03:32 UTC (−2h)"
     assert format_ago(90061) == "−1d 1h"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-11-28 03:12", 1_795_835_520.0),
-        ("2026-11-28T03:12:00Z", 1_795_835_520.0),
-        ("1795835520", 1_795_835_520.0),
-        ("-2h", NOW - 7200),
-        ("-1d3h", NOW - 86400 - 10800),
-    ],
-)
-def test_parse_moment(text: str, expected: float) -> None:
-    assert parse_moment(text, NOW) == expected
-
-
-@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01 00:00", "[b]x"])
-def test_parse_moment_rejects(text: str) -> None:
-    with pytest.raises(TimeParseError):
-        parse_moment(text, NOW)
 
 
 def test_jump_into_the_future_is_live() -> None:

@@ -101,13 +101,13 @@ def test_relative_times_and_their_errors() -> None:
     assert parse_moment("-8h", T0, "--from") == T0 - 8 * 3600
     assert parse_moment("-1d12h", T0, "--from") == T0 - 36 * 3600
     assert parse_moment("2027-01-15T08:00:00Z", T0, "--from") == 1_800_000_000
-    with pytest.raises(CliError, match="outside 1970-2200"):
-        parse_moment("-5", T0, "--from")  # Unix seconds before 1970: a typo
+    with pytest.raises(CliError, match="neither RFC 3339"):
+        parse_moment("-5", T0, "--from")  # Unix seconds are never negative: a typo
     with pytest.raises(CliError, match=r"^--from: '-300y' is not a time before now"):
         parse_moment("-300y", T0, "--from")
     with pytest.raises(CliError, match=r"^--from: '-8x' is not a time before now like -8h"):
         parse_moment("-8x", T0, "--from")
-    with pytest.raises(CliError, match=r"^--to: 'soon' is neither"):
+    with pytest.raises(CliError, match=r"^--to: 'soon' is not a time: neither"):
         parse_moment("soon", T0, "--to")
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
+from promsoc import times
+
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 Scalar = str | int | float | bool
 MAX_CONFIG_BYTES = 1 << 20
@@ -63,15 +63,11 @@ class Value:
 
 
 def parse_duration(text: str) -> float | None:
-    """`30s`, `1m30s`, `500ms` -> seconds; None if `text` is not a Prometheus duration."""
-    value = text.strip()
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(value):
-        if match.start() != pos:
-            return None
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    return total if value and pos == len(value) else None
+    """`30s`, `1m30s`, `500ms`, `1.5s` -> seconds (`promsoc.times`); None if it is not a duration."""
+    try:
+        return times.parse_duration(text, fractions=True)
+    except times.TimeError:
+        return None
 
 
 def read_config(path: Path) -> str:

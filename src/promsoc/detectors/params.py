@@ -17,11 +17,10 @@ from __future__ import annotations
 import math
 import re
 
+from promsoc.times import TimeError, parse_duration
+
 ParamValue = float | int | str
 
-# Prometheus's own duration syntax (model.ParseDuration): each unit at most once, in this order.
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNIT_SECONDS = (31536000, 604800, 86400, 3600, 60, 1, 0.001)
 MAX_DURATION_SECONDS = 10 * 31536000
 MAX_NUMBER = 1e15
 _NOT_IN_REGEX = re.compile(r'["\\{}`\r\n\x00]')
@@ -30,10 +29,10 @@ _LOOK_AROUND = re.compile(r"\(\?<?[=!]")
 
 def duration_seconds(text: str) -> float | None:
     """A Prometheus duration (`5m`, `1h30m`, `500ms`) in seconds; None if it is not one."""
-    match = _DURATION.match(text)
-    if not match or not text:
+    try:
+        return parse_duration(text)
+    except TimeError:
         return None
-    return float(sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if n))
 
 
 def kind_of(default: ParamValue) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -24,6 +24,7 @@ import httpx
 
 from promsoc.prom.connection import Connection
 from promsoc.prom.errors import BadQuery, PromError, Rejected
+from promsoc.times import format_rfc3339
 
 if TYPE_CHECKING:
     from promsoc.prom.settings import Source
@@ -102,8 +103,7 @@ class NewSilence:
 
 def rfc3339(stamp: float) -> str:
     """Unix seconds -> RFC 3339 UTC with milliseconds, as Alertmanager writes it."""
-    moment = datetime.fromtimestamp(stamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return format_rfc3339(stamp, millis=True)
 
 
 def _stamp(value: Any) -> float:

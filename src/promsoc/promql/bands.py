@@ -19,12 +19,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from promsoc.times import is_duration
+
 # Seasonal comparison points: the talk's (1h, 2h ago) and the daily/weekly ones.
 SEASONS_HOURLY = ("1h", "2h")
 SEASONS_DAY_WEEK = ("1d", "1w")
 MAD_TO_SIGMA = 1.4826  # MAD * 1.4826 estimates the stddev of normally distributed data
 
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -40,7 +41,7 @@ class BandQueries:
 
 
 def _duration(value: str) -> str:
-    if not _DURATION.match(value):
+    if not is_duration(value):
         raise ValueError(f"{value!r} is not a Prometheus duration like 5m, 1h or 1w")
     return value
 

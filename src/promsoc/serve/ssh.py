@@ -22,6 +22,7 @@ import asyncssh
 
 from promsoc.serve.session import CRASHED, ServedConsole, ViewerTerminal, run_console
 from promsoc.serve.terminal import Terminal
+from promsoc.times import format_rfc3339
 from promsoc.tui.safe_text import clean
 
 log = logging.getLogger("promsoc.serve")
@@ -46,7 +47,7 @@ class SshOptions:
 
 
 def stamp(when: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    return format_rfc3339(when)
 
 
 def load_host_key(path: Path) -> asyncssh.SSHKey:

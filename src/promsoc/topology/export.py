@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from promsoc.times import format_rfc3339
 from promsoc.topology.diff import TopologyDiff
 from promsoc.topology.model import Edge, Topology
-
-
-def _rfc3339(stamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
 def _edge(edge: Edge) -> dict[str, Any]:
@@ -26,7 +22,7 @@ def _edge(edge: Edge) -> dict[str, Any]:
 def diff_to_json(diff: TopologyDiff) -> dict[str, Any]:
     """The contract's five keys first, then promsoc's additions."""
     return {
-        "against": _rfc3339(diff.before_at),
+        "against": format_rfc3339(diff.before_at),
         "added_pods": diff.added_pods,
         "removed_pods": diff.removed_pods,
         "added_workloads": diff.added_workloads,
@@ -67,13 +63,13 @@ def to_json(topo: Topology, source: str, diff: TopologyDiff | None = None) -> di
         for w in sorted(topo.workloads.values(), key=lambda w: w.ref)
     ]
     out: dict[str, Any] = {
-        "at": _rfc3339(topo.at),
+        "at": format_rfc3339(topo.at),
         "source": source,
         "nodes": nodes,
         "workloads": workloads,
         "edges": [_edge(e) for e in topo.edges],
         "mesh": topo.mesh,
-        "snapshot_at": _rfc3339(topo.snapshot_at) if topo.snapshot_at is not None else None,
+        "snapshot_at": format_rfc3339(topo.snapshot_at) if topo.snapshot_at is not None else None,
         "warnings": list(topo.warnings),
     }
     if diff is not None:

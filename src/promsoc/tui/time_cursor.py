@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import re
 import time
 from dataclasses import dataclass
 
@@ -85,56 +83,3 @@ def describe(cursor: Cursor, now: float) -> str:
     if cursor.at is None:
         return "LIVE"
     return f"AS OF {format_utc(cursor.at)} ({format_ago(now - cursor.at)})"
-
-
-_ABSOLUTE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2}))?)?\s*(?:Z|z|UTC|utc)?$")
-_RELATIVE = re.compile(r"^[-−]\s*((?:\d+[wdhms])+)$")
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-class TimeParseError(ValueError):
-    """What the user typed is not a time the cursor understands."""
-
-
-LAST_MOMENT = 7258118400.0  # 2200-01-01T00:00:00Z
-
-
-def parse_moment(text: str, now: float) -> float:
-    """Typed time -> Unix seconds: `2026-11-28 03:12` (UTC), RFC 3339, Unix seconds or -2h.
-
-    NaN, infinities and moments outside 1970-2200 are refused: the cursor could not show them."""
-    try:
-        stamp = _parse_moment(text, now)
-    except TimeParseError:
-        raise
-    except (ValueError, OverflowError):  # e.g. a 5,000-digit number
-        raise TimeParseError(f"{text.strip()[:40]!r} is not a time") from None
-    if not 0 <= stamp < LAST_MOMENT:  # also false for NaN
-        raise TimeParseError(f"{text.strip()[:40]!r} is not a moment between 1970 and 2200")
-    return stamp
-
-
-def _parse_moment(text: str, now: float) -> float:
-    value = text.strip()
-    if not value:
-        raise TimeParseError("empty time")
-    relative = _RELATIVE.match(value)
-    if relative:
-        total = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([wdhms])", relative.group(1)))
-        return now - total
-    match = _ABSOLUTE.match(value)
-    if match:
-        year, month, day = (int(match.group(i)) for i in (1, 2, 3))
-        hour, minute, second = (int(match.group(i) or 0) for i in (4, 5, 6))
-        try:
-            if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-                raise ValueError
-            return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
-        except (ValueError, OverflowError):
-            raise TimeParseError(f"{value!r} is not a valid date and time") from None
-    try:
-        return float(value)
-    except ValueError:
-        raise TimeParseError(
-            f"{value!r}: type 2026-11-28 03:12 (UTC), 2026-11-28T03:12:00Z, Unix seconds or -2h"
-        ) from None

@@ -12,7 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from promsoc.tui.time_cursor import TimeParseError, parse_moment
+from promsoc.text import one_line
+from promsoc.times import TimeError, parse_moment
 
 
 class TimePrompt(ModalScreen[float | None]):
@@ -34,8 +35,8 @@ class TimePrompt(ModalScreen[float | None]):
     def submitted(self, event: Input.Submitted) -> None:
         try:
             at = parse_moment(event.value, self.clock())
-        except TimeParseError as exc:
-            self.query_one("#time-error", Static).update(Text(str(exc)))
+        except TimeError as exc:
+            self.query_one("#time-error", Static).update(Text(one_line(exc)))
             return
         self.dismiss(at)
 
