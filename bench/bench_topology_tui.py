@@ -129,7 +129,7 @@ def bench_lab(pods: int, nodes: int) -> None:
 
 def bench_console(url: str, keys: int = 100) -> None:
     """The whole console (domain backend, detectors, topology mode) on a Prometheus, e.g. the
-    scaled demo (`promsoc demo --no-tui --pods 5000 --nodes 200`): load time, keys, RSS."""
+    scaled demo (`promsoc demo --no-tui --pods 5000 --nodes 200 --topology-only`): load time, keys, RSS."""
     import resource
 
     from promsoc.config import load_settings

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="only run the lab: print its Prometheus URL and serve until Ctrl-C")
     parser.add_argument("--pods", type=int, default=120, help="pods in the simulated cluster (max 5000)")
     parser.add_argument("--nodes", type=int, default=6, help="nodes in the simulated cluster (max 200)")
+    parser.add_argument("--topology-only", action="store_true",
+                        help="only the topology families (kube-state-metrics): a fast start for map benchmarks")
     parser.add_argument("--no-cache", action="store_true",
                         help="rebuild the simulated history instead of reusing a recent one")
     parser.add_argument("--legacy-falcosidekick", action="store_true",
@@ -56,9 +58,11 @@ def _options(args: argparse.Namespace) -> LabOptions:
         cache=not args.no_cache,
         falcosidekick_legacy=args.legacy_falcosidekick,
         ingress_status_classes=args.ingress_status_classes,
-        # a scaled cluster keeps its topology only: the traffic history would take minutes
-        traffic=not scaled,
+        # every detector's metrics at any scale; a scaled cluster keeps 2 days of topology and one
+        # day of traffic (the seasonal band's day-ago point), which is what its cold start costs
+        traffic=not args.topology_only,
         history_days=29.0 if not scaled else 2.0,
+        traffic_days=8.0 if not scaled else 1.0,
         # the loop on-call lives in: promsoc's detectors as Prometheus rules, firing into Alertmanager
         alertmanager=alerts,
         alert_rules=_alert_rules() if alerts else "",
