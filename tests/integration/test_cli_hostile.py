@@ -58,7 +58,7 @@ def test_scan_exits_4_and_says_so_when_every_detector_is_no_data() -> None:
         proc = promsoc("scan", "--url", url)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert b"every detector of every source was no_data" in proc.stderr
-    assert proc.stdout.count(b"? no data") == 17
+    assert proc.stdout.decode().count("○ NO DATA") == 17
 
 
 def test_scan_of_the_lab_before_its_history_is_blind_not_clean(lab: Lab) -> None:

@@ -38,7 +38,7 @@ def test_demo_no_tui_prints_url_and_stops_cleanly_on_ctrl_c(lab: Lab) -> None:
                               capture_output=True, text=True, timeout=60)
         assert scan.returncode == 1, scan.stdout + scan.stderr
         row = next(ln for ln in scan.stdout.splitlines() if "ingress-created" in ln)
-        assert row.startswith("● FIRING") and "1 finding: created" in row and " ago" in row, row
+        assert row.startswith("▲ FIRING") and "1 finding: created" in row and " ago" in row, row
         assert "ingress=promo-backdoor" in scan.stdout
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0

@@ -43,9 +43,9 @@ def test_scan_table_fits_80_columns_and_reads_without_colour(lab: Lab) -> None:
     lines = proc.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
     index = next(i for i, line in enumerate(lines) if "container-cpu-outlier" in line)
-    assert lines[index].startswith("● FIRING")
+    assert lines[index].startswith("▲ FIRING")
     assert f"pod={inc.labels['pod']}" in lines[index + 1]
-    assert any(line.startswith("✓ ok") for line in lines)
+    assert any(line.startswith("✓ OK") for line in lines)
     assert "\x1b[" not in proc.stdout and "Traceback" not in proc.stderr
 
 
@@ -85,7 +85,7 @@ def test_missing_cert_manager_is_no_data_not_ok(lab_without_certmanager: Lab) ->
     ]
     lines = promsoc("scan", "--url", lab.url, "--at", str(at)).stdout.splitlines()
     index = next(i for i, line in enumerate(lines) if "cert-expiry-certmanager" in line)
-    assert lines[index].startswith("? no data")
+    assert lines[index].startswith("○ NO DATA")
     assert "missing certmanager_certificate_expiration_timestamp_seconds" in lines[index + 1]
 
 
@@ -111,7 +111,7 @@ def test_status_classes_are_a_blind_spot_with_its_reason_even_under_attack(
     assert statuses == {"2xx", "3xx", "4xx", "5xx"}
     lines = promsoc("scan", "--url", lab.url).stdout.splitlines()
     index = next(i for i, line in enumerate(lines) if "ingress-bruteforce" in line)
-    assert lines[index].startswith("? no data")
+    assert lines[index].startswith("○ NO DATA")
     assert "ingress-nginx reports status classes" in "\n".join(lines[index + 1:index + 3])
 
 

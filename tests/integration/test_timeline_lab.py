@@ -117,7 +117,7 @@ def test_cli_table_fits_80_columns_and_says_when(lab: Lab) -> None:
     lines = proc.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
     index = next(i for i, line in enumerate(lines) if "pod-egress-outlier" in line)
-    assert lines[index].startswith("● FIRING") and "1 interval" in lines[index]
+    assert lines[index].startswith("▲ FIRING") and "1 interval" in lines[index]
     assert "UTC" in lines[index + 1] and "peak 25 MB/s" in lines[index + 1]
     assert "every 30 s" in lines[0]  # the default step for a 28-minute range
 

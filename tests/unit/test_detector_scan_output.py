@@ -28,11 +28,11 @@ def test_table_fits_80_columns_and_reads_without_colour() -> None:
     lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
-    assert lines[2].startswith("● FIRING  ingress-response-size-anomaly")
+    assert lines[2].startswith("▲ FIRING  ingress-response-size-anomaly")
     assert lines[3].startswith("          └ ")
-    assert any(line.startswith("? no data cert-expiry-certmanager") for line in lines)
-    assert any(line.startswith("✗ error   falco-blind") for line in lines)
-    assert any(line.startswith("✓ ok      ingress-sqli") for line in lines)
+    assert any(line.startswith("○ NO DATA cert-expiry-certmanager") for line in lines)
+    assert any(line.startswith("✗ ERROR   falco-blind") for line in lines)
+    assert any(line.startswith("✓ OK      ingress-sqli") for line in lines)
 
 
 def test_exit_codes_follow_the_contract() -> None:
@@ -63,12 +63,12 @@ def test_notes_explain_a_blind_spot_and_an_ok_that_saw_nothing() -> None:
     ]
     lines = render_table(results, 0.0).splitlines()
     assert all(len(line) <= 80 and "\x1b" not in line for line in lines)
-    blind = lines.index(next(line for line in lines if line.startswith("? no data ingress-fingerprinting")))
+    blind = lines.index(next(line for line in lines if line.startswith("○ NO DATA ingress-fingerprinting")))
     assert lines[blind + 1].startswith("          └ missing nginx_ingress_controller_requests{status=~")
     assert lines[blind + 2].startswith("          └ ingress-nginx reports status classes (2xx/4xx/5xx")
-    ok = lines.index(next(line for line in lines if line.startswith("✓ ok      ingress-created")))
+    ok = lines.index(next(line for line in lines if line.startswith("✓ OK      ingress-created")))
     assert lines[ok + 1] == "          └ no Ingress objects seen, or the ingress collector is off"
-    assert lines[ok + 2].startswith("✓ ok      ingress-sqli")
+    assert lines[ok + 2].startswith("✓ OK      ingress-sqli")
     doc = to_json(results, 0.0)["results"]
     assert [r["note"] for r in doc] == [classes + "\x1b[31m", results[1].note, None]
     assert doc[0]["missing"] == ['nginx_ingress_controller_requests{status=~"[1-5][0-9][0-9]"}']
@@ -82,7 +82,7 @@ def test_table_prints_values_with_units_and_json_names_the_unit() -> None:
     unit_of = {"pod-egress-outlier": "bytes_per_second", "ingress-bruteforce": "ratio",
                "cert-expiry-certmanager": "seconds_until_expiry"}
     lines = render_table(results, 0.0, unit_of).splitlines()
-    rows = [line for line in lines if line.startswith("● FIRING")]
+    rows = [line for line in lines if line.startswith("▲ FIRING")]
     assert [row.split("high", 1)[1].strip() for row in rows] == [
         "1 finding: 4.9 MB/s", "1 finding: 62 %", "1 finding: expires in 3 d"]
     doc = to_json(results, 0.0, unit_of)

@@ -26,17 +26,12 @@ from promsoc.cli.common import (
 from promsoc.cli.output import json_text, write
 from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.results import DetectorResult, Status
+from promsoc.detectors.results import DetectorResult, Status, status_text
 from promsoc.detectors.spec import Detector
 from promsoc.text import safe
 
 # Glyph + word: statuses read without colour (NO_COLOR, 16-colour jump hosts, colour blindness).
-STATUS_TEXT = {
-    Status.FIRING: "● FIRING",
-    Status.OK: "✓ ok",
-    Status.NO_DATA: "? no data",
-    Status.ERROR: "✗ error",
-}
+STATUS_TEXT = {status: status_text(status) for status in Status}
 QUIET_LABELS = ("job", "instance", "__name__")
 
 

@@ -18,6 +18,22 @@ class Status(enum.StrEnum):
     ERROR = "error"
 
 
+LOOK: dict[Status, tuple[str, str]] = {
+    Status.FIRING: ("▲", "FIRING"),
+    Status.OK: ("✓", "OK"),
+    Status.NO_DATA: ("○", "NO DATA"),
+    Status.ERROR: ("✗", "ERROR"),
+}
+"""Every status as a glyph and a word, never colour alone (NO_COLOR, 16-colour jump hosts,
+colour blindness): the one vocabulary of `scan`, `timeline` and the console."""
+
+
+def status_text(status: Status) -> str:
+    """`▲ FIRING`, `✓ OK`, `○ NO DATA`, `✗ ERROR`."""
+    glyph, word = LOOK[status]
+    return f"{glyph} {word}"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One series a detector's query returned: all its labels and the value at evaluation time."""

@@ -18,6 +18,7 @@ from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import TileKey
 from promsoc.tui.time_cursor import format_utc
 from promsoc.tui.widgets import status
+from promsoc.tui.widgets.filter_box import FilterBox
 from promsoc.tui.widgets.finding_chart import FindingChart
 
 WINDOWS = (("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0), ("7d", 604800.0))
@@ -78,7 +79,7 @@ class DetectorScreen(ConsoleScreen):
             with Vertical(id="chart-pane"):
                 yield Static(id="chart-title")
                 yield FindingChart()
-        yield Input(placeholder="filter findings by any label value…", id="filter")
+        yield FilterBox(placeholder="filter findings by any label value…", id="filter")
         yield Footer()
 
     @property
@@ -152,7 +153,7 @@ class DetectorScreen(ConsoleScreen):
         table.add_column("value", key="value")
         for name in self.label_columns:
             table.add_column(Text(clean(name, 20)), key=f"l:{name}")
-        needle = self.query_one("#filter", Input).value.strip().lower()
+        needle = self.query_one(FilterBox).needle
         if needle:
             findings = [f for f in findings if any(needle in v.lower() for v in f.labels.values())]
 
@@ -214,9 +215,7 @@ class DetectorScreen(ConsoleScreen):
         self._rebuild_table()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
+        self.query_one(FilterBox).open()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
@@ -227,10 +226,9 @@ class DetectorScreen(ConsoleScreen):
         self.query_one("#findings", DataTable).focus()
 
     def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_class("-shown"):
-            box.value = ""
-            box.remove_class("-shown")
+        box = self.query_one(FilterBox)
+        if box.shown:
+            box.close(clear=True)
             self.query_one("#findings", DataTable).focus()
             return
         self.dismiss(None)

@@ -15,6 +15,7 @@ from promsoc.tui.safe_text import clean
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.state import TileKey
 from promsoc.tui.widgets import status
+from promsoc.tui.widgets.filter_box import FilterBox
 from promsoc.tui.widgets.tile import DetectorTile, top_finding
 
 TILE_WIDTH = 28
@@ -77,7 +78,7 @@ class OverviewScreen(ConsoleScreen):
                         yield DetectorTile(key, info.title if info else key.detector, id=tile_id(key),
                                            unit=info.unit if info else "none",
                                            severity=info.severity if info else "")
-        yield Input(placeholder="filter tiles: detector, status, label…", id="filter")
+        yield FilterBox(placeholder="filter tiles: detector, status, label…", id="filter")
         yield Footer()
 
     compact_choice: bool | None = None
@@ -148,14 +149,10 @@ class OverviewScreen(ConsoleScreen):
         self.console.open_detector(event.key)
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
+        self.query_one(FilterBox).open()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.remove_class("-shown")
+        self.query_one(FilterBox).close(clear=True)
         self._apply_filter()
         self.action_move(0)
 
@@ -168,7 +165,7 @@ class OverviewScreen(ConsoleScreen):
         self.action_move(0)
 
     def _apply_filter(self) -> None:
-        needle = self.query_one("#filter", Input).value.strip().lower()
+        needle = self.query_one(FilterBox).needle
         for grid in self.query(TileGrid):
             shown = 0
             for tile in grid.query(DetectorTile):

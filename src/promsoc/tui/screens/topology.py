@@ -25,6 +25,7 @@ from promsoc.topology.model import Topology
 from promsoc.topology.views import VIEWS, Shown, render_view
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.time_cursor import format_utc
+from promsoc.tui.widgets.filter_box import FilterBox
 from promsoc.tui.widgets.topology_details import details
 from promsoc.tui.widgets.topology_view import TopologyView
 
@@ -88,7 +89,7 @@ class TopologyScreen(ConsoleScreen):
             yield TopologyView(id="topology-view")
             with VerticalScroll(id="topology-side"):
                 yield Static(Text("Select a line and press Enter.", style="dim"), id="topology-details")
-        yield Input(placeholder="filter: ns:NAME node:NAME name:TEXT or any text", id="topology-filter")
+        yield FilterBox(placeholder="filter: ns:NAME node:NAME name:TEXT or any text", id="topology-filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -246,27 +247,24 @@ class TopologyScreen(ConsoleScreen):
         self.load()
 
     def action_filter(self) -> None:
-        box = self.query_one("#topology-filter", Input)
-        box.add_class("-shown")
-        box.value = self.filter_text
-        box.focus()
+        self.query_one(FilterBox).open(self.filter_text)
 
     async def action_back(self) -> None:
-        box = self.query_one("#topology-filter", Input)
+        box = self.query_one(FilterBox)
         if self.has_class("-narrow") and self.has_class("-details"):
             self.remove_class("-details")
             self.query_one(TopologyView).focus()
-        elif box.has_class("-shown"):
-            box.remove_class("-shown")
+        elif box.shown:
+            box.close()
             self.query_one(TopologyView).focus()
         else:
             await self.console.action_show("overview")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "topology-filter":
+        if isinstance(event.input, FilterBox):
             event.stop()
             self.filter_text = event.value.strip()
-            event.input.remove_class("-shown")
+            event.input.close()
             self.query_one(TopologyView).focus()
             self._update_title()
             self.rerender()

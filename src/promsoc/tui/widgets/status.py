@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from promsoc.detectors.results import Status
+from promsoc.detectors.results import LOOK, Status
 
-GLYPH = {Status.FIRING: "▲", Status.OK: "✓", Status.NO_DATA: "○", Status.ERROR: "✗"}
-WORD = {Status.FIRING: "FIRING", Status.OK: "OK", Status.NO_DATA: "NO DATA", Status.ERROR: "ERROR"}
+GLYPH = {status: glyph for status, (glyph, _) in LOOK.items()}
+WORD = {status: word for status, (_, word) in LOOK.items()}
 PENDING = ("…", "WAITING")
 STALE = ("⌛", "STALE")
 SLOW = ("⧗", "slow")  # the query ran past its budget: followed by the time it took
