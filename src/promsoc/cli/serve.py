@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promsoc.cli.common import CliError, add_source_options, load_config
+from promsoc.cli.common import CliError, add_source_options, load_config, print_warnings
 
 if TYPE_CHECKING:
     from promsoc.config import Secret, Settings
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from promsoc.serve.run import ServeError, run_serve
 
     settings = load_config(args)
+    print_warnings(settings)
     try:
         return run_serve(settings, build_options(args, settings))
     except ServeError as exc:

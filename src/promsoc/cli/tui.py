@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from promsoc.cli.common import CliError, add_alertmanager_option, add_source_options, load_config, parse_time
+from promsoc.cli.common import (
+    CliError,
+    add_alertmanager_option,
+    add_source_options,
+    load_config,
+    parse_time,
+    print_warnings,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from promsoc.tui.themes import ThemeError
 
     settings = load_config(args)
+    print_warnings(settings)  # before the console takes the screen; still there after it quits
     at = parse_time(args.at) if args.at else None
     try:
         return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at)
