@@ -82,7 +82,7 @@ async def test_tiles_keep_severity_and_value_with_unit_at_80_100_120_columns() -
                 title = str(tile.border_title)
                 assert len(title) <= tile.size.width - 4
             brute = next(t for t in tiles(app) if t.key.detector == "ingress-bruteforce")
-            assert brute.render().plain.splitlines()[1].startswith("62% ")
+            assert brute.render().plain.splitlines()[2].endswith(" 62%")  # at the sparkline's end
 
 
 def test_tiles_fit_counts_title_lines_and_rows() -> None:

@@ -160,10 +160,15 @@ class DetectorTile(Widget, can_focus=True):
                 return Text("quiet · nearest " + units.human(history.points[-1][1], self.unit), style=dim)
             band = history.band if history else None
             return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
-        worst = worst_finding(result, self.unit)
-        line = Text(units.short(worst.value, self.unit) + " " if worst else "",
-                    style=self.get_component_rich_style("tile--firing"))
-        return line + top_finding(result, self.unit)
+        return top_finding(result, self.unit)
+
+    def _value(self) -> Text:
+        """The worst finding's value with its unit ('62%', '25MB/s'), at the sparkline's end."""
+        result = self.result
+        worst = worst_finding(result, self.unit) if result and result.status is Status.FIRING else None
+        if worst is None or self.stale_reason is not None:
+            return Text("")
+        return Text(" " + units.short(worst.value, self.unit), style=self.get_component_rich_style("tile--firing"))
 
     def _compact_line(self, width: int) -> Text:
         result = self.result
@@ -200,13 +205,14 @@ class DetectorTile(Widget, can_focus=True):
         width = max(self.content_size.width, 1)
         if self.has_class("-compact"):
             return self._compact_line(width)
+        value = self._value()
         spark = sparkline_text.render(
             self.history,
-            width,
+            max(1, width - value.cell_len),
             self.get_component_rich_style("tile--spark"),
             self.get_component_rich_style("tile--above"),
         )
-        lines = [self._status_line(), self._detail_line(), spark]
+        lines = [self._status_line(), self._detail_line(), spark + value]
         for line in lines:
             line.truncate(width, overflow="ellipsis")
         joined = Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
