@@ -4,13 +4,20 @@ the one way from `--config/--url/--source` to settings and detectors (config err
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from promsoc import times
 from promsoc.config import ConfigError, Settings, load_settings
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.spec import Detector, SpecError
-from promsoc.text import safe_lines
+from promsoc.text import safe, safe_lines
+
+if TYPE_CHECKING:
+    from promsoc.prom.settings import Source
 
 EXIT_OK = 0
 EXIT_FIRING = 1
@@ -62,6 +69,38 @@ def configured_detectors(settings: Settings, include_disabled: bool = False) -> 
         return load_detectors(settings.packs_dir, settings.detectors, include_disabled)
     except SpecError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+
+
+async def retention_warnings(sources: Sequence[Source], at: float, option: str) -> list[str]:
+    """One warning per source whose retention ends after `at` (expect no data then).
+
+    One cheap request per source (`/api/v1/status/runtimeinfo`, asked in parallel); a server that
+    does not say (Thanos, Mimir, a size-only retention) gets no warning. A history shorter than
+    the retention (a young Prometheus) is not known this cheaply, so it is not warned about."""
+    from promsoc.prom.client import PromClient
+
+    async def retention(source: Source) -> float | None:
+        async with PromClient(source) as client:
+            return await client.retention()
+
+    kept = await asyncio.gather(*(retention(s) for s in sources))
+    oldest = {source.name: seconds for source, seconds in zip(sources, kept, strict=True) if seconds is not None}
+    now = time.time()
+    return [
+        f"promsoc: warning: {option} {format_time(at)} is older than source {safe(name, 40)} keeps samples "
+        f"({seconds / 86400:g} days' retention): expect no data"
+        for name, seconds in oldest.items()
+        if at < now - seconds
+    ]
+
+
+async def no_warnings() -> list[str]:
+    return []
+
+
+def print_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def print_warnings(settings: Settings) -> None:

@@ -20,8 +20,11 @@ from promsoc.cli.common import (
     configured_detectors,
     format_time,
     load_config,
+    no_warnings,
     parse_time,
+    print_lines,
     print_warnings,
+    retention_warnings,
 )
 from promsoc.cli.output import json_text, write
 from promsoc.config import Settings
@@ -175,7 +178,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args)
     detectors = configured_detectors(settings)
     print_warnings(settings)
-    results = asyncio.run(scan_sources(settings, detectors, at))
+
+    async def scan_and_check_retention() -> tuple[list[DetectorResult], list[str]]:
+        old = retention_warnings(settings.sources, at, "--at") if args.at else no_warnings()
+        return await asyncio.gather(scan_sources(settings, detectors, at), old)
+
+    results, warnings = asyncio.run(scan_and_check_retention())
+    print_lines(warnings)
     unit_of = {det.id: det.unit for det in detectors}
     if args.format == "json":
         write(json_text(to_json(results, at, unit_of)))

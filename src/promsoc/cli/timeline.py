@@ -21,7 +21,9 @@ from promsoc.cli.common import (
     load_config,
     parse_duration,
     parse_moment,
+    print_lines,
     print_warnings,
+    retention_warnings,
 )
 from promsoc.cli.output import json_text, write
 from promsoc.cli.scan import QUIET_LABELS, STATUS_TEXT, exit_code
@@ -194,7 +196,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args)
     detectors = configured_detectors(settings)
     print_warnings(settings)
-    results = asyncio.run(timeline_sources(settings, detectors, span))
+
+    async def timeline_and_check_retention() -> tuple[list[TimelineResult], list[str]]:
+        return await asyncio.gather(
+            timeline_sources(settings, detectors, span), retention_warnings(settings.sources, span.start, "--from")
+        )
+
+    results, warnings = asyncio.run(timeline_and_check_retention())
+    print_lines(warnings)
     if args.format == "json":
         write(json_text(to_json(results, span)))
     else:

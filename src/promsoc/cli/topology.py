@@ -16,8 +16,11 @@ from promsoc.cli.common import (
     format_time,
     load_config,
     moment,
+    no_warnings,
     parse_duration,
     parse_time,
+    print_lines,
+    retention_warnings,
 )
 from promsoc.cli.output import json_text, write
 from promsoc.text import safe
@@ -89,11 +92,19 @@ async def _load(
             f"promsoc: topology shows one source: {source.name} (pick another with --source)",
             file=sys.stderr,
         )
+    option = "--diff" if against is not None else "--offset" if args.offset else "--at"
+    asked = args.at or args.offset or args.diff
+    old = retention_warnings([source], min(at, against or at), option) if asked else no_warnings()
     try:
         async with PromClient(source) as client:
             if against is None:
-                return source.name, await load_topology(client, at), None
-            before, after = await asyncio.gather(load_topology(client, against), load_topology(client, at))
+                topo, warnings = await asyncio.gather(load_topology(client, at), old)
+                print_lines(warnings)
+                return source.name, topo, None
+            before, after, warnings = await asyncio.gather(
+                load_topology(client, against), load_topology(client, at), old
+            )
+            print_lines(warnings)
     except PromError as exc:
         raise CliError(f"source {source.name}: {exc}", EXIT_SOURCE) from None
     return source.name, after, diff_topology(before, after)

@@ -33,6 +33,7 @@ from promsoc.prom.selector import SelectorError, inject_matchers
 from promsoc.prom.settings import Source, source_from_url
 from promsoc.prom.transport import form_encode
 from promsoc.prom.types import InstantResult, RangeResult
+from promsoc.times import TimeError, parse_duration
 
 log = logging.getLogger("promsoc.prom")
 
@@ -157,6 +158,22 @@ class PromClient:
         if not isinstance(data, dict):
             raise self._malformed("buildinfo: expected an object")
         return {str(k): str(v) for k, v in data.items()}
+
+    async def retention(self) -> float | None:
+        """How far back the server keeps samples, in seconds, from its runtime info
+        (`storageRetention`: `15d`, `15d or 10GiB`); None when it does not say (a size-only
+        retention, Thanos, Mimir, a proxy that hides the status API) or cannot be asked."""
+        try:
+            data, _ = await self._call("/api/v1/status/runtimeinfo", [])
+        except PromError:
+            return None
+        words = str(data.get("storageRetention", "")).split() if isinstance(data, dict) else []
+        for word in words:
+            try:
+                return parse_duration(word) or None
+            except TimeError:
+                continue
+        return None
 
     def _match_params(self, match: Sequence[str]) -> list[tuple[str, str]]:
         if match:
