@@ -7,8 +7,9 @@ every range fetched whole as before it (the baseline). Prometheus's CPU comes fr
 what it spends meanwhile with no console at all (scraping, measured before and after); bytes are
 as they cross the wire (compressed), counted by a transport that forwards to the real server.
 
-    .venv/bin/python bench/bench_idle_console.py [--seconds 120] [--refresh 30]
-Budget (issue 10): <= 1 % of a core and <= 100 kB of responses a minute on the lab.
+    .venv/bin/python bench/bench_idle_console.py [--seconds 120] [--refresh 30] [--pods 5000 --nodes 200]
+Budget (issue 10): <= 1 % of a core and <= 100 kB of responses a minute on the lab, <= 5 % on the
+5,000-pod lab (as `promsoc demo --pods 5000 --nodes 200` builds it; PROMSOC_LAB_CACHE: its cache).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -120,13 +122,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--refresh", type=float, default=30.0)
+    parser.add_argument("--pods", type=int, default=120)
+    parser.add_argument("--nodes", type=int, default=6)
     args = parser.parse_args()
-    with Lab(LabOptions(live_incidents=False)) as lab:
+    cache = os.environ.get("PROMSOC_LAB_CACHE")
+    options = LabOptions(live_incidents=False, pods=args.pods, nodes=args.nodes,
+                         cache_dir=Path(cache) if cache else None)  # fmt: skip
+    if (args.pods, args.nodes) != (120, 6):  # as the scaled demo
+        options = replace(options, history_days=2.0, traffic_days=1.0)
+    with Lab(options) as lab:
         pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
         idle = [idle_cpu(pid, args.seconds / 2)]
         costs = [asyncio.run(poll(t, lab.url, args.seconds, args.refresh, pid)) for t in (BaselineBackend, LiveBackend)]
         idle.append(idle_cpu(pid, args.seconds / 2))
     base = sum(idle) / len(idle)
+    print(f"lab: {args.pods} pods, {args.nodes} nodes")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; refresh {args.refresh:.0f} s, "
           f"{args.seconds:.0f} s each; Prometheus with no console: {base * 100:.2f} % of a core")  # fmt: skip
     print(f"{'console':<24} {'prom % core':>11} {'requests/min':>12} {'kB/min':>8} {'cycles':>6}")

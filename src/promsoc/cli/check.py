@@ -19,7 +19,14 @@ from promsoc.cli.common import (
 )
 from promsoc.cli.output import write
 from promsoc.config import Settings
-from promsoc.detectors.engine import detectors_presence_query, judge
+from promsoc.detectors.engine import (
+    RECORDED_SERIES,
+    can_read_recorded,
+    detectors_presence_query,
+    judge,
+    query_for,
+    recorded_present,
+)
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult
@@ -27,6 +34,10 @@ from promsoc.text import safe
 
 if TYPE_CHECKING:
     from promsoc.prom.client import PromClient
+
+
+RECORDED = f"  └ reads the recorded pod -> workload map ({RECORDED_SERIES})"
+RAW = "  └ raw join: `promsoc rules export --recording` makes it cheap"
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class CheckRow:
     missing: tuple[str, ...]
     metrics_error: str | None = None
     note: str | None = None
+    recorded: bool | None = None
+    """For detectors built on a recorded block: whether the source has the recording rules' series."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,8 +78,10 @@ async def _check_source(
             return exc
 
     presence_promql = detectors_presence_query(detectors) or "vector(1)"
+    has_recorded = await recorded_present(client, None)
+
     outcomes = await asyncio.gather(
-        attempt(presence_promql), *(attempt(det.query) for det in detectors)
+        attempt(presence_promql), *(attempt(query_for(det, has_recorded)) for det in detectors)
     )
     presence, results = outcomes[0], outcomes[1:]
     rows = []
@@ -80,6 +95,7 @@ async def _check_source(
                 missing=verdict.missing if verdict else (),
                 metrics_error=str(presence) if isinstance(presence, PromError) else None,
                 note=verdict.note if verdict else None,
+                recorded=has_recorded if can_read_recorded(det) else None,
             )
         )
     return rows
@@ -122,6 +138,8 @@ def render(rows: Sequence[CheckRow], detectors: int) -> str:
         if row.note:
             note = f"  └ {safe(row.note, 200)}"
             lines.append(note if len(note) <= WIDTH else note[: WIDTH - 1] + "…")
+        if row.recorded is not None:
+            lines.append(RECORDED if row.recorded else RAW)
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError, configured_detectors, load_config
 from promsoc.cli.output import write
-from promsoc.detectors.rules import FORMATS, export
+from promsoc.detectors.rules import FORMATS, export, export_recording
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,14 +28,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     exp.add_argument("--config", metavar="PATH", help="config file (for detector overrides)")
     exp.add_argument("--format", choices=FORMATS, default="rules")
     exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    exp.add_argument("--name", default="promsoc", help="metadata.name of the PrometheusRule")
+    exp.add_argument("--name", default=None, help="metadata.name of the PrometheusRule")
+    exp.add_argument("--recording", action="store_true",
+                     help="the recording rules for the heavy building blocks (pod -> workload map), "
+                     "which promsoc then reads wherever a source has them")
     exp.set_defaults(handler=run, url=None, source=None)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render and write; a config error exits 2, an unwritable file too."""
-    settings = load_config(args, require_sources=False)
-    text = export(configured_detectors(settings), args.format, args.name)
+    if args.recording:
+        text = export_recording(args.format, args.name or "promsoc-recording")
+    else:
+        settings = load_config(args, require_sources=False)
+        text = export(configured_detectors(settings), args.format, args.name or "promsoc")
     if not args.output or args.output == "-":
         write(text)
         return EXIT_OK

@@ -11,14 +11,16 @@ import asyncio
 import math
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from promsoc import units
 from promsoc.detectors import requirements
-from promsoc.detectors.batch import run_queries
+from promsoc.detectors.batch import Outcome, run_queries
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult, QueryClient
+from promsoc.promql import recording
 from promsoc.promql.presence import presence_query
 
 DEFAULT_CONCURRENCY = 32
@@ -117,25 +119,66 @@ async def evaluate(
     *,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     batch: bool = True,
+    recorded: bool = True,
 ) -> list[DetectorResult]:
     """Every enabled detector's result at `at` (None: now), in pack order.
 
     All queries run at once (capped by `max_concurrency`; the client has its own per-source
     cap), light ones combined into one request (see `batch`); a failing query makes that
-    detector `error`, never the whole scan.
+    detector `error`, never the whole scan. With `recorded`, detectors built on a recorded block
+    (`promql.recording`) read the recorded series when the source has them at `at` (one small
+    check first, in parallel with the other queries), and say so (`DetectorResult.recorded`).
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
     gate = asyncio.Semaphore(max(1, max_concurrency))
     presence_promql = detectors_presence_query(enabled)
-    queries = {det.id: det.query for det in enabled}
+    recordable = {det.id for det in enabled if recorded and recording.uses_recorded(det.query)}
+    queries = {det.id: det.query for det in enabled if det.id not in recordable}
     if presence_promql:
         queries[PRESENCE] = presence_promql
-    outcomes = await run_queries(client, queries, when, gate, batch)
+    wanted = {det.id: det.query for det in enabled if det.id in recordable}
+    (outcomes, (read_recorded, sibling_outcomes)) = await asyncio.gather(
+        run_queries(client, queries, when, gate, batch), _recorded_or_raw(client, wanted, when, gate, batch)
+    )
+    outcomes.update(sibling_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
-    return [
-        _result(det, source_name, when, *outcomes[det.id], presence) for det in enabled
-    ]
+    results = [_result(det, source_name, when, *outcomes[det.id], presence) for det in enabled]
+    return [replace(r, recorded=True) if r.detector in recordable and read_recorded else r for r in results]
+
+
+RECORDED_SERIES = recording.POD_WORKLOAD
+"""The recording rules' series the sibling detectors read when a source has it."""
+
+
+def can_read_recorded(det: Detector) -> bool:
+    """Whether `det` is built on a block the recording rules record (the pod -> workload map)."""
+    return recording.uses_recorded(det.query)
+
+
+def query_for(det: Detector, recorded: bool) -> str:
+    """The detector's query, reading the recorded series when the source has them."""
+    return recording.rewrite(det.query) if recorded else det.query
+
+
+async def recorded_present(client: QueryClient, at: float | None) -> bool:
+    """Whether the source has the recording rules' series at `at` (`promsoc rules export --recording`)."""
+    try:
+        answer = await client.query(recording.presence_query(), at)
+    except PromError:
+        return False
+    return bool(answer.samples)
+
+
+async def _recorded_or_raw(
+    client: QueryClient, queries: dict[str, str], at: float, gate: asyncio.Semaphore, batch: bool
+) -> tuple[bool, dict[str, Outcome]]:
+    """The detectors that can read recorded series: from them when the source has them, else raw."""
+    if not queries:
+        return False, {}
+    present = await recorded_present(client, at)
+    chosen = {key: recording.rewrite(promql) for key, promql in queries.items()} if present else queries
+    return present, await run_queries(client, chosen, at, gate, batch)
 
 
 async def missing_families(

@@ -60,6 +60,8 @@ class DetectorResult:
     """For no_data: the required metric families (or 'a|b' alternatives) that were absent."""
     note: str | None = None
     """Why a no_data is blind (label values absent), or what an ok saw nothing of."""
+    recorded: bool = False
+    """Its query read the recording rules' series (`promsoc rules export --recording`), not the raw join."""
     warnings: tuple[str, ...] = ()
     """The server's warnings with the answer: a Thanos or Mimir partial response (a store that did
     not answer) says so here, and the result may be missing series."""

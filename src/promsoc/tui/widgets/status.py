@@ -9,6 +9,7 @@ WORD = {status: word for status, (_, word) in LOOK.items()}
 PENDING = ("…", "WAITING")
 STALE = ("⌛", "STALE")
 SLOW = ("⧗", "slow")  # the query ran past its budget: followed by the time it took
+RECORDED = ("◆", "recorded")  # read the recording rules' series (promsoc rules export --recording)
 PARTIAL = ("◐", "partial")  # the server answered with warnings (a Thanos/Mimir partial response)
 
 

@@ -46,12 +46,15 @@ def _looks(result: DetectorResult | None, history: History | None, stale: str | 
 
 
 def _marks(result: DetectorResult) -> str:
-    """`⧗ slow 12.3 s` when the query ran past its budget, `◐ partial` when the answer had warnings."""
+    """`⧗ slow 12.3 s` when the query ran past its budget, `◐ partial` when the answer had warnings,
+    `◆ recorded` when it read the recording rules' series."""
     marks = []
     if result.slow:
         marks.append(f"{status.SLOW[0]} {status.SLOW[1]} {result.latency:.1f} s")
     if result.partial:
         marks.append(" ".join(status.PARTIAL))
+    if result.recorded:
+        marks.append(" ".join(status.RECORDED))
     return "  ".join(marks)
 
 
