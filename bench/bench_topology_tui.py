@@ -7,7 +7,9 @@ import statistics
 import time
 from collections.abc import Sequence
 
+from promsoc.alerts import AlertsBoard
 from promsoc.detectors.results import DetectorResult
+from promsoc.detectors.timeline import TimelineResult
 from promsoc.topology.model import Topology
 from promsoc.tui.app import ConsoleApp
 from promsoc.tui.backend import Chart, DetectorInfo, FalcoSummary, History
@@ -42,6 +44,18 @@ class _MapOnly:
 
     async def topology(self, source: str, at: float) -> Topology:
         return self.topo
+
+    def alertmanager(self, source: str) -> None:
+        return None  # no alerts view: alerts() is never asked
+
+    async def alerts(self, source: str, at: float | None) -> AlertsBoard:
+        raise NotImplementedError("the bench has no Alertmanager")
+
+    def silencer(self, source: str) -> None:
+        return None
+
+    async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
+        return []
 
     async def aclose(self) -> None:
         return None
