@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 from proccpu import cpu_seconds
@@ -157,9 +158,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="steady-state window")
     parser.add_argument("--runs", type=int, default=5, help="console starts to time")
+    parser.add_argument("--pods", type=int, default=120, help="5000 with --nodes 200: the scaled lab (issue 10)")
+    parser.add_argument("--nodes", type=int, default=6)
     args = parser.parse_args()
     print("starting the lab…", flush=True)
-    with Lab(LabOptions(live_incidents=True, scrape_interval="5s")) as lab, tempfile.TemporaryDirectory() as tmp:
+    cache = os.environ.get("PROMSOC_LAB_CACHE")  # the scaled lab's history is worth keeping
+    options = LabOptions(live_incidents=True, scrape_interval="5s", pods=args.pods, nodes=args.nodes,
+                         cache_dir=Path(cache) if cache else None)  # fmt: skip
+    if (args.pods, args.nodes) != (120, 6):  # as `promsoc demo --pods N --nodes M` builds it
+        options = replace(options, history_days=2.0, traffic_days=1.0)
+    with Lab(options) as lab, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(f"sources:\n  - name: lab\n    url: {lab.url}\n    refresh: 5\n")
         time.sleep(5.0)  # let the fresh lab's Prometheus finish loading before timing anything
@@ -201,6 +209,7 @@ def main() -> int:
     per_refresh = written / refreshes
     drawn = statistics.median(d for d, _ in starts)
     first = statistics.median(f for _, f in starts)
+    print(f"lab: {args.pods} pods, {args.nodes} nodes; load average {os.getloadavg()[0]:.2f}")
     print(f"first frame (header and tiles drawn): median {drawn:.2f} s after process start")
     print(
         f"first full frame (process start -> polled results on screen) over {len(starts)} "

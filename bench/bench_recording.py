@@ -1,0 +1,88 @@
+"""A scan's Prometheus CPU and wall time with and without the recording rules, on the scaled lab.
+
+The lab (default: the 5,000-pod / 200-node one `promsoc demo --pods 5000 --nodes 200` builds, with
+every detector's metrics) runs `promsoc rules export --recording`; once the recorded series exist,
+scans alternate between the raw path (`evaluate(..., recorded=False)`) and the recorded one,
+--rounds times each, in one run. Prometheus CPU per scan comes from /proc; what the rules
+themselves cost Prometheus (once a minute, whatever the number of viewers) is read from its own
+`prometheus_rule_group_last_duration_seconds`.
+
+    PROMSOC_LAB_CACHE=DIR .venv/bin/python bench/bench_recording.py [--pods 5000 --nodes 200] [--rounds 5]
+Budget (issue 10): scan <= 2 s; Prometheus CPU with recording rules <= 25 % of without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from pathlib import Path
+
+from proccpu import cpu_seconds
+from promsoc.detectors.engine import evaluate, recorded_present
+from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.rules import export_recording
+from promsoc.lab import Lab, LabOptions
+from promsoc.prom.client import PromClient
+from promsoc.prom.settings import source_from_url
+
+
+async def measure(url: str, pid: int | None, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall s, Prometheus CPU s) per scan, by path, alternating so drift hits both alike."""
+    detectors = load_detectors()
+    source = source_from_url(url, "lab")
+    async with PromClient(source) as client:
+        deadline = time.monotonic() + 180
+        while not await recorded_present(client, time.time() - 10):
+            if time.monotonic() > deadline:
+                raise SystemExit("the recording rules produced no series within 3 minutes")
+            await asyncio.sleep(2)
+        costs: dict[str, list[tuple[float, float]]] = {"raw": [], "recorded": []}
+        await evaluate(detectors, client, "lab", time.time())  # warm-up: connections, caches
+        for _ in range(rounds):
+            for path in ("raw", "recorded"):
+                cpu, began = cpu_seconds(pid), time.perf_counter()
+                results = await evaluate(detectors, client, "lab", time.time(), recorded=path == "recorded")
+                costs[path].append((time.perf_counter() - began, cpu_seconds(pid) - cpu))
+                assert any(r.recorded for r in results) == (path == "recorded")
+        answer = await client.query(
+            'max(prometheus_rule_group_last_duration_seconds{rule_group=~".*promsoc-recording"})'
+        )
+        costs["rules"] = [(s.value, 0.0) for s in answer.samples]
+        return costs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=5000)
+    parser.add_argument("--nodes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    cache = os.environ.get("PROMSOC_LAB_CACHE")
+    options = LabOptions(
+        live_incidents=False, pods=args.pods, nodes=args.nodes, history_days=2.0, traffic_days=1.0,
+        alert_rules=export_recording(), cache_dir=Path(cache) if cache else None,
+    )  # fmt: skip
+    with Lab(options) as lab:
+        pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
+        started = lab.startup_seconds
+        costs = asyncio.run(measure(lab.url, pid, args.rounds))
+    print(f"lab: {args.pods} pods, {args.nodes} nodes, started in {started:.0f} s")
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; {args.rounds} scans per path")
+    print(f"{'scan':<10} {'wall s (median)':>16} {'Prometheus CPU s (median)':>26}")
+    medians = {}
+    for path in ("raw", "recorded"):
+        wall = statistics.median(w for w, _ in costs[path])
+        cpu = statistics.median(c for _, c in costs[path])
+        medians[path] = cpu
+        print(f"{path:<10} {wall:16.2f} {cpu:26.3f}")
+    print(f"recorded / raw Prometheus CPU per scan: {medians['recorded'] / max(medians['raw'], 1e-9):.2f}x")
+    for duration, _ in costs["rules"]:
+        print(f"the recording rule group's last evaluation took {duration:.3f} s (once a minute, for every viewer)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
