@@ -20,6 +20,8 @@ import statistics
 import time
 from pathlib import Path
 
+import httpx
+
 from proccpu import cpu_seconds
 from promsoc.detectors.engine import evaluate, recorded_present
 from promsoc.detectors.packs import load_detectors
@@ -29,7 +31,9 @@ from promsoc.prom.client import PromClient
 from promsoc.prom.settings import source_from_url
 
 
-async def measure(url: str, pid: int | None, rounds: int) -> dict[str, list[tuple[float, float]]]:
+async def measure(
+    url: str, pid: int | None, rounds: int, slowest: list[tuple[float, str]]
+) -> dict[str, list[tuple[float, float]]]:
     """(wall s, Prometheus CPU s) per scan, by path, alternating so drift hits both alike."""
     detectors = load_detectors()
     source = source_from_url(url, "lab")
@@ -47,10 +51,14 @@ async def measure(url: str, pid: int | None, rounds: int) -> dict[str, list[tupl
                 results = await evaluate(detectors, client, "lab", time.time(), recorded=path == "recorded")
                 costs[path].append((time.perf_counter() - began, cpu_seconds(pid) - cpu))
                 assert any(r.recorded for r in results) == (path == "recorded")
-        answer = await client.query(
-            'max(prometheus_rule_group_last_duration_seconds{rule_group=~".*promsoc-recording"})'
-        )
-        costs["rules"] = [(s.value, 0.0) for s in answer.samples]
+        slowest.extend(sorted(((r.latency, r.detector) for r in results), reverse=True)[:5])
+        async with httpx.AsyncClient() as http:  # Prometheus's own metrics (the lab does not scrape it)
+            text = (await http.get(f"{url}/metrics")).text
+        costs["rules"] = [
+            (float(line.rsplit(" ", 1)[1]), 0.0)
+            for line in text.splitlines()
+            if line.startswith("prometheus_rule_group_last_duration_seconds") and "promsoc-recording" in line
+        ]
         return costs
 
 
@@ -68,7 +76,8 @@ def main() -> int:
     with Lab(options) as lab:
         pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
         started = lab.startup_seconds
-        costs = asyncio.run(measure(lab.url, pid, args.rounds))
+        slowest: list[tuple[float, str]] = []
+        costs = asyncio.run(measure(lab.url, pid, args.rounds, slowest))
     print(f"lab: {args.pods} pods, {args.nodes} nodes, started in {started:.0f} s")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; {args.rounds} scans per path")
     print(f"{'scan':<10} {'wall s (median)':>16} {'Prometheus CPU s (median)':>26}")
@@ -79,6 +88,7 @@ def main() -> int:
         medians[path] = cpu
         print(f"{path:<10} {wall:16.2f} {cpu:26.3f}")
     print(f"recorded / raw Prometheus CPU per scan: {medians['recorded'] / max(medians['raw'], 1e-9):.2f}x")
+    print("slowest detectors of the last recorded scan: " + ", ".join(f"{d} {t:.2f} s" for t, d in slowest))
     for duration, _ in costs["rules"]:
         print(f"the recording rule group's last evaluation took {duration:.3f} s (once a minute, for every viewer)")
     return 0
