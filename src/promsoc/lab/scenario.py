@@ -155,8 +155,10 @@ _TIMELINE: list[tuple[str, str, bool, str]] = [
     ("slow-critical-event", "falco-critical-events", False,
      "'Detect release_agent File Container Escapes' (Critical) once a minute for 30 minutes"),
 ]
-# incidents longer than one slot: name -> (seconds active, slots taken)
-LONG = {"slow-critical-event": (1800.0, 4)}
+# incidents longer than one slot: name -> (seconds active, slots taken). Falco gone shows only
+# once Prometheus's 5-minute lookback has lost its last samples, so it lasts 12 minutes: long
+# enough to be seen at some step of any 5-minute sweep.
+LONG = {"falco-gone": (720.0, 2), "slow-critical-event": (1800.0, 4)}
 
 
 @dataclass

@@ -167,7 +167,7 @@ class Simulator:
         hidden = s.hidden
         integer = s.integer
         for t in times:
-            acc += fn(t) * (t - last_t)
+            acc += fn((last_t + t) / 2) * (t - last_t)  # the rate in the middle of (last_t, t]
             last_t = t
             if (hidden is not None and hidden(t)) or t in missed:
                 continue
@@ -206,7 +206,7 @@ class Simulator:
     def _advance(self, s: Series, now: float) -> float:
         last_t, acc = self._state.get(s.key, (now, s.initial))
         if now > last_t:
-            acc += s.fn(now) * (now - last_t)
+            acc += s.fn((last_t + now) / 2) * (now - last_t)
             self._state[s.key] = (now, acc)
         else:
             self._state.setdefault(s.key, (last_t, acc))
