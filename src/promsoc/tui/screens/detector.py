@@ -284,4 +284,4 @@ class DetectorScreen(ConsoleScreen):
         if message.error:
             extra += "  ✗ " + clean(message.error, 80)
         self.query_one("#chart-title", Static).update(self._chart_title(extra))
-        self.query_one(FindingChart).show(chart, self._chart_at, "", message.error)
+        self.query_one(FindingChart).show(chart, self._chart_at, "", message.error, self.unit)

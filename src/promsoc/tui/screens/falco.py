@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from promsoc import units
 from promsoc.text import one_line
 from promsoc.tui.backend import FalcoSummary, Points
 from promsoc.tui.messages import FalcoLoaded
@@ -75,9 +76,9 @@ class FalcoScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         top = self.query_one("#top-rules", DataTable)
-        top.add_columns("rule", "now", "1h ago", "1d ago")
+        top.add_columns("rule", "matches in 1 h: now", "1 h ago", "1 d ago")
         deliveries = self.query_one("#deliveries", DataTable)
-        deliveries.add_columns("destination", "ok", "error")
+        deliveries.add_columns("destination", "delivered in 1 h", "failed")
         self.set_interval(self.console.interval, self._due)
 
     def on_screen_resume(self) -> None:
@@ -122,10 +123,10 @@ class FalcoScreen(ConsoleScreen):
         self.query_one("#falco-title", Static).update(title)
         summary = message.summary or FalcoSummary()
         self.summary = summary
-        plot_lines(self.query_one("#by-rule", PlotextPlot), "matches per rule", summary.by_rule, message.at)
+        plot_lines(self.query_one("#by-rule", PlotextPlot), "matches per rule, per 5 min", summary.by_rule, message.at)
         plot_lines(
             self.query_one("#by-priority", PlotextPlot),
-            "matches per priority",
+            "matches per priority, per 5 min",
             summary.by_priority,
             message.at,
         )
@@ -134,9 +135,9 @@ class FalcoScreen(ConsoleScreen):
         for row in summary.top_rules:
             top.add_row(
                 inert(row.rule, limit=48),
-                f"{row.now:.4g}",
-                f"{row.hour_ago:.4g}",
-                f"{row.day_ago:.4g}",
+                units.human(row.now, "count"),
+                units.human(row.hour_ago, "count"),
+                units.human(row.day_ago, "count"),
             )
         deliveries = self.query_one("#deliveries", DataTable)
         deliveries.clear()
@@ -144,13 +145,13 @@ class FalcoScreen(ConsoleScreen):
             mark = "✗ " if item.error > 0 else "✓ "
             deliveries.add_row(
                 Text(mark) + inert(item.destination, limit=40),
-                f"{item.ok:.4g}",
-                f"{item.error:.4g}",
+                units.human(item.ok, "count"),
+                units.human(item.error, "count"),
             )
         health = Text()
         health.append("Falco health  ", style="bold")
         dropped = summary.dropped_events
-        health.append("dropped events: " + ("—" if dropped is None else f"{dropped:.4g}"))
+        health.append("dropped events in 1 h: " + ("—" if dropped is None else units.human(dropped, "count")))
         if dropped:
             health.append("  ▲ Falco is missing events", style="bold")
         health.append("   instances reporting: " + ("—" if summary.instances is None else str(summary.instances)))
