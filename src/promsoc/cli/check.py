@@ -24,8 +24,9 @@ from promsoc.detectors.engine import (
     can_read_recorded,
     detectors_presence_query,
     judge,
+    present_blocks,
     query_for,
-    recorded_present,
+    recorded_blocks,
 )
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from promsoc.prom.client import PromClient
 
 
-RECORDED = f"  └ reads the recorded pod -> workload map ({RECORDED_SERIES})"
+RECORDED = f"  └ reads recording rules' series ({RECORDED_SERIES}, its signal)"
 RAW = "  └ raw join: `promsoc rules export --recording` makes it cheap"
 
 
@@ -78,10 +79,10 @@ async def _check_source(
             return exc
 
     presence_promql = detectors_presence_query(detectors) or "vector(1)"
-    has_recorded = await recorded_present(client, None)
+    present = await present_blocks(client, None, recorded_blocks(detectors))
 
     outcomes = await asyncio.gather(
-        attempt(presence_promql), *(attempt(query_for(det, has_recorded)) for det in detectors)
+        attempt(presence_promql), *(attempt(query_for(det, present)) for det in detectors)
     )
     presence, results = outcomes[0], outcomes[1:]
     rows = []
@@ -95,7 +96,7 @@ async def _check_source(
                 missing=verdict.missing if verdict else (),
                 metrics_error=str(presence) if isinstance(presence, PromError) else None,
                 note=verdict.note if verdict else None,
-                recorded=has_recorded if can_read_recorded(det) else None,
+                recorded=query_for(det, present) != det.query if can_read_recorded(det) else None,
             )
         )
     return rows

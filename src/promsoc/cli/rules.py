@@ -37,11 +37,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Render and write; a config error exits 2, an unwritable file too."""
-    if args.recording:
-        text = export_recording(args.format, args.name or "promsoc-recording")
+    settings = load_config(args, require_sources=False)
+    detectors = configured_detectors(settings)
+    if args.recording:  # the configured detectors: their signals are recorded as configured
+        text = export_recording(detectors, args.format, args.name or "promsoc-recording")
     else:
-        settings = load_config(args, require_sources=False)
-        text = export(configured_detectors(settings), args.format, args.name or "promsoc")
+        text = export(detectors, args.format, args.name or "promsoc")
     if not args.output or args.output == "-":
         write(text)
         return EXIT_OK

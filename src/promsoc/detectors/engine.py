@@ -133,13 +133,14 @@ async def evaluate(
     when = time.time() if at is None else at
     gate = asyncio.Semaphore(max(1, max_concurrency))
     presence_promql = detectors_presence_query(enabled)
-    recordable = {det.id for det in enabled if recorded and recording.uses_recorded(det.query)}
+    blocks = recorded_blocks(enabled)
+    recordable = {det.id for det in enabled if recorded and recording.uses_recorded(det.query, blocks)}
     queries = {det.id: det.query for det in enabled if det.id not in recordable}
     if presence_promql:
         queries[PRESENCE] = presence_promql
     wanted = {det.id: det.query for det in enabled if det.id in recordable}
     (outcomes, (read_recorded, sibling_outcomes)) = await asyncio.gather(
-        run_queries(client, queries, when, gate, batch), _recorded_or_raw(client, wanted, when, gate, batch)
+        run_queries(client, queries, when, gate, batch), _recorded_or_raw(client, wanted, when, gate, batch, blocks)
     )
     outcomes.update(sibling_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
@@ -148,37 +149,57 @@ async def evaluate(
 
 
 RECORDED_SERIES = recording.POD_WORKLOAD
-"""The recording rules' series the sibling detectors read when a source has it."""
+"""The recording rules' map the sibling detectors read when a source has it."""
+
+
+def recorded_blocks(detectors: Iterable[Detector]) -> tuple[recording.Recorded, ...]:
+    """What `promsoc rules export --recording` records for these detectors (the map, their signals)."""
+    return recording.blocks((det.id, det.signal) for det in detectors if det.signal)
 
 
 def can_read_recorded(det: Detector) -> bool:
     """Whether `det` is built on a block the recording rules record (the pod -> workload map)."""
-    return recording.uses_recorded(det.query)
+    return recording.uses_recorded(det.query, recorded_blocks([det]))
 
 
-def query_for(det: Detector, recorded: bool) -> str:
-    """The detector's query, reading the recorded series when the source has them."""
-    return recording.rewrite(det.query) if recorded else det.query
+def query_for(det: Detector, recorded: Iterable[recording.Recorded] | bool) -> str:
+    """The detector's query, reading the recorded blocks given (True: all of its own)."""
+    if recorded is True:
+        recorded = recorded_blocks([det])
+    return recording.rewrite(det.query, tuple(recorded)) if recorded else det.query
+
+
+async def present_blocks(
+    client: QueryClient, at: float | None, recorded: Sequence[recording.Recorded]
+) -> tuple[recording.Recorded, ...]:
+    """The recorded blocks the source has at `at` (none when the check itself fails)."""
+    try:
+        answer = await client.query(recording.presence_query(recorded), at)
+    except PromError:
+        return ()
+    names = {s.labels.get("__name__") for s in answer.samples}
+    return tuple(block for block in recorded if block.record in names)
 
 
 async def recorded_present(client: QueryClient, at: float | None) -> bool:
-    """Whether the source has the recording rules' series at `at` (`promsoc rules export --recording`)."""
-    try:
-        answer = await client.query(recording.presence_query(), at)
-    except PromError:
-        return False
-    return bool(answer.samples)
+    """Whether the source has the recorded pod -> workload map at `at` (the rules are installed)."""
+    return bool(await present_blocks(client, at, recording.BLOCKS))
 
 
 async def _recorded_or_raw(
-    client: QueryClient, queries: dict[str, str], at: float, gate: asyncio.Semaphore, batch: bool
+    client: QueryClient,
+    queries: dict[str, str],
+    at: float,
+    gate: asyncio.Semaphore,
+    batch: bool,
+    recorded: Sequence[recording.Recorded],
 ) -> tuple[bool, dict[str, Outcome]]:
     """The detectors that can read recorded series: from them when the source has them, else raw."""
     if not queries:
         return False, {}
-    present = await recorded_present(client, at)
-    chosen = {key: recording.rewrite(promql) for key, promql in queries.items()} if present else queries
-    return present, await run_queries(client, chosen, at, gate, batch)
+    present = await present_blocks(client, at, recorded)
+    chosen = {key: recording.rewrite(promql, present) for key, promql in queries.items()}
+    return bool(present), await run_queries(client, chosen, at, gate, batch)
 
 
 async def missing_families(
