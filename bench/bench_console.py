@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import http.server
 import os
 import pty
 import re
@@ -22,15 +21,13 @@ import struct
 import sys
 import tempfile
 import termios
-import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
 from proccpu import cpu_seconds
 from promsoc.lab import Lab, LabOptions
+from relay import Relay
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = 30.0  # seconds every query is held by the slow proxy: longer than the key test
@@ -93,50 +90,6 @@ class Terminal:
         os.waitpid(self.pid, 0)
 
 
-class SlowProxy:
-    """An HTTP relay to Prometheus that holds every answer for `delay` s: a slow query in flight."""
-
-    def __init__(self, upstream: str, delay: float) -> None:
-        relay = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._relay(None)
-
-            def do_POST(self) -> None:
-                self._relay(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-            def _relay(self, body: bytes | None) -> None:
-                time.sleep(relay.delay)
-                request = urllib.request.Request(  # noqa: S310 (http to the lab only)
-                    upstream + self.path,
-                    data=body,
-                    method=self.command,
-                    headers={"Content-Type": self.headers.get("Content-Type", "")},
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
-                        status, payload = answer.status, answer.read()
-                except urllib.error.HTTPError as exc:
-                    status, payload = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.delay = delay
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def key_latency(term: Terminal, presses: int) -> list[float]:
     """Write `[` and `]` in turn; time until the header shows AS OF / LIVE again."""
     timings = []
@@ -192,7 +145,7 @@ def main() -> int:
             full = term.pump(1.5)
         finally:
             term.stop()
-        proxy = SlowProxy(lab.url, delay=HOLD)
+        proxy = Relay(lab.url, delay=HOLD)
         slow_config = Path(tmp) / "slow.yaml"
         slow_config.write_text(f"sources:\n  - name: lab\n    url: {proxy.url}\n    refresh: 5\n    timeout: 120\n")
         slow = Terminal(slow_config)

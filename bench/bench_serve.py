@@ -11,17 +11,12 @@ pseudo-terminals, so the keys travel the whole way.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.server
 import os
 import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,56 +27,10 @@ from tests.serve.ptyclient import PtyClient  # noqa: E402
 
 from proccpu import cpu_seconds  # noqa: E402
 from promsoc.lab import Lab, LabOptions  # noqa: E402
+from relay import Relay  # noqa: E402
 
 HELP = "Command palette"  # written when the help overlay opens
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
-QUERY_HANDLERS = ("/api/v1/query", "/api/v1/query_range")
-
-
-class Relay:
-    """An HTTP relay to Prometheus that counts the query requests passing through it."""
-
-    def __init__(self, upstream: str) -> None:
-        relay = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._relay(None)
-
-            def do_POST(self) -> None:
-                self._relay(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-            def _relay(self, body: bytes | None) -> None:
-                if self.path.split("?")[0] in QUERY_HANDLERS:
-                    with relay.lock:
-                        relay.count += 1
-                request = urllib.request.Request(  # noqa: S310 (http to the lab only)
-                    upstream + self.path, data=body, method=self.command,
-                    headers={"Content-Type": self.headers.get("Content-Type", "")},
-                )  # fmt: skip
-                try:
-                    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
-                        status, payload = answer.status, answer.read()
-                except urllib.error.HTTPError as exc:
-                    status, payload = exc.code, exc.read()
-                with contextlib.suppress(ConnectionError):  # the client gave up (or is stopping)
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.count = 0
-        self.lock = threading.Lock()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def rss_kib(pid: int) -> int:
