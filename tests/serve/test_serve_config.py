@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promsoc.cli.common import CliError
-from promsoc.cli.serve import build_options
+from promsoc.cli.serve import build_options, split_address
 from promsoc.config import ConfigError, load_file
 
 FULL = """
@@ -80,3 +80,19 @@ def test_ssh_needs_authorized_keys_and_secret_files_must_be_readable(tmp_path: P
         build_options(args(ssh="127.0.0.1:0"), settings)
     with pytest.raises(CliError, match="is empty"):
         build_options(args(web="127.0.0.1:0"), settings)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("8080", ("127.0.0.1", 8080)),
+    ("127.0.0.1:0", ("127.0.0.1", 0)),
+    ("0.0.0.0:2222", ("0.0.0.0", 2222)),
+    ("[::1]:8080", ("::1", 8080)),
+])  # fmt: skip
+def test_listen_addresses_default_to_loopback(text: str, expected: tuple[str, int]) -> None:
+    assert split_address(text, "--web") == expected
+
+
+@pytest.mark.parametrize("text", [":8080", "host:", "host:port", "127.0.0.1:70000", ""])
+def test_bad_listen_addresses_are_usage_errors(text: str) -> None:
+    with pytest.raises(CliError, match="is not HOST:PORT"):
+        split_address(text, "--web")

@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
         "console; all of them share one evaluation of the sources.",
     )
     add_source_options(parser)
-    parser.add_argument("--ssh", metavar="HOST:PORT", help="listen for SSH clients (e.g. 0.0.0.0:2222)")
+    parser.add_argument("--ssh", metavar="HOST:PORT",
+                        help="listen for SSH clients (e.g. 0.0.0.0:2222; a bare PORT is loopback only)")  # fmt: skip
     parser.add_argument("--web", metavar="HOST:PORT",
                         help="serve the console to browsers (e.g. 127.0.0.1:8080; other addresses need "
                         "serve.web password or token)")  # fmt: skip
@@ -33,10 +34,11 @@ def register(subparsers: Any) -> None:
 
 
 def split_address(text: str, option: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT, or a bare PORT; no host means loopback (other machines need it said)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise CliError(f"{option}: {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - an empty host means every address
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host):
+        raise CliError(f"{option}: {text!r} is not HOST:PORT or PORT (e.g. 127.0.0.1:8080, 0.0.0.0:2222)")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -202,9 +202,9 @@ class _Parser(SourceParser):
             return None
         node = entries["listen"][1]
         text = str(self.r.text(node, f"{key}.listen").value)
-        _, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or int(port) > 65535:
-            raise self.r.error(node, f"{key}.listen", f"expected HOST:PORT (e.g. 127.0.0.1:8080), got {text!r}")
+        host, sep, port = text.rpartition(":")
+        if not port.isdigit() or int(port) > 65535 or (sep and not host):
+            raise self.r.error(node, f"{key}.listen", f"expected HOST:PORT or PORT (e.g. 127.0.0.1:8080), got {text!r}")
         return text
 
 
