@@ -118,6 +118,16 @@ def main() -> int:
             cpu = {n: (cpu_seconds(pid) - cpu[n]) / args.seconds for n, pid in pids.items()}
             load = os.getloadavg()[0]
             alone = key_latency(clients[1][0], args.presses)
+            # the same console run locally in a pty, on the same machine at the same moment: the baseline
+            tui = [sys.executable, "-m", "promsoc", "tui", "--config", str(folder / "serve1.yaml")]
+            local = PtyClient(tui, 120, 40)
+            try:
+                local.wait_for("✓ OK", 60)
+                local.emulate = False
+                here = key_latency(local, args.presses)
+            finally:
+                local.send("q")
+                local.close()
             latencies = [key_latency(c, args.presses) for c in clients[5]]
         finally:
             for client in clients[1] + clients[5]:
@@ -136,6 +146,7 @@ def main() -> int:
     print(f"server RSS: {rss0[1] / 1024:.1f} MiB with no viewer; the first viewer +{first / 1024:.1f} MiB, "
           f"each further viewer +{further / 1024:.1f} MiB")  # fmt: skip
     print(f"server CPU: 1 viewer {cpu[1]:.1%} of a core, 5 viewers {cpu[5]:.1%}")
+    print(f"the console run locally (no SSH): key -> screen {summary(here)}")
     print(f"one viewer alone: key -> screen {summary(alone)}")
     for n, samples in enumerate(latencies, 1):
         print(f"viewer {n} of 5 connected: key -> screen {summary(samples)}")
