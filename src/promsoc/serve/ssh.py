@@ -225,7 +225,7 @@ class _Session(asyncssh.SSHServerSession[str]):
         self.ended = self.ended or why
         if self.terminal is not None:
             self.terminal.hang_up()
-        if self.app is not None and self.app.is_running:
+        if self.app is not None:  # also while it is still starting: it then ends as soon as it can
             self.app.exit()
 
     def _write(self, data: str) -> None:
@@ -263,6 +263,9 @@ class _Session(asyncssh.SSHServerSession[str]):
             viewer = ViewerTerminal(self.term, env.get("COLORTERM", ""), "NO_COLOR" in env)
             self.terminal = Terminal(self._write, *self.size)
             self.app = self.server.console_factory(self.terminal, viewer)
+            if chan.is_closing():  # the client left while the console was being made
+                self.ended = self.ended or "disconnected"
+                return 0
             idle = asyncio.get_running_loop().create_task(self._watch_idle())
             try:
                 failed = await run_console(self.app)

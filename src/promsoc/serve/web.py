@@ -213,8 +213,7 @@ class WebServer:
         finally:
             quit_by_viewer = console.done()
             terminal.hang_up()
-            if app.is_running:
-                app.exit()
+            app.exit()  # also while it is still starting: it then ends as soon as it can
             failed = 0
             with contextlib.suppress(asyncio.CancelledError):
                 failed = await console
