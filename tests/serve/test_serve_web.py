@@ -46,7 +46,7 @@ async def test_browser_shows_the_tiles(web_served: Served) -> None:
         shot = await page.screenshot()
         assert len(shot) > 20_000, len(shot)
         # q in the browser ends that console; the page says so
-        await page.locator("#terminal").click()
+        await page.focus(".xterm-helper-textarea")  # xterm.js reads keys there (a click would be a mouse event)
         await page.keyboard.press("q")
         await page.wait_for_selector("body.-closed", timeout=15_000)
     assert web_served.wait_log(r"web session from=127.0.0.1 kiosk=False .*ended=quit")

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from promsoc.detectors.results import Status
 from promsoc.topology.build import build_topology
@@ -369,3 +369,17 @@ async def test_kiosk_may_rotate_through_the_alerts_view() -> None:
         assert app.current_mode == "alerts"
         await app.rotate()
         assert app.current_mode == "overview"
+
+
+async def test_a_poll_landing_while_the_detector_view_composes_does_not_crash_it() -> None:
+    """Served consoles hit this: results arrived between push_screen and the screen's compose."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_detector(TileKey("demo", "ingress-bruteforce"))
+        screen = app.screen
+        assert isinstance(screen, DetectorScreen)
+        screen.state_changed([])  # before its widgets exist
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
+        assert screen.query_one("#findings", DataTable).row_count > 0

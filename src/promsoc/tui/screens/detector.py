@@ -95,6 +95,8 @@ class DetectorScreen(ConsoleScreen):
         super().state_changed(keys)
         if keys and self.key not in keys:
             return
+        if not self.query("#findings"):  # a poll landed while the screen was still composing;
+            return  # on_mount fills it once every widget is there
         result = self.result
         signature = (result.status, result.evaluated_at, tuple(map(repr, result.findings))) if result else None
         if signature == self._signature:
