@@ -11,7 +11,7 @@ import time
 
 from promsoc.alerts import AlertsBoard
 from promsoc.serve.hub import PAST_GRID, Hub
-from promsoc.tui.backend import Silencer
+from promsoc.tui.backend import History, Silencer
 from tests.tui.fakes import NOW, FakeBackend
 
 INTERVAL = 0.3
@@ -25,8 +25,20 @@ class Clock:
         return self.now
 
 
-def live_hub(delay: float = 0.05, interval: float = INTERVAL) -> tuple[Hub, FakeBackend]:
-    domain = FakeBackend(delay=delay)
+class Counting(FakeBackend):
+    """The fake domain, also noting which sparklines were asked for."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay=delay)
+        self.history_calls: list[str] = []
+
+    async def history(self, source: str, detector: str, at: float, window: float) -> History:
+        self.history_calls.append(detector)
+        return await super().history(source, detector, at, window)
+
+
+def live_hub(delay: float = 0.05, interval: float = INTERVAL) -> tuple[Hub, Counting]:
+    domain = Counting(delay=delay)
     return Hub(domain, intervals={"demo": interval}, clock=time.time), domain
 
 
@@ -209,4 +221,23 @@ async def test_viewers_share_the_live_alert_board_and_a_write_refreshes_it_for_a
     assert domain.recorder.writes == ["pentest"] and domain.asked == 2  # the write dropped the shared board
     await first.aclose()
     await second.aclose()
+    await hub.aclose()
+
+
+async def test_the_poller_refreshes_only_the_sparklines_someone_sees() -> None:
+    hub, domain = live_hub(delay=0.0, interval=0.1)
+    view = hub.viewer()
+    results = await view.evaluate("demo", time.time())
+    poller = hub.poller("demo")
+    poller.history_every = 0.2
+    seen, unseen = results[0].detector, results[1].detector
+    await view.history("demo", seen, time.time(), 3600)  # the first round fetched every sparkline
+    first_round = domain.history_calls.copy()
+    assert set(first_round) == {r.detector for r in results}
+    for _ in range(8):  # a console asks every round for the tiles it shows
+        await asyncio.sleep(0.1)
+        await view.evaluate("demo", time.time())
+        await view.history("demo", seen, time.time(), 3600)
+    assert domain.history_calls.count(seen) >= 3
+    assert domain.history_calls.count(unseen) == 1  # nobody has it on screen: not refetched
     await hub.aclose()

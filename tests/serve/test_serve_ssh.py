@@ -11,7 +11,7 @@ import pytest
 from tests.serve.conftest import SshSetup, keygen
 from tests.serve.ptyclient import PtyClient
 
-TILE = "apiserver-unauthorized"
+TILE = "ingress-sqli"  # short enough to be shown whole as a tile title and as a compact line
 EVALUATED = "✓ OK"  # a tile shows a status only once the first evaluation has come in
 
 
@@ -62,15 +62,14 @@ def test_resize_reflows_the_tiles(ssh_setup: SshSetup, clients: list[PtyClient])
     client = open_console(ssh_setup, clients, 120, 40)
     client.wait_for(TILE)
 
-    def same_row(a: str, b: str) -> object:
-        return lambda lines: any(a in line and b in line for line in lines)
+    def row_of(lines: list[str]) -> str:
+        return next((line for line in lines if TILE in line), "")
 
-    # 120 columns: four tiles a row, so the first and the third share a row
-    client.wait_until(same_row(TILE, "rbac-cluster-change"))
+    # 120x40: tiles side by side, so the tile's title row holds several boxes
+    client.wait_until(lambda lines: row_of(lines).count("╭─") >= 3)
     client.resize(80, 24)
-    # 80 columns: two a row
-    client.wait_until(lambda lines: any(TILE in line for line in lines)
-                      and not any(TILE in line and "rbac-cluster-change" in line for line in lines)
+    # 80x24: the tiles no longer fit: one line per detector, with its status, no boxes
+    client.wait_until(lambda lines: "✓ OK" in row_of(lines) and "╭" not in row_of(lines)
                       and all(len(line.rstrip()) <= 80 for line in lines))  # fmt: skip
     assert len(client.lines()) == 24
     client.send("q")

@@ -1,7 +1,8 @@
 """The hub's one poller per source: what every live viewer's tiles and sparklines come from.
 
 While any viewer is live on a source, this loop evaluates it, pauses one refresh interval, and
-evaluates again, exactly as a local console's poller does, and fetches the sparklines every 30 s.
+evaluates again, exactly as a local console's poller does, and every 30 s refetches the
+sparklines that some viewer has on screen (all of them the first time).
 Viewers never start an evaluation of a live source themselves: they get the latest cycle. So the
 sources cost Prometheus one console's worth however many viewers are connected.
 
@@ -41,13 +42,15 @@ class LivePoller:
         self.interval = interval
         self.clock = clock
         self._context = context
+        self.history_every = HISTORY_EVERY
         self.idle_after = 3 * interval + HISTORY_EVERY  # no viewer asked for this long: stop polling
         self._results: list[DetectorResult] | None = None
         self._error: BaseException | None = None
         self._done_at: float | None = None  # when the latest cycle finished
         self._cycle_done = asyncio.Event()  # set when a cycle finishes; a fresh one per cycle
-        self._histories: dict[str, History] = {}
-        self._history_at: float | None = None  # when the latest sparklines were fetched
+        self._histories: dict[str, tuple[float, History]] = {}  # detector -> (fetched at, sparkline)
+        self._history_at: float | None = None  # when the latest round of sparklines was fetched
+        self._wanted: dict[str, float] = {}  # detector -> when a viewer last asked for its sparkline
         self._fetching: asyncio.Future[None] | None = None  # a sparkline fetch under way
         self._asked_at = clock()
         self._task: asyncio.Task[None] | None = None
@@ -70,13 +73,15 @@ class LivePoller:
         self._touch()
         if window != HISTORY_WINDOW:
             return None
-        if not self._history_fresh() and self._fetching is not None:
+        self._wanted[detector] = self.clock()
+        if self._fresh(detector) is None and self._fetching is not None:
             await asyncio.shield(self._fetching)
-        return self._histories.get(detector) if self._history_fresh() else None
+        return self._fresh(detector)
 
-    def _history_fresh(self) -> bool:
-        limit = HISTORY_EVERY + self.interval + 60  # a fetch is due every 30 s, at a cycle's end
-        return self._history_at is not None and self.clock() - self._history_at <= limit
+    def _fresh(self, detector: str) -> History | None:
+        fetched_at, history = self._histories.get(detector, (None, None))
+        limit = self.history_every + self.interval + 60  # a round is due every 30 s, at a cycle's end
+        return history if fetched_at is not None and self.clock() - fetched_at <= limit else None
 
     def _touch(self) -> None:
         self._asked_at = self.clock()
@@ -108,10 +113,19 @@ class LivePoller:
         done, self._cycle_done = self._cycle_done, asyncio.Event()
         done.set()
         if self._results is not None and self._error is None and self._history_due():
-            await self._fetch_histories([r.detector for r in self._results], at)
+            await self._fetch_histories(self._to_refresh([r.detector for r in self._results]), at)
+
+    def _to_refresh(self, detectors: list[str]) -> list[str]:
+        """Every sparkline the first time; after that those some viewer has on screen (a console
+        asks for a tile's sparkline every 30 s while it is seen, every 5 min while it is not: those
+        it then gets from the hub's shared calls)."""
+        if self._history_at is None:
+            return detectors
+        recent = self.clock() - (self.history_every + 2 * self.interval + 5)
+        return [d for d in detectors if self._wanted.get(d, -1.0) >= recent]
 
     def _history_due(self) -> bool:
-        return self._history_at is None or self.clock() - self._history_at >= HISTORY_EVERY
+        return self._history_at is None or self.clock() - self._history_at >= self.history_every
 
     async def _fetch_histories(self, detectors: list[str], at: float) -> None:
         fetched_at = self.clock()
@@ -122,7 +136,7 @@ class LivePoller:
             )
             for detector, answer in zip(detectors, answers, strict=True):
                 if isinstance(answer, History):
-                    self._histories[detector] = answer
+                    self._histories[detector] = (fetched_at, answer)
                 elif isinstance(answer, asyncio.CancelledError):
                     raise answer
             self._history_at = fetched_at

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promsoc.serve.hub import Hub
-from promsoc.serve.session import ServedConsole, ViewerTerminal
+from promsoc.serve.session import ServedConsole, ViewerTerminal, end_all
 from promsoc.serve.ssh import ServeError, SshOptions, SshServer
 from promsoc.serve.terminal import Terminal
 from promsoc.serve.web import WebOptions, WebServer, check_bind
@@ -88,6 +88,7 @@ async def serve(
             ready([s.address for s in servers])
         await stop.wait()
         log.info("stopping (%d viewers connected)", hub.viewers)
+        await end_all()
         return 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,7 @@ server: the hand-off note and Textual's SVG screenshot are refused with a notice
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -80,20 +81,31 @@ class ServedConsole(ConsoleApp):
                 yield command
 
 
-_running = 0
+_live: dict[ServedConsole, asyncio.Future[None]] = {}  # running consoles -> resolved when each ends
 
 
 async def run_console(app: ServedConsole) -> int:
     """Run one viewer's console to its end (the viewer pressed q, or hung up); 0, or 1 when the
     console failed (Textual has written the traceback to the server's stderr, never to the viewer)."""
-    global _running
-    _running += 1
+    ended = _live[app] = asyncio.get_running_loop().create_future()
     try:
         await app.run_async(mouse=True)
     finally:
-        _running -= 1
+        del _live[app]
+        ended.set_result(None)
         # Each console redirects sys.stdout/stderr while it runs and restores what it found, so
         # consoles ending out of order would leave a finished one's capture in place.
-        if _running == 0:
+        if not _live:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     return app.return_code or 0
+
+
+async def end_all(within: float = 10.0) -> int:
+    """The server is stopping: every console ends as if its viewer had pressed q (their workers and
+    threads finish while the loop still runs). Returns how many were running."""
+    running = dict(_live)
+    for app in running:
+        app.exit()
+    if running:
+        await asyncio.wait(running.values(), timeout=within)
+    return len(running)
