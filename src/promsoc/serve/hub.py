@@ -5,8 +5,9 @@ as a local one. A question is answered by *when* it asks about:
 - live (within a minute of now: a console asks for its sparklines at the moment its cycle
   started, which may be seconds ago): the tiles and sparklines come from the source's one poller
   (serve/live.py), the same cycle for every viewer. The other live questions (a chart, the Falco
-  view, the topology map) are asked once and the answer shared until it is one refresh interval
-  old, counted from when it arrived; a viewer who asks while one is under way joins it;
+  view, the timeline, the topology map, Alertmanager's board) are asked once and the answer
+  shared until it is one refresh interval old, counted from when it arrived; a viewer who asks
+  while one is under way joins it;
 - a past moment: snapped to a 10 s grid, evaluated once and kept for ten minutes, so viewers at the
   same moment share one evaluation and a viewer parked there costs Prometheus nothing more.
 A failure is shared like an answer (every viewer shows the same reason, the source is not hammered).
