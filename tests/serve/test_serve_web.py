@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -139,3 +141,31 @@ async def test_token_url_for_a_wall_screen(guarded: WebServer) -> None:
         assert TILE in await screen.wait_for(EVALUATED)
         other = await browser.new_page()
         assert await status_of(other, f"http://{guarded.address}/?token=not-the-token") == "refused"
+
+
+async def test_web_sessions_are_capped(lab: Lab) -> None:
+    settings = load_settings(None, lab.url, None)
+    options = console_options(settings)
+    hub = Hub(LiveBackend(settings), intervals=options.intervals, interval=options.interval)
+    server = WebServer(WebOptions("127.0.0.1", 0, max_sessions=1), console_factory(hub, settings, None))
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"ws://{server.address}/ws?width=100&height=30"
+            async with http.ws_connect(url) as first:
+                drawn = await first.receive(timeout=30)
+                assert drawn.type == aiohttp.WSMsgType.BINARY and len(drawn.data) > 10  # a console is drawing
+                async with http.ws_connect(url) as second:
+                    refused = await second.receive(timeout=30)
+                    assert b"1 viewers are connected already" in refused.data
+                    closing = await second.receive(timeout=30)
+                    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+                assert server.gate.open == 1
+            for _ in range(100):  # the first viewer left: its console ends and frees the place
+                if server.gate.open == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert server.gate.open == 0
+    finally:
+        await server.close()
+        await hub.aclose()
