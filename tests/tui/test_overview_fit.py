@@ -80,7 +80,7 @@ async def test_tiles_keep_severity_and_value_with_unit_at_80_100_120_columns() -
             for tile in tiles(app):
                 assert tile.border_subtitle in ("high", "medium", "critical")  # severity whole
                 title = str(tile.border_title)
-                assert len(title) <= tile.size.width - 4
+                assert len(title) <= tile.size.width - 2  # fits the top border whole
             brute = next(t for t in tiles(app) if t.key.detector == "ingress-bruteforce")
             assert brute.render().plain.splitlines()[2].endswith(" 62%")  # at the sparkline's end
 

@@ -111,7 +111,7 @@ class DetectorTile(Widget, can_focus=True):
 
     def on_resize(self) -> None:
         """A narrow tile shortens its name around an ellipsis, keeping both ends readable."""
-        room = max(8, self.size.width - 6)
+        room = max(8, self.size.width - 2)  # the border title's room: the width minus its corners
         self.border_title = shorten(inert(self.key.detector, limit=60).plain, room)
 
     def set_compact(self, compact: bool) -> None:
@@ -160,7 +160,7 @@ class DetectorTile(Widget, can_focus=True):
         if result.status is Status.OK:
             history = self.history
             if units.lower_is_worse(self.unit) and history and history.points:
-                return Text("quiet · nearest " + units.human(history.points[-1][1], self.unit), style=dim)
+                return Text("quiet · " + units.human(history.points[-1][1], self.unit), style=dim)
             band = history.band if history else None
             return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
         return top_finding(result, self.unit)
