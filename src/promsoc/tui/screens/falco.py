@@ -25,17 +25,28 @@ MARKERS = ("braille", "dot", "+", "x", "o")
 
 
 def plot_lines(plot: PlotextPlot, title: str, lines: dict[str, Points], at: float) -> None:
-    """Up to MAX_LINES series (largest last value first), x in minutes before the cursor."""
+    """Up to MAX_LINES series (largest last value first), x in minutes before the cursor.
+
+    Counts never go below 0, and the y axis leaves the top rows to the legend, so that it sits
+    above the lines instead of over them (as many series as half the plot's rows hold).
+    """
     plt = plot.plt
     plt.clear_figure()
     plt.title(title)
     plt.xlabel("minutes before the time cursor")
     drawable = {name: plottable(points) for name, points in lines.items()}
     ranked = sorted(drawable.items(), key=lambda kv: kv[1][-1][1] if kv[1] else 0.0, reverse=True)
-    for index, (name, points) in enumerate(ranked[:MAX_LINES]):
+    rows = max(4, plot.size.height - 5)
+    shown = ranked[: max(1, min(MAX_LINES, rows // 2))]
+    highest = 0.0
+    for index, (name, points) in enumerate(shown):
         xs = [(t - at) / 60.0 for t, _ in points]
         ys = [v for _, v in points]
+        highest = max([highest, *ys])
         plt.plot(xs, ys, marker=MARKERS[index % len(MARKERS)], label=clean(name, 28))
+    if shown and any(points for _, points in shown):
+        legend_share = (len(shown) + 0.5) / rows
+        plt.ylim(0, (highest or 1.0) / max(0.3, 1 - legend_share))
     if not any(points for _, points in ranked):
         plt.text("no matches", 0.5, 0.5)
         plt.xlim(0, 1)
