@@ -81,6 +81,8 @@ async def test_tiles_keep_severity_and_value_with_unit_at_80_100_120_columns() -
                 assert tile.border_subtitle in ("high", "medium", "critical")  # severity whole
                 title = str(tile.border_title)
                 assert len(title) <= tile.size.width - 2  # fits the top border whole
+            quiet = next(t for t in tiles(app) if t.key.detector == "ingress-fingerprinting")
+            assert quiet.render().plain.splitlines()[1] == "quiet · threshold 30 %"  # the fake's 0.3, as a share
             brute = next(t for t in tiles(app) if t.key.detector == "ingress-bruteforce")
             assert brute.render().plain.splitlines()[2].endswith(" 62%")  # at the sparkline's end
 

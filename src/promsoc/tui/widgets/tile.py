@@ -161,6 +161,8 @@ class DetectorTile(Widget, can_focus=True):
             history = self.history
             if units.lower_is_worse(self.unit) and history and history.points:
                 return Text("quiet · " + units.human(history.points[-1][1], self.unit), style=dim)
+            if history and history.threshold is not None and history.threshold == history.threshold:
+                return Text("quiet · threshold " + units.human(history.threshold, self.unit), style=dim)
             band = history.band if history else None
             return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
         return top_finding(result, self.unit)
