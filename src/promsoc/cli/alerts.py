@@ -19,6 +19,7 @@ from promsoc.cli.common import (
     load_config,
     print_warnings,
 )
+from promsoc.tasks import gather_all
 from promsoc.text import safe
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ async def fetch(source: Source) -> tuple[list[Alert], list[Silence]]:
 
     async with AlertmanagerClient(source) as client:
         try:
-            alerts, silences = await asyncio.gather(client.alerts(), client.silences())
+            alerts, silences = await gather_all(client.alerts(), client.silences())
         except PromError as exc:
             raise CliError(f"Alertmanager {source.display_url}: {exc}", EXIT_SOURCE) from None
     return alerts, silences

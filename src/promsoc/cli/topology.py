@@ -23,6 +23,7 @@ from promsoc.cli.common import (
     retention_warnings,
 )
 from promsoc.cli.output import json_text, write
+from promsoc.tasks import gather_all
 from promsoc.text import safe
 from promsoc.topology.diff import TopologyDiff, diff_topology
 from promsoc.topology.export import to_json
@@ -98,10 +99,10 @@ async def _load(
     try:
         async with PromClient(source) as client:
             if against is None:
-                topo, warnings = await asyncio.gather(load_topology(client, at), old)
+                topo, warnings = await gather_all(load_topology(client, at), old)
                 print_lines(warnings)
                 return source.name, topo, None
-            before, after, warnings = await asyncio.gather(
+            before, after, warnings = await gather_all(
                 load_topology(client, against), load_topology(client, at), old
             )
             print_lines(warnings)

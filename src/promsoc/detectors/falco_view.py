@@ -7,12 +7,12 @@ generations the detectors count).
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from promsoc.prom.types import Points, QueryClient, RangeSeries, Sample
 from promsoc.promql import falco
+from promsoc.tasks import gather_all
 
 HOUR, DAY = 3600.0, 86400.0
 
@@ -110,8 +110,8 @@ async def falco_summary(client: QueryClient, at: float, window: float, step: flo
         "dropped": (falco.dropped("1h"), at),
         "instances": (falco.instances(), at),
     }
-    ranged, answers = await asyncio.gather(
-        over_time, asyncio.gather(*(client.query(q, when) for q, when in instant.values()))
+    ranged, answers = await gather_all(
+        over_time, gather_all(*(client.query(q, when) for q, when in instant.values()))
     )
     got = {name: answer.samples for name, answer in zip(instant, answers, strict=True)}
     return summarise(

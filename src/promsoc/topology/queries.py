@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from promsoc.owners import PARENT_METRICS
 from promsoc.prom.types import QueryClient, Sample
 from promsoc.promql.topology import snapshot_queries, traffic_queries
+from promsoc.tasks import gather_all
 from promsoc.topology.build import (
     SNAPSHOT_TOLERANCE,
     build_topology,
@@ -57,7 +57,7 @@ async def fetch_edges(client: QueryClient, at: float, options: QueryOptions) -> 
     """Workload -> workload traffic from Istio and Linkerd (Istio wins where both see a pair)."""
     for window in (options.rate_window, options.wide_rate_window):
         queries = traffic_queries(window)
-        istio, linkerd = await asyncio.gather(
+        istio, linkerd = await gather_all(
             client.query(queries["istio_total"], at), client.query(queries["linkerd_total"], at)
         )
         if not istio.samples and not linkerd.samples:
@@ -79,8 +79,8 @@ async def fetch_edges(client: QueryClient, at: float, options: QueryOptions) -> 
 async def load_topology(client: QueryClient, at: float, options: QueryOptions | None = None) -> Topology:
     """Query Prometheus for the map at `at` (all queries at once) and build it."""
     opts = options or QueryOptions()
-    snapshots, (edges, mesh) = await asyncio.gather(
-        asyncio.gather(*(fetch_snapshot(client, metric, at, opts) for metric in KSM_METRICS)),
+    snapshots, (edges, mesh) = await gather_all(
+        gather_all(*(fetch_snapshot(client, metric, at, opts) for metric in KSM_METRICS)),
         fetch_edges(client, at, opts),
     )
     (pods, pods_at), (owners, _), (nodes, _), *parents = snapshots
