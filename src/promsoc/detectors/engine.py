@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from promsoc import units
 from promsoc.detectors import requirements
@@ -22,6 +23,8 @@ from promsoc.prom.errors import PromError
 from promsoc.prom.types import InstantResult, QueryClient
 from promsoc.promql import recording
 from promsoc.promql.presence import presence_query
+
+P = TypeVar("P")
 
 DEFAULT_CONCURRENCY = 32
 PRESENCE = "presence"  # not a detector id: those are [a-z0-9-] and the pack has no such id
@@ -39,6 +42,32 @@ def judge(det: Detector, presence: InstantResult) -> requirements.Verdict:
     """The detector's requirements not met at the time of `presence`, and the note about them."""
     seen = requirements.Seen.from_labels(s.labels for s in presence.samples)
     return requirements.judge(det.requires, seen)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A detector's status once its own answer is in, as scan and timeline both decide it."""
+
+    status: Status
+    error: str | None = None
+    missing: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def decide(det: Detector, fired: bool, presence: P | PromError | None,
+           verdict: Callable[[P], requirements.Verdict]) -> Judgement:
+    """Firing if it fired; else `ok` only where the metrics it needs were seen (one ladder, so a
+    timeline step and a scan at that step can never disagree on what silence means)."""
+    if fired:
+        return Judgement(Status.FIRING)
+    if not det.requires:
+        return Judgement(Status.OK)
+    if presence is None or isinstance(presence, PromError):
+        return Judgement(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
+    seen = verdict(presence)
+    if seen.missing:
+        return Judgement(Status.NO_DATA, missing=seen.missing, note=seen.note)
+    return Judgement(Status.OK, note=seen.note)
 
 
 def missing_requirements(det: Detector, presence: InstantResult) -> list[str]:
@@ -99,16 +128,8 @@ def _result(
     if isinstance(outcome, PromError):
         return make(Status.ERROR, error=str(outcome))
     findings = _findings(outcome, det.unit)
-    if findings:
-        return make(Status.FIRING, findings)
-    if not det.requires:
-        return make(Status.OK)
-    if presence is None or isinstance(presence, PromError):
-        return make(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
-    verdict = judge(det, presence)
-    if verdict.missing:
-        return make(Status.NO_DATA, missing=verdict.missing, note=verdict.note)
-    return make(Status.OK, note=verdict.note)
+    judged = decide(det, bool(findings), presence, lambda answer: judge(det, answer))
+    return make(judged.status, findings, error=judged.error, missing=judged.missing, note=judged.note)
 
 
 async def evaluate(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import is_heavy
-from promsoc.detectors.engine import detectors_presence_query
+from promsoc.detectors.engine import decide, detectors_presence_query
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -232,16 +232,8 @@ def _result(
     if isinstance(outcome, PromError):
         return make(Status.ERROR, error=str(outcome))
     found = intervals(outcome, span.step)
-    if found:
-        return make(Status.FIRING, found)
-    if not det.requires:
-        return make(Status.OK)
-    if presence is None or isinstance(presence, PromError):
-        return make(Status.ERROR, error=f"checking its metrics exist failed: {presence}")
-    verdict = _verdict(det, presence)
-    if verdict.missing:
-        return make(Status.NO_DATA, missing=verdict.missing, note=verdict.note)
-    return make(Status.OK, note=verdict.note)
+    judged = decide(det, bool(found), presence, lambda answer: _verdict(det, answer))
+    return make(judged.status, found, error=judged.error, missing=judged.missing, note=judged.note)
 
 
 async def timeline(
