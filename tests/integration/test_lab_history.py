@@ -8,16 +8,23 @@ import pytest
 
 from promsoc.lab import Lab
 from promsoc.lab.cluster import DAY, NEW_DAEMONSET_AGO, RETIRED_AGO, WEEK
-from promsoc.lab.simulator import SPARSE_STEP
+from promsoc.lab.simulator import SPARSE_STEP, TOPOLOGY_STEP
 from tests.integration.labquery import query, scalar
 
 
 def _quiet_now(lab: Lab) -> float:
-    """A recent moment not within a minute of a CronJob pod starting, nor within the 5-minute
-    lookback after one ended (an end backfilled into the gap of a cached history leaves no
-    staleness marker)."""
+    """A recent moment (and the same moment two days before) not within a minute of a CronJob pod
+    starting, nor within the 5-minute lookback after one ended (an end backfilled into the gap
+    of a cached history leaves no staleness marker)."""
+    pods = lab.scenario.cluster.pods
+
+    def busy(t: float, settle: float) -> bool:
+        return any(-60 < t - p.start < settle or -60 < t - p.end < 330 for p in pods)
+
+    # two days back the history holds a sample every TOPOLOGY_STEP: a pod started since the last
+    # one is not in it yet, so `offset 2d` needs that moment quiet for a whole step too
     t = time.time() - 20
-    while any(abs(t - p.start) < 60 or -60 < t - p.end < 330 for p in lab.scenario.cluster.pods):
+    while busy(t, 60) or busy(t - 2 * DAY, TOPOLOGY_STEP + 60):
         t -= 30
     return t
 
