@@ -46,6 +46,8 @@ def color_system(viewer: ViewerTerminal) -> str:
 class ServedConsole(ConsoleApp):
     """The console on a `Terminal` (SSH channel or browser) instead of the process's own tty."""
 
+    OWNS_LOOP = False  # the server's loop: its errors belong to the server's log
+
     def __init__(self, terminal: Terminal, backend: Backend, *, viewer: ViewerTerminal, **options: Any) -> None:
         super().__init__(backend, **options)
         self.terminal = terminal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,7 @@ from textual.worker import Worker
 from promsoc.text import one_line
 from promsoc.tui import themes
 from promsoc.tui.backend import Backend
+from promsoc.tui.backend_loop import quiet_loop_errors
 from promsoc.tui.messages import AlertsUpdated, HistoriesUpdated, PollFailed, ResultsUpdated
 from promsoc.tui.poller import Poller
 from promsoc.tui.screens.base import ConsoleScreen
@@ -67,6 +69,8 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("console.tcss")  # absolute: subclasses elsewhere keep it
     TITLE = "promsoc"
+    OWNS_LOOP: ClassVar[bool] = True
+    """The app runs its own event loop (a local console); a served one shares the server's."""
     MODES: ClassVar[dict[str, Any]] = {
         "overview": OverviewScreen, "falco": falco_screen, "topology": topology_screen, "alerts": alerts_screen,
         "timeline": timeline_screen,
@@ -133,6 +137,8 @@ class ConsoleApp(App[int]):
         self.start_polling()
 
     def on_mount(self) -> None:
+        if self.OWNS_LOOP:  # its stderr is the terminal Textual draws on (promsoc.tui.backend_loop)
+            asyncio.get_running_loop().set_exception_handler(quiet_loop_errors)
         self.theme = self._theme_name
         self.switch_mode("overview")
         if self.kiosk:

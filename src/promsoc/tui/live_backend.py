@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from promsoc import units
 from promsoc.alerts import AlertsBoard
@@ -29,11 +26,8 @@ from promsoc.topology.model import Topology
 from promsoc.topology.queries import load_topology
 from promsoc.tui.alerts_link import AlertsLink, LinkSilencer
 from promsoc.tui.backend import AlertmanagerInfo, BandPoints, Chart, DetectorInfo, FalcoSummary, History
+from promsoc.tui.backend_loop import BackendLoop
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
-
-T = TypeVar("T")
-SWITCH_INTERVAL = 0.001
-"""Longest the UI thread waits for the interpreter while the backend thread computes."""
 
 
 @dataclass(frozen=True)
@@ -219,33 +213,9 @@ class LiveBackend:
     async def aclose(self) -> None:
         self._ranges_of.clear()
         try:
+            await self._worker.cancel_pending()  # queries in flight end before their clients close
             await self._worker.run(self.pool.aclose())
             await self.alerts_link.aclose()
         finally:
-            self._worker.stop()
+            await self._worker.aclose()
 
-
-class BackendLoop:
-    """An event loop in a daemon thread: every Prometheus client of the backend lives on it.
-
-    Parsing answers and judging findings is CPU work: with 5,000 series per answer a poll cycle
-    costs the better part of a second of Python. On the UI's loop that froze the keys; here the
-    UI thread gets the interpreter back within SWITCH_INTERVAL (the GIL's switch interval).
-    Cancelling the awaiting task cancels the coroutine on this loop.
-    """
-
-    def __init__(self) -> None:
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="promsoc-backend", daemon=True)
-        self._thread.start()
-
-    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
-
-    def stop(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=5)
-        if not self.loop.is_running():
-            self.loop.close()
