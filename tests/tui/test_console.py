@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from promsoc.detectors.results import Status
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.topology.build import build_topology
 from promsoc.topology.model import Topology
 from promsoc.topology.synthetic import node_sample, pod_samples, rs_sample
@@ -83,6 +83,27 @@ async def test_header_says_live_or_as_of() -> None:
         assert " LIVE " in str(header.render())
         await pilot.press("right_curly_bracket", "left_square_bracket", "left_square_bracket")
         assert "AS OF 2026-11-28 01:12 UTC (−2h)" in str(header.render())
+
+
+async def test_a_blind_tile_says_why_when_the_pack_knows() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert "blind spot: metrics absent" in tile(app, "cert-expiry-certmanager").render().plain
+        why = "ingress-nginx reports status classes, not codes [b]x[/b]"
+        blind = DetectorResult(
+            "demo", "ingress-fingerprinting", "t", "ingress", "high", Status.NO_DATA, NOW, note=why
+        )
+        app.post_message(ResultsUpdated("demo", [blind], NOW, 0.1, NOW))
+        await pilot.pause()
+        detail = tile(app, "ingress-fingerprinting").render().plain.splitlines()[1]
+        assert detail.startswith("ingress-nginx reports")  # the cause, not "metrics absent"
+        tile(app, "ingress-fingerprinting").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetectorScreen)
+        info = str(app.screen.query_one("#detector-info", Static).render())
+        assert "Blind spot: " + why in info  # whole, and the markup stays text
 
 
 async def test_prometheus_going_away_marks_tiles_stale_and_they_recover() -> None:

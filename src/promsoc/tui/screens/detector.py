@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from promsoc import units
-from promsoc.detectors.results import DetectorResult, Finding
+from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.text import one_line
 from promsoc.tui.messages import ChartLoaded
 from promsoc.tui.safe_text import clean, identifying, inert, labels_line
@@ -140,6 +140,10 @@ class DetectorScreen(ConsoleScreen):
             text.append("PromQL\n", style="bold")
             text.append(info.query.strip())
         result = self.result
+        if result is not None and result.status is Status.NO_DATA:  # what it cannot see, and why
+            text.append("\n\nBlind spot: ", style="bold")
+            absent = ", ".join(clean(family, 80) for family in result.missing)
+            text.append(clean(result.note, 400) if result.note else f"absent: {absent}" if absent else "no metrics")
         if result is not None and result.error:
             text.append("\n\nError: ", style="bold")
             text.append(clean(result.error, 400))

@@ -155,8 +155,8 @@ class DetectorTile(Widget, can_focus=True):
         if result.status is Status.ERROR:
             return inert(result.error or "query failed", style=self.get_component_rich_style("tile--error"))
         dim = self.get_component_rich_style("tile--dim")
-        if result.status is Status.NO_DATA:
-            return Text("blind spot: metrics absent", style=dim)
+        if result.status is Status.NO_DATA:  # the pack's reason when it has one (it names the cause)
+            return inert(result.note or "blind spot: metrics absent", style=dim)
         if result.status is Status.OK:
             history = self.history
             if units.lower_is_worse(self.unit) and history and history.points:
