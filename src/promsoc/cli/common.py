@@ -7,17 +7,21 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from promsoc import times
 from promsoc.config import ConfigError, Settings, load_settings
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.spec import Detector, SpecError
+from promsoc.tasks import gather_all
 from promsoc.text import safe, safe_lines
 
 if TYPE_CHECKING:
+    from promsoc.prom.client import PromClient
     from promsoc.prom.settings import Source
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FIRING = 1
@@ -96,6 +100,18 @@ async def retention_warnings(sources: Sequence[Source], at: float, option: str) 
 
 async def no_warnings() -> list[str]:
     return []
+
+
+async def per_source(
+    sources: Sequence[Source], ask: Callable[[PromClient, str], Awaitable[Sequence[T]]]
+) -> list[T]:
+    """`ask(client, name)` on every source at once (a client each, all closed after); the answers
+    in source order, flattened. A failure cancels the other sources' work before it is raised."""
+    from promsoc.prom.sources import Sources
+
+    async with Sources(sources) as pool:
+        answers = await gather_all(*(ask(pool[name], name) for name in pool.names))
+    return [item for items in answers for item in items]
 
 
 def print_lines(lines: Sequence[str]) -> None:

@@ -22,6 +22,7 @@ from promsoc.cli.common import (
     load_config,
     no_warnings,
     parse_time,
+    per_source,
     print_lines,
     print_warnings,
     retention_warnings,
@@ -58,13 +59,7 @@ async def scan_sources(
     settings: Settings, detectors: Sequence[Detector], at: float
 ) -> list[DetectorResult]:
     """Every detector on every source, sources concurrently; results in source, pack order."""
-    from promsoc.prom.sources import Sources
-
-    async with Sources(settings.sources) as pool:
-        per_source = await asyncio.gather(
-            *(evaluate(detectors, pool[name], name, at) for name in pool.names)
-        )
-    return [result for results in per_source for result in results]
+    return await per_source(settings.sources, lambda client, name: evaluate(detectors, client, name, at))
 
 
 class Outcome(Protocol):

@@ -21,6 +21,7 @@ from promsoc.cli.common import (
     load_config,
     parse_duration,
     parse_moment,
+    per_source,
     print_lines,
     print_warnings,
     retention_warnings,
@@ -89,13 +90,7 @@ async def timeline_sources(
     settings: Settings, detectors: Sequence[Detector], span: Range
 ) -> list[TimelineResult]:
     """Every detector's intervals on every source, sources concurrently."""
-    from promsoc.prom.sources import Sources
-
-    async with Sources(settings.sources) as pool:
-        per_source = await asyncio.gather(
-            *(timeline(detectors, pool[name], name, span) for name in pool.names)
-        )
-    return [result for results in per_source for result in results]
+    return await per_source(settings.sources, lambda client, name: timeline(detectors, client, name, span))
 
 
 def to_json(results: Sequence[TimelineResult], span: Range) -> dict[str, Any]:
