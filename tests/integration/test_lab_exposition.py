@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
+from dataclasses import replace
 
 import pytest
 
@@ -144,3 +145,20 @@ def test_exposition_escapes_label_values() -> None:
 
     text = render_series("x", {"a": 'quote " back \\ nl \n'})
     assert text == 'x{a="quote \\" back \\\\ nl \\n"}'
+
+
+def test_a_multi_cluster_lab_has_the_same_families_and_labels_plus_cluster() -> None:
+    """metrics.md holds in every cluster; the only difference is the `cluster` label on every series."""
+    anchor = 1_800_000_000.0
+    one = SimOptions(history_days=2.0, traffic_days=1.0, fine_hours=1.0)
+    types1, samples1 = parse(Simulator(anchor, one).exposition(anchor + 30))
+    types3, samples3 = parse(Simulator(anchor, replace(one, clusters=3)).exposition(anchor + 30))
+    assert types3 == types1
+    assert samples3.keys() == samples1.keys()
+    for name, series in samples3.items():
+        assert {s["cluster"] for s in series} == {"cluster-1", "cluster-2", "cluster-3"}, name
+        shapes = {frozenset(s.keys() - {"cluster"}) for s in series}
+        assert shapes == {frozenset(s.keys()) for s in samples1[name]}, name
+    for family, (kind, labels) in REQUIRED.items():
+        for s in _samples_of(family, kind, samples3):
+            assert labels <= s.keys(), family

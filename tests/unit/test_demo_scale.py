@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from promsoc.cli import build_parser
 from promsoc.cli.demo import _options
 from promsoc.lab import LabOptions
@@ -31,3 +33,63 @@ def test_a_scaled_cluster_has_every_detectors_families_for_every_pod_and_node() 
     pods = {s.text for s in sim.series if s.name == "container_cpu_usage_seconds_total"}
     nodes = {s.text for s in sim.series if s.name == "falcosecurity_scap_n_evts_total"}
     assert len(pods) >= 900 and len(nodes) == 40
+
+
+def test_clusters_make_a_scaled_lab_with_one_cluster_label_per_cluster() -> None:
+    opts = options("--clusters", "3")
+    assert opts.clusters == 3 and opts.traffic
+    assert (opts.history_days, opts.traffic_days, opts.fine_hours) == (2.0, 1.0, 1.0)
+    assert options().fine_hours == 10.0 and options().clusters == 1
+    assert options("--pods", "5000", "--nodes", "200").fine_hours == 1.0
+
+
+def test_clusters_are_bounded_by_the_labs_pods_in_all() -> None:
+    import pytest
+
+    from promsoc.cli.common import CliError
+
+    for argv in (("--clusters", "0"), ("--clusters", "51"), ("--clusters", "20", "--pods", "300")):
+        with pytest.raises(CliError, match="--clusters"):
+            options(*argv)
+
+
+def test_each_cluster_has_its_own_inventory_and_its_own_incident_at_any_moment() -> None:
+    anchor = 1_764_460_800.0
+    sim = Simulator(anchor, options("--clusters", "3").sim_options(), live_start=anchor + 30)
+    assert list(sim.scenarios) == ["cluster-1", "cluster-2", "cluster-3"]
+    by_cluster: dict[str, set[str]] = {}
+    for s in sim.series:
+        by_cluster.setdefault(s.labels["cluster"], set()).add(s.labels.get("pod", ""))
+        assert s.text.endswith(f'cluster="{s.labels["cluster"]}"}}')
+    assert set(by_cluster) == set(sim.scenarios)
+    # own inventories: pod names (random suffixes) differ between clusters
+    assert len(by_cluster["cluster-1"] & by_cluster["cluster-2"]) < len(by_cluster["cluster-1"]) / 2
+    # the first cluster is the single-cluster lab's scenario; the others are rotated
+    single = Simulator(anchor, options("--pods", "119").sim_options(), live_start=anchor + 30).scenario
+    first = sim.scenarios["cluster-1"]
+    assert [(i.name, i.start) for i in first.incidents] == [(i.name, i.start) for i in single.incidents]
+    for incident in first.attacks:
+        if incident.end - incident.start > 600:  # the 30-minute one overlaps its rotated copies
+            continue
+        at = incident.eval_at
+        for name, other in sim.scenarios.items():
+            active = {i.name for i in other.incidents if i.start <= at < i.end}
+            if name != "cluster-1":
+                assert incident.name not in active, (name, incident.name)
+    # live repeats (a new one every 90 s, each active 4 minutes): the clusters run different ones
+    for k in range(20):
+        at = anchor + 30 + 90 * k + 10
+        live = [tuple(n for n in s.windows if s.active(n, at) and not any(
+            i.name == n and i.start <= at < i.end for i in s.incidents)) for s in sim.scenarios.values()]
+        assert all(live) and len(set(live)) == 3, live
+
+
+def test_the_multi_cluster_demo_config_has_one_source_per_cluster_with_its_selector(tmp_path: Path) -> None:
+    from promsoc.cli.demo import sources_config
+    from promsoc.config import load_file
+
+    path = tmp_path / "demo.yaml"
+    path.write_text(sources_config("http://127.0.0.1:9090", 3))
+    sources = load_file(path).sources
+    assert [(s.name, s.url, s.selector) for s in sources] == [
+        (f"cluster-{i}", "http://127.0.0.1:9090", f'cluster="cluster-{i}"') for i in (1, 2, 3)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promsoc.cli.common import EXIT_USAGE, CliError, configured_detectors, load_config
@@ -28,6 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="only run the lab: print its Prometheus URL and serve until Ctrl-C")
     parser.add_argument("--pods", type=int, default=120, help="pods in the simulated cluster (max 5000)")
     parser.add_argument("--nodes", type=int, default=6, help="nodes in the simulated cluster (max 200)")
+    parser.add_argument("--clusters", type=int, default=1,
+                        help="simulate N clusters behind one Prometheus (a `cluster` label, as Thanos/Mimir "
+                        "show them); the console gets one source per cluster")
     parser.add_argument("--topology-only", action="store_true",
                         help="only the topology families (kube-state-metrics): a fast start for map benchmarks")
     parser.add_argument("--no-cache", action="store_true",
@@ -50,19 +55,26 @@ def _options(args: argparse.Namespace) -> LabOptions:
         raise CliError(f"--pods: {args.pods} is outside 6..5000")
     if not 2 <= args.nodes <= 200:
         raise CliError(f"--nodes: {args.nodes} is outside 2..200")
-    scaled = args.pods != 120 or args.nodes != 6
+    if not 1 <= args.clusters <= 50:
+        raise CliError(f"--clusters: {args.clusters} is outside 1..50")
+    if args.pods * args.clusters > 5000:
+        raise CliError(f"--pods x --clusters: {args.pods * args.clusters} pods in all, more than the lab's 5000")
+    scaled = args.pods != 120 or args.nodes != 6 or args.clusters > 1
     alerts = not args.no_alertmanager and _alertmanager_installed()
     return LabOptions(
         pods=args.pods,
         nodes=args.nodes,
+        clusters=args.clusters,
         cache=not args.no_cache,
         falcosidekick_legacy=args.legacy_falcosidekick,
         ingress_status_classes=args.ingress_status_classes,
-        # every detector's metrics at any scale; a scaled cluster keeps 2 days of topology and one
-        # day of traffic (the seasonal band's day-ago point), which is what its cold start costs
+        # every detector's metrics at any scale; a scaled cluster (or several) keeps 2 days of
+        # topology and one day of traffic (the seasonal band's day-ago point), 30 s samples only in
+        # the last hour (120 s before): its cold start is mostly samples through promtool
         traffic=not args.topology_only,
         history_days=29.0 if not scaled else 2.0,
         traffic_days=8.0 if not scaled else 1.0,
+        fine_hours=10.0 if not scaled else 1.0,
         # the loop on-call lives in: promsoc's detectors as Prometheus rules, firing into Alertmanager
         alertmanager=alerts,
         alert_rules=_alert_rules() if alerts else "",
@@ -103,13 +115,30 @@ def run(args: argparse.Namespace) -> int:
     except LabError as exc:
         raise CliError(f"the lab could not start: {exc}", EXIT_USAGE) from None
     try:
-        how = "reused a cached history" if lab.cache_hit else "built a fresh history"
-        print(f"promsoc demo: lab ready in {lab.startup_seconds:.1f}s ({how})", file=sys.stderr)
-        if args.no_tui:
-            return _serve(lab)
-        return _console(lab, args)
+        with tempfile.TemporaryDirectory(prefix="promsoc-demo-") as tmp:
+            how = "reused a cached history" if lab.cache_hit else "built a fresh history"
+            print(f"promsoc demo: lab ready in {lab.startup_seconds:.1f}s ({how})", file=sys.stderr)
+            config = None
+            if options.clusters > 1:  # one source per cluster, as a config file the user can reuse
+                config = Path(tmp) / "promsoc-demo.yaml"
+                config.write_text(sources_config(lab.url, options.clusters), encoding="utf-8")
+            if args.no_tui:
+                return _serve(lab, config)
+            return _console(lab, args, config)
     finally:
         lab.stop()
+
+
+def sources_config(url: str, clusters: int) -> str:
+    """The config of a multi-cluster lab: one source per cluster, all on the lab's Prometheus, each
+    with the `cluster` selector that every one of its queries gets (as on Thanos or Mimir)."""
+    from promsoc.lab.simulator import cluster_name
+
+    lines = [f"# promsoc demo --clusters {clusters}: one source per simulated cluster", "sources:"]
+    for index in range(clusters):
+        name = cluster_name(index)
+        lines += [f"  - name: {name}", f"    url: {url}", f"    selector: 'cluster=\"{name}\"'"]
+    return "\n".join(lines) + "\n"
 
 
 def _require_terminal() -> None:
@@ -124,11 +153,14 @@ def _require_terminal() -> None:
         raise CliError(f"{exc}; `promsoc demo --no-tui` serves the lab alone", EXIT_USAGE) from None
 
 
-def _serve(lab: Lab) -> int:
+def _serve(lab: Lab, config: Path | None) -> int:
     print(f"Prometheus: {lab.url}", flush=True)
     if lab.alertmanager is not None:
         print(f"Alertmanager: {lab.alertmanager.url}", flush=True)
-    print("Serving the lab until Ctrl-C. Try: promsoc scan --url " + lab.url, file=sys.stderr, flush=True)
+    if config is not None:
+        print(f"Config: {config}", flush=True)
+    target = f"--config {config}" if config is not None else f"--url {lab.url}"
+    print(f"Serving the lab until Ctrl-C. Try: promsoc scan {target}", file=sys.stderr, flush=True)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:
@@ -144,17 +176,18 @@ def _serve(lab: Lab) -> int:
     return 0
 
 
-def _console(lab: Lab, args: argparse.Namespace) -> int:
-    from promsoc.config import load_settings
+def _console(lab: Lab, args: argparse.Namespace, config: Path | None) -> int:
+    from dataclasses import replace
+
+    from promsoc.config import adhoc_alertmanager, load_file, load_settings
     from promsoc.tui.app import run_console
 
-    # the lab is the only source, named as in the contract's examples
+    # the lab is the only source, named as in the contract's examples; or one source per cluster
     settings = load_settings(None, lab.url, "demo")
+    if config is not None:
+        settings = replace(settings, sources=load_file(config).sources)
     if lab.alertmanager is not None:
         # the lab's own Alertmanager: silencing from the console is part of the demo
-        from dataclasses import replace
-
-        from promsoc.config import adhoc_alertmanager
 
         lab_am = replace(adhoc_alertmanager(lab.alertmanager.url), allow_silence=True)
         settings = replace(settings, alertmanager=lab_am, source_alertmanagers={})

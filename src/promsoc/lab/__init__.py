@@ -38,7 +38,8 @@ class LabOptions(SimOptions):
 class Lab:
     """Backfill the simulated history, serve live values, run Prometheus on them.
 
-    `Lab(options).start()` (or `with Lab() as lab:`) gives `.url`, `.scenario` and `.anchor`.
+    `Lab(options).start()` (or `with Lab() as lab:`) gives `.url`, `.scenario` and `.anchor`;
+    with `clusters` > 1, `.scenarios` holds each cluster's (`.scenario` is the first's).
     """
 
     def __init__(self, options: LabOptions | None = None) -> None:
@@ -60,6 +61,12 @@ class Lab:
     def scenario(self) -> Scenario:
         assert self.simulator is not None, "the lab is not running"
         return self.simulator.scenario
+
+    @property
+    def scenarios(self) -> dict[str, Scenario]:
+        """Each cluster's scenario by its `cluster` label value (`LabOptions.clusters`)."""
+        assert self.simulator is not None, "the lab is not running"
+        return self.simulator.scenarios
 
     @property
     def anchor(self) -> float:

@@ -236,16 +236,22 @@ def incident_labels(cluster: Cluster, at: float) -> dict[str, dict[str, str]]:
 
 
 def build_scenario(
-    cluster: Cluster, anchor: float, live_start: float | None, opening: float | None = None
+    cluster: Cluster, anchor: float, live_start: float | None, opening: float | None = None,
+    rotation: int = 0,
 ) -> Scenario:
     """Lay the timeline into the 8 hours before the anchor; optionally repeat attacks live,
-    and (`opening`) run OPENING once from that moment, before the live repeats begin."""
+    and (`opening`) run OPENING once from that moment, before the live repeats begin.
+
+    `rotation` k (the lab's k+1-th cluster) starts the timeline k pairs later, wrapping round,
+    and the live repeats k attacks later: at any moment each cluster has its own incident.
+    """
     first = anchor - 8 * HOUR
     labels = incident_labels(cluster, anchor)
     incidents: list[Incident] = []
     windows: dict[str, list[Window]] = {}
     slot = 0
-    for name, detector, benign, summary in _TIMELINE:
+    turn = 2 * rotation % len(_TIMELINE)
+    for name, detector, benign, summary in _TIMELINE[turn:] + _TIMELINE[:turn]:
         start = first + slot * SLOT
         active, slots = LONG.get(name, (ACTIVE, 1))
         slot += slots
@@ -262,7 +268,8 @@ def build_scenario(
         attacks = [name for name, _d, benign, _s in _TIMELINE if not benign]
         period = LIVE_EVERY * len(attacks)
         for i, name in enumerate(attacks):
-            windows[name].append(Window(live_start + i * LIVE_EVERY, LIVE_ACTIVE, period))
+            place = (i - rotation) % len(attacks)
+            windows[name].append(Window(live_start + place * LIVE_EVERY, LIVE_ACTIVE, period))
         if opening is not None:
             windows[OPENING].append(Window(opening, LIVE_ACTIVE))
     quiet = [anchor - 9 * HOUR, anchor - 20 * HOUR - 1800, anchor - 2 * DAY - 3 * HOUR,

@@ -34,7 +34,12 @@ class Series:
     text: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
-        self.text = render_series(self.name, self.labels)
+        self.relabel(self.labels)
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Replace the labels (e.g. add the lab's `cluster` label); text and key follow."""
+        self.labels = labels
+        self.text = render_series(self.name, labels)
         self.key = f"{self.text}@{self.start}"
 
     def present(self, t: float) -> bool:

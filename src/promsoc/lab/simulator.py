@@ -14,8 +14,7 @@ from promsoc.lab.cluster import DAY, HOUR, Cluster, build_cluster
 from promsoc.lab.scenario import Scenario, build_scenario
 from promsoc.lab.series import LIVE, TOPOLOGY, TRAFFIC, Family, Series, constant, render_series, stable_seed
 
-FINE_SPAN = 10 * HOUR  # the incident window keeps 30-second samples
-FINE_STEP = 30
+FINE_STEP = 30  # the last `fine_hours` of history (the default lab's incident window) keep 30 s samples
 TOPOLOGY_STEP = 300  # within the 5-minute lookback: instant queries always see a sample
 SPARSE_STEP = 900  # topology older than the traffic window is sparse, as after downsampling
 TRAFFIC_STEP = 120  # two samples in every 5-minute rate() window
@@ -39,6 +38,13 @@ class SimOptions:
     ingress_status_classes: bool = False  # ingress-nginx run with --report-status-classes
     traffic: bool = True  # False: only the topology families (for the scale benchmark)
     seed: int = 7
+    fine_hours: float = 10.0  # the last hours of history at FINE_STEP (the 8 h of incidents and a margin)
+    clusters: int = 1  # > 1: that many clusters behind one Prometheus, told apart by a `cluster` label
+
+
+def cluster_name(index: int) -> str:
+    """The `cluster` label of the lab's index-th cluster (0-based): cluster-1, cluster-2, ..."""
+    return f"cluster-{index + 1}"
 
 
 def family_of(name: str) -> str:
@@ -63,20 +69,33 @@ class Simulator:
     ) -> None:
         self.anchor = anchor
         self.options = options
-        self.cluster: Cluster = build_cluster(
-            anchor, history=options.history_days * DAY, pods=options.pods, nodes=options.nodes,
-            seed=options.seed,
-        )
         live = options.live_incidents
-        self.scenario: Scenario = build_scenario(
-            self.cluster, anchor, live_start if live else None, opening if live else None
-        )
-        self.series = self._build_series()
+        self.scenarios: dict[str, Scenario] = {}
+        """Each cluster's scenario by its `cluster` label (one cluster: the key is cluster-1)."""
+        self.series: list[Series] = []
+        for index in range(max(1, options.clusters)):
+            cluster = build_cluster(
+                anchor, history=options.history_days * DAY, pods=options.pods, nodes=options.nodes,
+                seed=options.seed + index,
+            )
+            # every cluster runs the scripted incidents, rotated so that each has its own at any
+            # moment; the demo's opening attack is the first cluster's
+            scenario = build_scenario(cluster, anchor, live_start if live else None,
+                                      opening if live and index == 0 else None, rotation=index)
+            self.scenarios[cluster_name(index)] = scenario
+            series = self._build_series(cluster, scenario)
+            if options.clusters > 1:
+                for one in series:
+                    one.relabel({**one.labels, "cluster": cluster_name(index)})
+            self.series += series
+        self.scenario: Scenario = self.scenarios[cluster_name(0)]
+        self.cluster: Cluster = self.scenario.cluster
+        self.series.sort(key=lambda x: (family_of(x.name), x.name, x.text, x.start))
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float]] = {}
 
-    def _build_series(self) -> list[Series]:
-        c, s, o = self.cluster, self.scenario, self.options
+    def _build_series(self, c: Cluster, s: Scenario) -> list[Series]:
+        o = self.options
         series = families_k8s.kube_state_metrics(c, s)
         if o.traffic:
             series += families_control.apiserver(c, s)
@@ -89,7 +108,6 @@ class Simulator:
             series += families_traffic.linkerd(c, s)
             series += families_falco.falco(c, s)
             series += families_falco.falcosidekick(c, s, legacy=o.falcosidekick_legacy)
-        series.sort(key=lambda x: (family_of(x.name), x.name, x.text, x.start))
         _missed_scrapes(series, s)
         return series
 
@@ -100,7 +118,7 @@ class Simulator:
             return []
         begin = self.anchor - (self.options.history_days if schedule == TOPOLOGY
                                else self.options.traffic_days) * DAY
-        fine_from = self.anchor - FINE_SPAN
+        fine_from = self.anchor - self.options.fine_hours * HOUR
         # (step, from, until): sparse old topology, then the coarse step, then the fine one
         phases: list[tuple[int, float, float]] = []
         if schedule == TOPOLOGY:
@@ -232,4 +250,4 @@ def _missed_scrapes(series: list[Series], scenario: Scenario) -> None:
             s.gaps = ((at + 90, at + 150),)
 
 
-__all__ = ["FAMILIES", "SimOptions", "Simulator", "family_of"]
+__all__ = ["FAMILIES", "SimOptions", "Simulator", "cluster_name", "family_of"]

@@ -1,0 +1,62 @@
+"""A lab of three clusters behind one Prometheus (a `cluster` label, as Thanos or Mimir show them):
+one source per cluster, each with its `cluster` selector, and every detector runs per cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promsoc.cli.demo import sources_config
+from promsoc.lab import Lab, LabOptions
+from tests.integration.labquery import query
+from tests.integration.test_scan_cli import promsoc
+
+CLUSTERS = ("cluster-1", "cluster-2", "cluster-3")
+
+
+@pytest.fixture(scope="module")
+def clusters_lab() -> Iterator[Lab]:
+    """As `promsoc demo --clusters 3` builds it (2 days of topology, 1 of traffic), without live repeats."""
+    cache = os.environ.get("PROMSOC_LAB_CACHE")
+    options = LabOptions(clusters=3, history_days=2.0, traffic_days=1.0, fine_hours=1.0, live_incidents=False,
+                         scrape_interval="5s", cache_dir=Path(cache) if cache else None)
+    with Lab(options) as running:
+        yield running
+
+
+def scan(lab: Lab, config: Path, at: float) -> dict[tuple[str, str], dict[str, object]]:
+    proc = promsoc("scan", "--config", str(config), "--at", str(at), "--format", "json")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return {(r["source"], r["detector"]): r for r in json.loads(proc.stdout)["results"]}
+
+
+def test_an_incident_fires_only_in_its_own_clusters_source(clusters_lab: Lab, tmp_path: Path) -> None:
+    lab = clusters_lab
+    config = tmp_path / "clusters.yaml"
+    config.write_text(sources_config(lab.url, 3))
+    pods = {r["metric"]["cluster"]: r["value"][1] for r in query(lab.url, "count by (cluster) (kube_pod_info)")}
+    assert set(pods) == set(CLUSTERS)
+    for owner, name in (("cluster-1", "bruteforce"), ("cluster-2", "crypto-miner"), ("cluster-3", "secrets-denied")):
+        incident = lab.scenarios[owner].incident(name)
+        results = scan(lab, config, incident.eval_at)
+        assert len(results) == 17 * 3
+        for cluster in CLUSTERS:
+            entry = results[(cluster, incident.detector)]
+            if cluster == owner:
+                assert entry["status"] == "firing", (cluster, name, entry)
+                findings = entry["findings"]
+                assert isinstance(findings, list)
+                # the finding names this cluster's own object (crypto-miner: its own thumbnailer pod)
+                assert any(incident.labels.items() <= f["labels"].items() for f in findings), findings
+            else:
+                assert entry["status"] == "ok", (cluster, name, entry)
+        # meanwhile the other clusters run their own incidents (the timeline is rotated per cluster)
+        for cluster in CLUSTERS:
+            mine = [i for i in lab.scenarios[cluster].attacks
+                    if i.start + 300 <= incident.eval_at < i.end and i.end - i.start <= 600]
+            for other in mine:
+                assert results[(cluster, other.detector)]["status"] == "firing", (cluster, other.name)
