@@ -8,6 +8,7 @@ what it spends meanwhile with no console at all (scraping, measured before and a
 as they cross the wire (compressed), counted by a transport that forwards to the real server.
 
     .venv/bin/python bench/bench_idle_console.py [--seconds 120] [--refresh 30] [--pods 5000 --nodes 200]
+        [--now-only] [--url URL --pid PID]   # --url/--pid: a lab already running (its Prometheus's pid)
 Budget (issue 10): <= 1 % of a core and <= 100 kB of responses a minute on the lab, <= 5 % on the
 5,000-pod lab (as `promsoc demo --pods 5000 --nodes 200` builds it; PROMSOC_LAB_CACHE: its cache).
 """
@@ -124,17 +125,26 @@ def main() -> int:
     parser.add_argument("--refresh", type=float, default=30.0)
     parser.add_argument("--pods", type=int, default=120)
     parser.add_argument("--nodes", type=int, default=6)
+    parser.add_argument("--now-only", action="store_true", help="leave out the baseline (whole ranges)")
+    parser.add_argument("--url", help="a lab already running (e.g. with the recording rules), not a new one")
+    parser.add_argument("--pid", type=int, help="with --url: its Prometheus's process id (for /proc)")
     args = parser.parse_args()
+    if args.url:
+        return report(args, args.url, args.pid)
     cache = os.environ.get("PROMSOC_LAB_CACHE")
     options = LabOptions(live_incidents=False, pods=args.pods, nodes=args.nodes,
                          cache_dir=Path(cache) if cache else None)  # fmt: skip
     if (args.pods, args.nodes) != (120, 6):  # as the scaled demo
         options = replace(options, history_days=2.0, traffic_days=1.0)
     with Lab(options) as lab:
-        pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
-        idle = [idle_cpu(pid, args.seconds / 2)]
-        costs = [asyncio.run(poll(t, lab.url, args.seconds, args.refresh, pid)) for t in (BaselineBackend, LiveBackend)]
-        idle.append(idle_cpu(pid, args.seconds / 2))
+        return report(args, lab.url, getattr(getattr(lab.prometheus, "_proc", None), "pid", None))
+
+
+def report(args: argparse.Namespace, url: str, pid: int | None) -> int:
+    variants = (LiveBackend,) if args.now_only else (BaselineBackend, LiveBackend)
+    idle = [idle_cpu(pid, min(60.0, args.seconds / 2))]
+    costs = [asyncio.run(poll(t, url, args.seconds, args.refresh, pid)) for t in variants]
+    idle.append(idle_cpu(pid, min(60.0, args.seconds / 2)))
     base = sum(idle) / len(idle)
     print(f"lab: {args.pods} pods, {args.nodes} nodes")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; refresh {args.refresh:.0f} s, "
@@ -145,6 +155,8 @@ def main() -> int:
         share = max(0.0, cost.cpu / cost.seconds - base) * 100
         rate, kilobytes = cost.requests / minutes, cost.bytes / 1e3 / minutes
         print(f"{cost.name:<24} {share:11.2f} {rate:12.1f} {kilobytes:8.1f} {cost.cycles:6d}")
+    if len(costs) < 2:
+        return 0
     before, after = costs
     cpu_ratio = (after.cpu / after.seconds - base) / max(before.cpu / before.seconds - base, 1e-9)
     print(f"incremental / before: Prometheus CPU {cpu_ratio:.2f}x, bytes {after.bytes / max(before.bytes, 1):.3f}x, "

@@ -19,8 +19,10 @@ from urllib.parse import parse_qs
 import httpx
 
 from promsoc.config import load_settings
+from promsoc.detectors.cadence import heavy_sparkline
 from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.lab import Lab
 from promsoc.prom.client import PromClient
 from promsoc.prom.range_cache import RangeCache, constant, grid
@@ -161,7 +163,12 @@ def test_a_console_cycle_asks_each_query_once_and_then_only_new_steps(lab: Lab) 
     assert ranges, "the second cycle refreshed the sparklines"
     spans = [float(p["end"]) - float(p["start"]) for p in ranges]
     assert max(spans) <= 120 + REFRESH + steps_for(WINDOW)  # the overlap and the new steps, not the hour
-    assert len(ranges) == len([p for path, p in first if path.endswith("query_range")])
+    heavy = {q for det in load_detectors() if heavy_sparkline(plan := sparkline_plan(det))
+             for q in (plan.signal, plan.edge, plan.fired) if q}  # fmt: skip
+    first_ranges = [p for path, p in first if path.endswith("query_range")]
+    assert {p["query"] for p in first_ranges} & heavy, "the first cycle fetched the heavy sparklines"
+    assert not {p["query"] for p in ranges} & heavy  # kept for HEAVY_SPARKLINE_EVERY
+    assert len(ranges) == len([p for p in first_ranges if p["query"] not in heavy])
 
 
 def test_the_newest_sparkline_point_is_the_scan_answer_when_the_query_is_the_same(lab: Lab) -> None:

@@ -65,6 +65,9 @@ class DetectorResult:
     warnings: tuple[str, ...] = ()
     """The server's warnings with the answer: a Thanos or Mimir partial response (a store that did
     not answer) says so here, and the result may be missing series."""
+    every: float = 0.0
+    """Seconds between a live console's evaluations of it when more than one refresh
+    (`detectors.cadence`: a detector that scales with the pods, read raw); 0: every refresh."""
 
     @property
     def slow(self) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from promsoc import units
 from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
+from promsoc.detectors import cadence
 from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.falco_view import falco_summary
@@ -28,6 +30,9 @@ from promsoc.tui.alerts_link import AlertsLink, LinkSilencer
 from promsoc.tui.backend import AlertmanagerInfo, BandPoints, Chart, DetectorInfo, FalcoSummary, History
 from promsoc.tui.backend_loop import BackendLoop
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
+
+SparkPoints = tuple[list[tuple[float, float]], list[tuple[float, float]], list[float]]
+"""A sparkline as fetched: its points, its band edge and the moments it fired."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class LiveBackend:
         self._by_id = {d.id: d for d in self._detectors}
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
+        self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
+        self._sparks: dict[tuple[str, str], tuple[float, SparkPoints]] = {}  # heavy sparklines kept
+        self.clock = time.time
         self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
 
@@ -98,7 +106,13 @@ class LiveBackend:
         return cache
 
     async def _evaluate(self, source: str, at: float) -> list[DetectorResult]:
-        results = await evaluate(self._detectors, self._client(source), source, at)
+        """Every enabled detector at `at`; live, a costly one may answer with its last result
+        (`detectors.cadence`: it says so, and how often it is evaluated)."""
+        pace = self._cadences.setdefault(source, cadence.Cadence(lambda: self.clock()))
+        enabled = [det for det in self._detectors if det.enabled]
+        due, kept = pace.split(enabled, at)
+        fresh = await evaluate(due, self._client(source), source, at) if due else []
+        results = pace.merge(enabled, fresh, kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
 
@@ -108,17 +122,21 @@ class LiveBackend:
         if det.signal is not None or scan is None or scan[0] != at:
             return None
         result = scan[1].get(det.id)
-        return result if result is not None and result.status in (Status.FIRING, Status.OK) else None
+        if result is None or result.evaluated_at != at:  # kept from an earlier cycle (cadence)
+            return None
+        return result if result.status in (Status.FIRING, Status.OK) else None
 
     async def _ranges(
-        self, source: str, queries: dict[str, str | None], at: float, window: float, *, tip: bool = False
+        self, source: str, queries: dict[str, str | None], at: float, window: float, *, tip: bool = False,
+        step: float | None = None,
     ) -> dict[str, list[RangeSeries]]:
         """Every named query over the window, at once; a missing query answers nothing.
 
-        The ranges are on the step grid and cached (`RangeCache`); `tip` adds the moment `at`
-        itself, which a chart needs and a sparkline does without.
+        The ranges are on the step grid (`steps_for(window)` unless `step` is given) and cached
+        (`RangeCache`); `tip` adds the moment `at` itself, which a chart needs and a sparkline
+        does without.
         """
-        cache, step = self.ranges(source), steps_for(window)
+        cache, step = self.ranges(source), step or steps_for(window)
 
         async def one(promql: str | None) -> list[RangeSeries]:
             return (await cache.query_range(promql, at - window, at, step, tip=tip)).series if promql else []
@@ -131,12 +149,21 @@ class LiveBackend:
         det = self._by_id[detector]
         lowest = units.lower_is_worse(det.unit)
         plan = sparkline_plan(det)  # topk(1, ...) per step: one series, not one per pod
-        got = await self._ranges(source, {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}, at, window)
-        # Linear in the series, and in a thread: a server that ignores topk still cannot hold the
-        # loop (its answers are capped by the client's max_response_bytes).
-        (points, edge), firing = await asyncio.to_thread(
-            lambda: (envelope(got["signal"], got["edge"], lowest), moments(got["fired"]))
-        )
+        every, key = cadence.sparkline_every(plan), (source, detector)
+        kept = self._sparks.get(key)
+        if kept is not None and cadence.reusable(kept[0], at, every, self.clock()):
+            points, edge, firing = kept[1]  # a heavy sparkline: refreshed every few minutes only
+        else:
+            step = cadence.sparkline_step(plan, steps_for(window))
+            queries = {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}
+            got = await self._ranges(source, queries, at, window, step=step)
+            # Linear in the series, and in a thread: a server that ignores topk still cannot hold
+            # the loop (its answers are capped by the client's max_response_bytes).
+            (points, edge), firing = await asyncio.to_thread(
+                lambda: (envelope(got["signal"], got["edge"], lowest), moments(got["fired"]))
+            )
+            if every:
+                self._sparks[key] = (at, (points, edge, firing))
         threshold = edge[0][1] if plan.threshold and edge else None
         scanned = self._scanned(source, self._by_id[detector], at)
         if scanned is not None and scanned.findings and (not points or points[-1][0] < at):

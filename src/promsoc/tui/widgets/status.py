@@ -10,6 +10,7 @@ PENDING = ("…", "WAITING")
 STALE = ("⌛", "STALE")
 SLOW = ("⧗", "slow")  # the query ran past its budget: followed by the time it took
 RECORDED = ("◆", "recorded")  # read the recording rules' series (promsoc rules export --recording)
+EVERY = ("↻", "every")  # evaluated less often than the refresh (detectors.cadence): followed by how often
 PARTIAL = ("◐", "partial")  # the server answered with warnings (a Thanos/Mimir partial response)
 
 

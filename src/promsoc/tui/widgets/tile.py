@@ -47,7 +47,8 @@ def _looks(result: DetectorResult | None, history: History | None, stale: str | 
 
 def _marks(result: DetectorResult) -> str:
     """`⧗ slow 12.3 s` when the query ran past its budget, `◐ partial` when the answer had warnings,
-    `◆ recorded` when it read the recording rules' series."""
+    `◆ recorded` when it read the recording rules' series, `↻ every 2 min` when the console
+    evaluates it less often than every refresh (detectors.cadence)."""
     marks = []
     if result.slow:
         marks.append(f"{status.SLOW[0]} {status.SLOW[1]} {result.latency:.1f} s")
@@ -55,6 +56,8 @@ def _marks(result: DetectorResult) -> str:
         marks.append(" ".join(status.PARTIAL))
     if result.recorded:
         marks.append(" ".join(status.RECORDED))
+    if result.every:
+        marks.append(f"{status.EVERY[0]} {status.EVERY[1]} {units.duration(result.every)}")
     return "  ".join(marks)
 
 
