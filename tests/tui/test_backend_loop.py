@@ -29,12 +29,13 @@ async def test_closing_cancels_and_awaits_the_work_still_in_flight(caplog: pytes
 
     async def slow() -> None:
         try:
+            # running now: a task cancelled before its first step has no `finally` to run
+            ui_loop.call_soon_threadsafe(started.set)
             await asyncio.sleep(60)
         finally:
             ended.append("slow")
 
     async def query() -> None:  # as _ranges does: a gather whose siblings outlive a failure
-        ui_loop.call_soon_threadsafe(started.set)
         try:
             await asyncio.gather(fails_soon(), slow())
         finally:

@@ -404,3 +404,31 @@ async def test_a_poll_landing_while_the_detector_view_composes_does_not_crash_it
         await settle(pilot)
         assert app.is_running and app.screen is screen
         assert screen.query_one("#findings", DataTable).row_count > 0
+
+
+async def test_alerts_and_falco_landing_while_their_views_compose_do_not_crash_them() -> None:
+    """CI hit this: alerts arrived between the alerts view's compose and its on_mount, whose
+    table had no columns yet ("More values provided than there are columns"); and a message
+    landing mid-switch, when the new mode's screen stack is still empty, asked `app.screen`."""
+    from promsoc.tui.screens.alerts import AlertsScreen
+    from promsoc.tui.screens.falco import FalcoScreen
+    from tests.tui.fakes import alert_board
+
+    backend = FakeBackend()
+    backend.alert_board = alert_board()
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for mode, kind, table in (("alerts", AlertsScreen, "#alert-rows"), ("falco", FalcoScreen, "#top-rules")):
+            app.switch_mode(mode)  # not awaited: the view is still composing
+            screen = app.screen
+            assert isinstance(screen, kind)
+            screen.state_changed([])  # before its widgets exist
+            await pilot.pause()
+            screen.state_changed([])  # composed; on_mount may not have run yet
+            await settle(pilot)
+            assert app.is_running and app.screen is screen
+            assert len(screen.query_one(table, DataTable).columns) >= 3
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.query_one("#alert-rows", DataTable).row_count > 0

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -169,8 +169,16 @@ class ConsoleApp(App[int]):
     def sparklines_seen(self, source: str) -> set[str]:
         """The detectors of `source` whose sparkline is on screen: the overview's tiles in view
         (others are refreshed rarely, see Poller), none while another view is open."""
-        screen = self.screen
+        screen = self.shown_screen()
         return screen.tiles_in_view(source) if isinstance(screen, OverviewScreen) else set()
+
+    def shown_screen(self) -> Screen[Any] | None:
+        """The screen on top, or None while a view is being switched in (its stack is empty
+        then, and `self.screen` raises): a poll, a timer or alerts may land at that moment."""
+        try:
+            return self.screen
+        except ScreenStackError:
+            return None
 
     def poll_now(self) -> None:
         """One cycle per source as a finite worker: tests await it with wait_for_complete()."""
@@ -185,7 +193,7 @@ class ConsoleApp(App[int]):
 
     def _tick(self) -> None:
         """Ages in the header and stale markers move with the clock even when no poll lands."""
-        screen = self.screen
+        screen = self.shown_screen()
         if isinstance(screen, ConsoleScreen):
             screen.state_changed([])
 
@@ -247,7 +255,7 @@ class ConsoleApp(App[int]):
         self._state_changed([])
 
     def _state_changed(self, keys: list[TileKey]) -> None:
-        screen = self.screen
+        screen = self.shown_screen()  # None mid-switch: the view draws the state when it resumes
         if isinstance(screen, ConsoleScreen):
             screen.state_changed(keys)
 

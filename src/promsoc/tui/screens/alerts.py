@@ -57,19 +57,23 @@ class AlertsScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield self.make_header()
         yield Static(id="alerts-title", classes="screen-title")
-        yield DataTable(id="alert-rows", cursor_type="row", zebra_stripes=True)
+        # Columns from the start: alerts may land between compose and on_mount (seen in CI:
+        # "More values provided than there are columns").
+        rows: DataTable[object] = DataTable(id="alert-rows", cursor_type="row", zebra_stripes=True)
+        # fixed widths: the rows are rebuilt on every refresh, and "◇ inhibited" must never be cut
+        for label, width in (("state", 12), ("severity", 9), ("since", 5)):
+            rows.add_column(label, width=width)
+        rows.add_column("alert · labels")
+        yield rows
         yield Static(id="alert-detail")
         yield Static("Silences", id="silences-title", classes="group-title")
-        yield DataTable(id="silence-rows", cursor_type="row")
+        silences: DataTable[object] = DataTable(id="silence-rows", cursor_type="row")
+        silences.add_columns("ends", "by", "matchers", "comment")
+        yield silences
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#alert-rows", DataTable)
-        # fixed widths: the rows are rebuilt on every refresh, and "◇ inhibited" must never be cut
-        for label, width in (("state", 12), ("severity", 9), ("since", 5)):
-            table.add_column(label, width=width)
-        table.add_column("alert · labels")
-        self.query_one("#silence-rows", DataTable).add_columns("ends", "by", "matchers", "comment")
+        self.render_alerts()
 
     # -- what is shown ------------------------------------------------------------------------
     @property
@@ -122,6 +126,8 @@ class AlertsScreen(ConsoleScreen):
         self.refresh_bindings()
 
     def render_alerts(self) -> None:
+        if not self.query("#alert-rows"):  # alerts landed before the screen composed: on_mount draws
+            return
         snapshot = self.snapshot
         signature = (self.section, snapshot, self.console.cursor.live)
         self.query_one("#alerts-title", Static).update(self._title(snapshot))

@@ -105,7 +105,7 @@ class FalcoScreen(ConsoleScreen):
         self.load()
 
     def _due(self) -> None:
-        if self.app.screen is self:
+        if self.console.shown_screen() is self:
             self.load()
 
     def load(self) -> None:

@@ -96,7 +96,7 @@ class TimelineScreen(ConsoleScreen):
 
     def _due(self) -> None:
         live = self.console.cursor.live
-        if self.app.screen is self and live and self.console.clock() - self._loaded_at >= REFRESH_EVERY:
+        if self.console.shown_screen() is self and live and self.console.clock() - self._loaded_at >= REFRESH_EVERY:
             self.load()
 
     def _moment(self) -> float:

@@ -184,7 +184,7 @@ class TopologyScreen(ConsoleScreen):
 
     def _refresh_live(self) -> None:
         """Live and at "now": refresh like the other views; past moments do not change."""
-        if self.app.screen is self and self.console.cursor.live and self.offset_index == 0:
+        if self.console.shown_screen() is self and self.console.cursor.live and self.offset_index == 0:
             self._cache.clear()
             self.load()
 
