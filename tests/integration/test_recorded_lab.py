@@ -1,6 +1,8 @@
 """The recorded path on a real Prometheus: with `promsoc rules export --recording` installed, the
-sibling detectors read the recorded pod -> workload map, say so, and answer as the raw join does;
-`promsoc check` says which path each source gives."""
+sibling detectors and falco-blind read the recorded blocks, say so, and answer as the raw queries
+do; every block read back has the raw expression's labels (no recording's name) and, where it
+does not move between two evaluations, its values; a time band whose recorded signal is younger
+than its window stays raw; `promsoc check` says which path each source gives."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from promsoc.detectors.engine import evaluate, query_for, recorded_present
+from promsoc.detectors.engine import evaluate, query_for, recorded_blocks, recorded_present, recorded_state
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.rules import export_recording
 from promsoc.lab import Lab, LabOptions
@@ -27,6 +29,13 @@ def recorded_lab() -> Iterator[Lab]:
         yield lab
 
 
+async def wait_for_rules(client: PromClient) -> None:
+    deadline = time.monotonic() + 60
+    while not await recorded_present(client, time.time() - 10):  # evaluated 10 s ago already
+        assert time.monotonic() < deadline, "the recording rules never produced a series"
+        await asyncio.sleep(1)
+
+
 def answers(result: InstantResult) -> dict[tuple[tuple[str, str], ...], float]:
     return {tuple(sorted(s.labels.items())): s.value for s in result.samples}
 
@@ -37,10 +46,7 @@ def test_sibling_detectors_read_the_recorded_map_and_agree_with_the_raw_join(rec
 
     async def run() -> None:
         async with PromClient.from_url(recorded_lab.url, name="lab") as client:
-            deadline = time.monotonic() + 60
-            while not await recorded_present(client, time.time() - 10):  # evaluated 10 s ago already
-                assert time.monotonic() < deadline, "the recording rules never produced a series"
-                await asyncio.sleep(1)
+            await wait_for_rules(client)
             at = time.time() - 10  # a moment both the scrapes and the rules have passed
             for det in siblings:  # the signals themselves: every pod's value, on both paths
                 assert det.signal is not None and recording.uses_recorded(det.signal)
@@ -48,6 +54,19 @@ def test_sibling_detectors_read_the_recorded_map_and_agree_with_the_raw_join(rec
                 recorded = await client.query(recording.rewrite(det.signal), at)
                 assert answers(raw) and answers(raw) == answers(recorded), det.id
                 assert query_for(det, True) != det.query
+            state = await recorded_state(client, at, recorded_blocks(detectors, presence=True))
+            # recorded seconds ago: a 1h band has no past yet (its mean has no series at all yet)
+            assert "promsoc:ingress_response_size_anomaly:signal" in {b.record for b in state.young}
+            assert not [b for b in state.readable if "ingress" in b.record]
+            assert {b.record for b in state.readable} >= {recording.PRESENCE, "promsoc:node_pods:count"}
+            for block in state.readable:  # at the rule's own evaluation, raw and recorded agree
+                stamp = await client.query(f"max(timestamp({block.record}))", at)
+                when = stamp.samples[0].value
+                plain = answers(await client.query(block.expr, when))
+                read_back = answers(await client.query(block.reads, when))
+                assert plain and plain.keys() == read_back.keys(), block.record
+                if block.what != "signal per pod":  # a rate may see a scrape stored after the rule ran
+                    assert plain == read_back, block.record
             read = await evaluate(detectors, client, "lab", at)
             raw_results = await evaluate(detectors, client, "lab", at, recorded=False)
             by_id = {r.detector: r for r in read}
@@ -55,20 +74,26 @@ def test_sibling_detectors_read_the_recorded_map_and_agree_with_the_raw_join(rec
                 other = by_id[result.detector]
                 assert (other.status, other.findings) == (result.status, result.findings), result.detector
                 assert not result.recorded
-                assert other.recorded == (result.detector in {d.id for d in siblings}), result.detector
+                reads = {*(d.id for d in siblings), "falco-blind"}
+                assert other.recorded == (result.detector in reads), result.detector
 
     asyncio.run(run())
 
 
 def test_check_says_which_path_each_source_gives(recorded_lab: Lab, lab: Lab) -> None:
-    from promsoc.cli.check import RAW, RECORDED, _check_source, render
+    from promsoc.cli.check import RAW, RECORDED, YOUNG, _check_source, render
 
     detectors = load_detectors()
 
     async def rows_of(url: str) -> str:
         async with PromClient.from_url(url, name="lab") as client:
+            if url == recorded_lab.url:
+                await wait_for_rules(client)
             return render(await _check_source(client, "lab", detectors), len(detectors))
 
     with_rules, without = asyncio.run(rows_of(recorded_lab.url)), asyncio.run(rows_of(lab.url))
-    assert with_rules.count(RECORDED) == 2 and RAW not in with_rules
-    assert without.count(RAW) == 2 and RECORDED not in without
+    assert with_rules.count(RECORDED) == 3 and RAW not in with_rules
+    lines = with_rules.splitlines()
+    assert lines.count(f"{RECORDED}signal per pod") == 2 and f"{RECORDED}pods per node" in lines
+    assert YOUNG.format(age="71 min") in lines  # the time band, until its signal is that old
+    assert without.count(RAW) == 4 and RECORDED not in without

@@ -70,7 +70,7 @@ async def test_statuses_order_and_concurrency() -> None:
         },
         present={"nginx_ingress_controller_requests", NUMERIC_CODES, "kube_pod_info", "falco_events"},
     )
-    results = await evaluate(dets, client, "lab", 1000.0, batch=False)
+    results = await evaluate(dets, client, "lab", 1000.0, batch=False, recorded=False)
     assert [r.detector for r in results] == [d.id for d in dets]
     assert [r.status for r in results] == [
         Status.FIRING, Status.NO_DATA, Status.OK, Status.ERROR, Status.ERROR,
@@ -80,6 +80,18 @@ async def test_statuses_order_and_concurrency() -> None:
     assert results[3].error and "\n" not in results[3].error
     assert all(r.source == "lab" and r.evaluated_at == 1000.0 for r in results)
     assert client.peak == len(dets) + 1  # every query and the presence check in one wave
+    assert sum(q.startswith("group by (__name__)") for q in client.queries) == 1
+
+    # Reading recording rules where the source has them: falco-blind and the presence check can,
+    # so they wait for the one small check of which recorded series exist (none here: raw).
+    client.peak, client.queries = 0, []
+    again = await evaluate(dets, client, "lab", 1000.0, batch=False)
+    assert [(r.status, r.findings, r.recorded) for r in again] == [(r.status, r.findings, False) for r in results]
+    assert client.peak == len(dets)  # the other four and the check of the recorded series
+    first, second = client.queries[: len(dets)], client.queries[len(dets) :]
+    assert sum(q.startswith('count by (__name__) ({__name__=~"promsoc:') for q in first) == 1
+    assert len(second) == 2 and dets[3].query in second
+    assert sum(q.startswith("group by (__name__)") for q in second) == 1
     assert sum(q.startswith("group by (__name__)") for q in client.queries) == 1
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from promsoc import units
 from promsoc.cli.common import (
     EXIT_OK,
     EXIT_SOURCE,
@@ -20,13 +21,12 @@ from promsoc.cli.common import (
 from promsoc.cli.output import write
 from promsoc.config import Settings
 from promsoc.detectors.engine import (
-    RECORDED_SERIES,
     can_read_recorded,
     detectors_presence_query,
     judge,
-    present_blocks,
     query_for,
     recorded_blocks,
+    recorded_state,
 )
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     from promsoc.prom.client import PromClient
 
 
-RECORDED = f"  └ reads recording rules' series ({RECORDED_SERIES}, its signal)"
-RAW = "  └ raw join: `promsoc rules export --recording` makes it cheap"
+RECORDED = "  └ reads recorded series: "
+RAW = "  └ raw query: `promsoc rules export --recording` makes it cheap"
+YOUNG = "  └ raw until its recorded signal is {age} old (the recording rules are younger)"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class CheckRow:
     note: str | None = None
     recorded: bool | None = None
     """For detectors built on a recorded block: whether the source has the recording rules' series."""
+    read: tuple[str, ...] = ()
+    """What it reads recorded (`signal per pod`, `pod -> workload map`, `time band mean`, ...)."""
+    young: float | None = None
+    """Recorded but too young to be read: how old its recorded signal must be (seconds)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,7 +84,8 @@ async def _check_source(
             return exc
 
     presence_promql = detectors_presence_query(detectors) or "vector(1)"
-    present = await present_blocks(client, None, recorded_blocks(detectors))
+    state = await recorded_state(client, None, recorded_blocks(detectors))
+    present = state.readable
 
     outcomes = await asyncio.gather(
         attempt(presence_promql), *(attempt(query_for(det, present)) for det in detectors)
@@ -97,6 +103,8 @@ async def _check_source(
                 metrics_error=str(presence) if isinstance(presence, PromError) else None,
                 note=verdict.note if verdict else None,
                 recorded=query_for(det, present) != det.query if can_read_recorded(det) else None,
+                read=tuple(b.what for b in present if b.record in query_for(det, present)),
+                young=max((b.age for b in state.young if b.expr in det.query), default=None),
             )
         )
     return rows
@@ -139,8 +147,13 @@ def render(rows: Sequence[CheckRow], detectors: int) -> str:
         if row.note:
             note = f"  └ {safe(row.note, 200)}"
             lines.append(note if len(note) <= WIDTH else note[: WIDTH - 1] + "…")
-        if row.recorded is not None:
-            lines.append(RECORDED if row.recorded else RAW)
+        if row.recorded:
+            read = RECORDED + ", ".join(row.read)
+            lines.append(read if len(read) <= WIDTH else read[: WIDTH - 1] + "…")
+        elif row.young is not None:
+            lines.append(YOUNG.format(age=units.duration(row.young)))
+        elif row.recorded is not None:
+            lines.append(RAW)
     return "\n".join(lines)
 
 

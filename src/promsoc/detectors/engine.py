@@ -154,32 +154,38 @@ async def evaluate(
     when = time.time() if at is None else at
     gate = asyncio.Semaphore(max(1, max_concurrency))
     presence_promql = detectors_presence_query(enabled)
-    blocks = recorded_blocks(enabled)
+    blocks = recorded_blocks(enabled, presence=True)
     recordable = {det.id for det in enabled if recorded and recording.uses_recorded(det.query, blocks)}
     queries = {det.id: det.query for det in enabled if det.id not in recordable}
-    if presence_promql:
-        queries[PRESENCE] = presence_promql
     wanted = {det.id: det.query for det in enabled if det.id in recordable}
-    (outcomes, (read_recorded, sibling_outcomes)) = await asyncio.gather(
+    if presence_promql:  # it reads every series of every family the pack needs: recorded too,
+        # where the recorded series are looked for anyway (no extra request when nothing is)
+        (wanted if wanted else queries)[PRESENCE] = presence_promql
+    (outcomes, (read_recorded, recorded_outcomes)) = await asyncio.gather(
         run_queries(client, queries, when, gate, batch), _recorded_or_raw(client, wanted, when, gate, batch, blocks)
     )
-    outcomes.update(sibling_outcomes)
+    outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
     results = [_result(det, source_name, when, *outcomes[det.id], presence) for det in enabled]
-    return [replace(r, recorded=True) if r.detector in recordable and read_recorded else r for r in results]
+    return [replace(r, recorded=True) if r.detector in read_recorded else r for r in results]
 
 
 RECORDED_SERIES = recording.POD_WORKLOAD
 """The recording rules' map the sibling detectors read when a source has it."""
 
 
-def recorded_blocks(detectors: Iterable[Detector]) -> tuple[recording.Recorded, ...]:
-    """What `promsoc rules export --recording` records for these detectors (the map, their signals)."""
-    return recording.blocks((det.id, det.signal) for det in detectors if det.signal)
+def recorded_blocks(detectors: Iterable[Detector], *, presence: bool = False) -> tuple[recording.Recorded, ...]:
+    """What `promsoc rules export --recording` records for these detectors (the map, the sibling
+    detectors' signals, the time and seasonal bands' signals and terms, the pods per node) and,
+    with `presence`, for a scan of all of them (its presence check)."""
+    detectors = list(detectors)
+    check = detectors_presence_query(detectors) if presence else None
+    return recording.blocks(((det.id, det.signal, det.query, det.band) for det in detectors), check)
 
 
 def can_read_recorded(det: Detector) -> bool:
-    """Whether `det` is built on a block the recording rules record (the pod -> workload map)."""
+    """Whether `det` is built on a block the recording rules record (the pod -> workload map, a
+    time or seasonal band's signal)."""
     return recording.uses_recorded(det.query, recorded_blocks([det]))
 
 
@@ -190,16 +196,25 @@ def query_for(det: Detector, recorded: Iterable[recording.Recorded] | bool) -> s
     return recording.rewrite(det.query, tuple(recorded)) if recorded else det.query
 
 
-async def present_blocks(
+async def recorded_state(
     client: QueryClient, at: float | None, recorded: Sequence[recording.Recorded]
-) -> tuple[recording.Recorded, ...]:
-    """The recorded blocks the source has at `at` (none when the check itself fails)."""
+) -> recording.Present:
+    """Which recorded blocks the source has at `at`, and which of them are old enough for what
+    they are read for (nothing when the check itself fails)."""
+    if not recorded:
+        return recording.Present()
     try:
         answer = await client.query(recording.presence_query(recorded), at)
     except PromError:
-        return ()
-    names = {s.labels.get("__name__") for s in answer.samples}
-    return tuple(block for block in recorded if block.record in names)
+        return recording.Present()
+    return recording.present(recorded, (s.labels for s in answer.samples))
+
+
+async def present_blocks(
+    client: QueryClient, at: float | None, recorded: Sequence[recording.Recorded]
+) -> tuple[recording.Recorded, ...]:
+    """The recorded blocks the source has at `at`, old enough to be read (see `recorded_state`)."""
+    return (await recorded_state(client, at, recorded)).readable
 
 
 async def recorded_present(client: QueryClient, at: float | None) -> bool:
@@ -214,13 +229,16 @@ async def _recorded_or_raw(
     gate: asyncio.Semaphore,
     batch: bool,
     recorded: Sequence[recording.Recorded],
-) -> tuple[bool, dict[str, Outcome]]:
-    """The detectors that can read recorded series: from them when the source has them, else raw."""
+) -> tuple[set[str], dict[str, Outcome]]:
+    """The queries that can read recorded series: from them where the source has them (and they
+    are old enough), else raw; and which of them read some."""
     if not queries:
-        return False, {}
+        return set(), {}
     present = await present_blocks(client, at, recorded)
     chosen = {key: recording.rewrite(promql, present) for key, promql in queries.items()}
-    return bool(present), await run_queries(client, chosen, at, gate, batch)
+    return {key for key, promql in chosen.items() if promql != queries[key]}, await run_queries(
+        client, chosen, at, gate, batch
+    )
 
 
 async def missing_families(

@@ -11,7 +11,7 @@ from promsoc import units
 from promsoc.detectors import requirements
 from promsoc.detectors.params import ParamValue, check_param
 from promsoc.promql import bands, falco
-from promsoc.promql.fragments import increase_new, pod_workload
+from promsoc.promql.fragments import PODS_PER_NODE, increase_new, pod_workload
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -31,7 +31,7 @@ class SpecError(Exception):
 
 def shared_macros() -> dict[str, str]:
     """Macros every pack, built-in or user, may reference."""
-    return {"pod_workload": pod_workload(), **falco.macros()}
+    return {"pod_workload": pod_workload(), "pods_per_node": PODS_PER_NODE, **falco.macros()}
 
 
 def render(template: str, values: Mapping[str, object], where: str) -> str:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promsoc.times import is_duration
+from promsoc.times import is_duration, parse_duration
 
 # Seasonal comparison points: the talk's (1h, 2h ago) and the daily/weekly ones.
 SEASONS_HOURLY = ("1h", "2h")
@@ -38,6 +38,11 @@ class BandQueries:
     lower: str | None
     description: str
     by: tuple[str, ...] | None = None
+    terms: tuple[str, ...] = ()
+    """The band's building blocks over the signal's past (a time or seasonal band's mean and
+    stddev), spelled exactly as in `upper`/`lower`: what recording rules can record."""
+    reach: float = 0.0
+    """How far back (seconds) those terms read the signal: a recorded signal must be that old."""
 
 
 def _duration(value: str) -> str:
@@ -95,6 +100,8 @@ def time_band(
         upper=upper,
         lower=f"({mean} - {_num(k)} * {dev})",
         description=description,
+        terms=(mean, dev),
+        reach=parse_duration(window) + parse_duration(skip),
     )
 
 
@@ -122,6 +129,8 @@ def seasonal_band(
         upper=f"({mean} + {_num(k)} * {dev})",
         lower=f"({mean} - {_num(k)} * {dev})",
         description=f"mean ± {_num(k)}σ of {', '.join(offsets)} ago",
+        terms=(mean, dev),
+        reach=max(parse_duration(o) for o in offsets) + 60,  # each point: the last minute before it
     )
 
 

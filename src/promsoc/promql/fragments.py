@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 from promsoc import owners
 
+PODS_PER_NODE = 'count by (node) (kube_pod_info{node!=""})'
+"""Pods scheduled on each node (`{{ pods_per_node }}`), one series per node."""
+
 _METRIC_NAME = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
 
 

@@ -8,19 +8,30 @@ The recorded series carries exactly the fragment's labels and value, so a detect
 the same either way, up to one rule interval late for a pod that has just appeared (the promtool
 tests in tests/rules run the sibling detectors' attack and look-alike cases on both paths).
 
-promsoc uses the recorded map only where the source has it at the moment evaluated (charts over
+A detector with a time or seasonal band has its signal recorded (`promsoc:<id>:signal`) and the
+band's mean and stddev over the signal's past computed from that recording
+(`promsoc:<id>:band_mean`, `promsoc:<id>:band_stddev`): a scan then reads three small series
+instead of re-evaluating the signal at every step of a subquery. Those terms read the recorded
+signal over the band's reach (window + skip, or the longest season + 1m), so they are only read
+once the recorded signal is that old: until then (rules installed an hour ago have no
+yesterday) the detector keeps its raw query, whole.
+
+promsoc uses a recorded block only where the source has it at the moment evaluated (charts over
 the past keep the raw query: the recorded series begins when the rules were installed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from promsoc.promql.fragments import pod_workload
+from promsoc.promql.bands import BandQueries
+from promsoc.promql.fragments import PODS_PER_NODE, pod_workload
 
 GROUP_NAME = "promsoc-recording"
 POD_WORKLOAD = "promsoc:pod_workload:owner"
+PRESENCE = "promsoc:families:present"
+_FAMILY = "promsoc_family"
 
 
 @dataclass(frozen=True)
@@ -30,41 +41,134 @@ class Recorded:
     record: str
     expr: str
     what: str
+    rule: str = ""
+    """The rule's expression when it differs from `expr` (a band term reads the recorded signal)."""
+    aged: str | None = None
+    """A record that must already have had a sample `age` seconds before for this block to be
+    read (the recorded signal a band term reads over its reach)."""
+    age: float = 0.0
+    read: str = ""
+    """How a query reads it when that is not the record's name without its `__name__` label."""
+
+    @property
+    def reads(self) -> str:
+        """What replaces `expr` in a query: the recorded series, without the name the rule gave
+        them (the expression's answer has none; a comparison or `unless` would keep it)."""
+        return self.read or f'label_replace({self.record}, "__name__", "", "", "")'
 
 
 MAP = Recorded(POD_WORKLOAD, pod_workload(), "pod -> workload map")
+NODE_PODS = Recorded("promsoc:node_pods:count", PODS_PER_NODE, "pods per node")
 BLOCKS = (MAP,)
+INTERVAL = 60.0
+"""The rules' evaluation interval (seconds): a band term recorded now read its signal up to one
+interval before now, so the signal must be older than the band's reach by that much."""
 
 
-def blocks(signals: Iterable[tuple[str, str]]) -> tuple[Recorded, ...]:
-    """The map, and every (detector id, signal) built on it recorded whole as
-    `promsoc:<detector_id>:signal` (per pod, with its workload): then a sibling detector's per-pod
-    rates and per-workload medians read one recorded series instead of 5,000 pods' raw samples."""
-    found = [
-        Recorded(f"promsoc:{name.replace('-', '_')}:signal", signal, f"{name}: its signal per pod")
-        for name, signal in signals
-        if MAP.expr in signal
-    ]
-    return (*found, MAP)
+def _signal_record(name: str) -> str:
+    return f"promsoc:{name.replace('-', '_')}:signal"
+
+
+def _band_blocks(name: str, signal: str, band: BandQueries) -> list[Recorded]:
+    """The signal recorded, and the band's terms computed from that recording (rules in this order:
+    Prometheus evaluates a group's rules one after the other, so a term reads this minute's signal)."""
+    record = _signal_record(name)
+    age = band.reach + INTERVAL
+    found = [Recorded(record, signal, "signal", aged=record, age=age)]
+    for term, suffix in zip(band.terms, ("band_mean", "band_stddev"), strict=False):
+        found.append(
+            Recorded(
+                f"promsoc:{name.replace('-', '_')}:{suffix}", term,
+                f"{band.kind} band {suffix.removeprefix('band_')}",
+                rule=term.replace(signal, record), aged=record, age=age,
+            )
+        )  # fmt: skip
+    return found
+
+
+def presence_block(presence: str) -> Recorded:
+    """The scan's presence check (which families exist now) recorded: each family's series keeps
+    its name in `promsoc_family`, and reading it puts the name back."""
+    back = f'label_replace({PRESENCE}, "__name__", "$1", "{_FAMILY}", "(.*)")'  # none: no name
+    return Recorded(
+        PRESENCE, presence, "metrics present",
+        rule=f'label_replace({presence}, "{_FAMILY}", "$1", "__name__", "(.+)")',
+        read=f'label_replace({back}, "{_FAMILY}", "", "", "")',
+    )  # fmt: skip
+
+
+def blocks(
+    detectors: Iterable[tuple[str, str | None, str, BandQueries | None]], presence: str | None = None
+) -> tuple[Recorded, ...]:
+    """What to record for these (detector id, signal, query, band) and the scan's presence check:
+    every signal built on the map recorded whole as `promsoc:<detector_id>:signal` (per pod, with
+    its workload), so a sibling detector's per-pod rates and per-workload medians read one recorded
+    series instead of 5,000 pods' raw samples; the signal and band terms of every time or seasonal
+    band; the map; the pods per node where a query counts them; the presence check."""
+    found: list[Recorded] = []
+    shared = [MAP]
+    for name, signal, query, band in detectors:
+        if signal and band is not None and band.terms and signal in band.upper:
+            found.extend(_band_blocks(name, signal, band))
+        elif signal and MAP.expr in signal:
+            found.append(Recorded(_signal_record(name), signal, "signal per pod"))
+        if NODE_PODS.expr in query and NODE_PODS not in shared:
+            shared.append(NODE_PODS)
+    return (*found, *shared, *([presence_block(presence)] if presence else []))
 
 
 def recording_rules(recorded: Sequence[Recorded] = BLOCKS, interval: str = "1m") -> dict[str, object]:
     """The `groups:` document of the recording rules (one group, evaluated every `interval`)."""
-    rules = [{"record": block.record, "expr": block.expr} for block in recorded]
+    rules = [{"record": block.record, "expr": block.rule or block.expr} for block in recorded]
     return {"groups": [{"name": GROUP_NAME, "interval": interval, "rules": rules}]}
 
 
+def _seconds(age: float) -> str:
+    return f"{int(age)}s"
+
+
 def presence_query(recorded: Sequence[Recorded] = BLOCKS) -> str:
-    """One sample per recorded block that has a series (`__name__` says which)."""
+    """One sample per recorded block that has a series (`__name__` says which), and one per record
+    that blocks need aged which had a series that long ago (labelled `promsoc_age`, in seconds)."""
     names = "|".join(block.record for block in recorded)
-    return f'count by (__name__) ({{__name__=~"{names}"}})'
+    parts = [f'count by (__name__) ({{__name__=~"{names}"}})']
+    for aged, age in dict.fromkeys((b.aged, b.age) for b in recorded if b.aged is not None):
+        parts.append(
+            f'label_replace(count by (__name__) ({{__name__="{aged}"}} offset {_seconds(age)}), '
+            f'"promsoc_age", "{int(age)}", "", "")'
+        )
+    return " or ".join(parts)
+
+
+@dataclass(frozen=True)
+class Present:
+    """What a presence answer says: the blocks that can be read, and those recorded but too young
+    (what they need aged has not existed long enough: read raw until then)."""
+
+    readable: tuple[Recorded, ...] = ()
+    young: tuple[Recorded, ...] = ()
+
+
+def present(recorded: Sequence[Recorded], samples: Iterable[Mapping[str, str]]) -> Present:
+    """Read `presence_query`'s answer (its samples' labels) for these blocks."""
+    now: set[str] = set()
+    then: set[tuple[str, str]] = set()
+    for labels in samples:
+        name = labels.get("__name__", "")
+        if "promsoc_age" in labels:
+            then.add((name, labels["promsoc_age"]))
+        else:
+            now.add(name)
+    there = [block for block in recorded if block.record in now]
+    old = tuple(b for b in there if b.aged is None or (b.aged, str(int(b.age))) in then)
+    return Present(old, tuple(b for b in there if b not in old))
 
 
 def rewrite(promql: str, recorded: Sequence[Recorded] = BLOCKS) -> str:
     """`promql` reading the recorded series wherever it spells out a recorded block (the largest
     blocks first: a recorded signal holds the map)."""
     for block in sorted(recorded, key=lambda b: len(b.expr), reverse=True):
-        promql = promql.replace(block.expr, block.record)
+        promql = promql.replace(block.expr, block.reads)
     return promql
 
 
