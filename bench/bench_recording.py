@@ -6,8 +6,9 @@ only once its recorded signal is older than the band's window (71 min for the pa
 that the run need not wait an hour, those signals are recorded over the last 90 minutes with
 `promtool tsdb create-blocks-from rules` first, as a Prometheus that has run the rules for a while
 has them. Once every recorded block can be read, scans alternate between the raw path
-(`evaluate(..., recorded=False)`) and the recorded one, --rounds times each, in one run. Prometheus CPU per scan comes from /proc; what the rules
-themselves cost Prometheus (once a minute, whatever the number of viewers) is read from its own
+(`evaluate(..., recorded=False)`) and the recorded one, --rounds times each, in one run.
+Prometheus CPU per scan comes from /proc; what the rules themselves cost Prometheus (once a
+minute, whatever the number of viewers) is read from its own
 `prometheus_rule_group_last_duration_seconds`.
 
     PROMSOC_LAB_CACHE=DIR .venv/bin/python bench/bench_recording.py [--pods 5000 --nodes 200] [--rounds 5]

@@ -14,6 +14,7 @@ from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import BadQuery, Unreachable
 from promsoc.prom.types import InstantResult, RangeResult, Sample
+from promsoc.promql import recording
 from promsoc.promql.batch import BATCH_LABEL, combine
 from promsoc.promql.presence import LABEL, presence_query
 
@@ -89,7 +90,7 @@ async def test_statuses_order_and_concurrency() -> None:
     assert [(r.status, r.findings, r.recorded) for r in again] == [(r.status, r.findings, False) for r in results]
     assert client.peak == len(dets)  # the other four and the check of the recorded series
     first, second = client.queries[: len(dets)], client.queries[len(dets) :]
-    assert sum(q.startswith('count by (__name__) ({__name__=~"promsoc:') for q in first) == 1
+    assert sum(q.startswith(recording.MARKER) for q in first) == 1
     assert len(second) == 2 and dets[3].query in second
     assert sum(q.startswith("group by (__name__)") for q in second) == 1
     assert sum(q.startswith("group by (__name__)") for q in client.queries) == 1

@@ -63,7 +63,10 @@ def test_promtool_cases_pass_on_the_recorded_path(tmp_path: Path, promtool: str,
         elif det.id in ("container-cpu-outlier", "pod-egress-outlier"):
             assert "kube_replicaset_owner" not in rewritten and "kube_pod_owner" not in rewritten
     rules = yaml.safe_load(export_recording(detectors))["groups"][0]["rules"]
-    assert [r["record"] for r in rules] == [b.record for b in recorded_blocks(detectors, presence=True)]
+    exported = recorded_blocks(detectors, presence=True)
+    assert [r["record"] for r in rules if r["record"] != recording.MARKER] == [b.record for b in exported]
+    markers = [r["labels"] for r in rules if r["record"] == recording.MARKER]
+    assert markers == [{"block": b.record, "expr": b.fingerprint} for b in exported]
     cases = [shutil.copy(RULES_DIR / f"{det.id}.test.yaml", tmp_path) for det in detectors]
     run_cases(tmp_path, promtool, detectors, blocks, [Path(c) for c in cases])
 
@@ -82,17 +85,24 @@ def test_band_terms_read_the_recorded_signal_and_need_it_old_enough() -> None:
 def test_presence_answer_decides_what_is_read_and_what_is_too_young() -> None:
     det = next(d for d in load_detectors() if d.id == "ingress-response-size-anomaly")
     blocks = recorded_blocks([det])
+    signal = blocks[0]
     query = recording.presence_query(blocks)
-    assert 'offset 4260s), "promsoc_age", "4260"' in query
-    names = [{"__name__": b.record} for b in blocks]
-    aged = {"__name__": "promsoc:ingress_response_size_anomaly:signal", "promsoc_age": "4260"}
-    young = recording.present(blocks, names)  # installed, but not 71 min ago
+    assert query == (
+        f'{recording.MARKER} or label_replace({recording.MARKER}{{block="{signal.record}"}} offset 4260s, '
+        '"promsoc_age", "4260", "", "")'
+    )
+    markers = [{"__name__": recording.MARKER, "block": b.record, "expr": b.fingerprint} for b in blocks]
+    aged = {"block": signal.record, "expr": signal.fingerprint, "promsoc_age": "4260"}
+    young = recording.present(blocks, markers)  # installed, but not 71 min ago
     assert [b.record for b in young.readable] == [recording.POD_WORKLOAD]
     assert len(young.young) == 3
     assert recording.rewrite(det.query, young.readable) == det.query  # the whole query stays raw
-    old = recording.present(blocks, [*names, aged])
+    old = recording.present(blocks, [*markers, aged])
     assert old.readable == blocks and not old.young
     assert recording.present(blocks, [aged]).readable == ()  # aged but gone now: not read
+    # rules exported for other parameters (another window: another expression) are not read
+    other = replace(det, params={**det.params, "window": "10m"}).with_overrides()
+    assert recording.present(recorded_blocks([other]), [*markers, aged]).readable == (recording.MAP,)
 
 
 SEASONAL_CASES = """
@@ -163,4 +173,4 @@ def test_the_recording_rules_pass_promtool_check(tmp_path: Path, promtool: str) 
     path.write_text(export_recording())
     proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "8 rules found" in proc.stdout
+    assert "16 rules found" in proc.stdout  # 8 blocks, a marker each

@@ -22,6 +22,7 @@ the past keep the raw query: the recorded series begins when the rules were inst
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from promsoc.promql.fragments import PODS_PER_NODE, pod_workload
 GROUP_NAME = "promsoc-recording"
 POD_WORKLOAD = "promsoc:pod_workload:owner"
 PRESENCE = "promsoc:families:present"
+MARKER = "promsoc:recording:block"
 _FAMILY = "promsoc_family"
 
 
@@ -49,6 +51,11 @@ class Recorded:
     age: float = 0.0
     read: str = ""
     """How a query reads it when that is not the record's name without its `__name__` label."""
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the rule's expression: its marker carries it."""
+        return hashlib.sha256((self.rule or self.expr).encode()).hexdigest()[:12]
 
     @property
     def reads(self) -> str:
@@ -118,24 +125,23 @@ def blocks(
 
 
 def recording_rules(recorded: Sequence[Recorded] = BLOCKS, interval: str = "1m") -> dict[str, object]:
-    """The `groups:` document of the recording rules (one group, evaluated every `interval`)."""
-    rules = [{"record": block.record, "expr": block.rule or block.expr} for block in recorded]
+    """The `groups:` document of the recording rules (one group, evaluated every `interval`): every
+    block, then one marker per block (`promsoc:recording:block{block, expr}`, the expression's
+    fingerprint), which is what promsoc looks for before reading a block."""
+    rules: list[dict[str, object]] = [{"record": b.record, "expr": b.rule or b.expr} for b in recorded]
+    for block in recorded:
+        labels = {"block": block.record, "expr": block.fingerprint}
+        rules.append({"record": MARKER, "expr": "vector(1)", "labels": labels})
     return {"groups": [{"name": GROUP_NAME, "interval": interval, "rules": rules}]}
 
 
-def _seconds(age: float) -> str:
-    return f"{int(age)}s"
-
-
 def presence_query(recorded: Sequence[Recorded] = BLOCKS) -> str:
-    """One sample per recorded block that has a series (`__name__` says which), and one per record
-    that blocks need aged which had a series that long ago (labelled `promsoc_age`, in seconds)."""
-    names = "|".join(block.record for block in recorded)
-    parts = [f'count by (__name__) ({{__name__=~"{names}"}})']
+    """The recording rules' markers now (a few series, whatever the size of the blocks), and, for
+    each record that blocks need aged, its marker as long ago as needed (labelled `promsoc_age`)."""
+    parts = [MARKER]
     for aged, age in dict.fromkeys((b.aged, b.age) for b in recorded if b.aged is not None):
         parts.append(
-            f'label_replace(count by (__name__) ({{__name__="{aged}"}} offset {_seconds(age)}), '
-            f'"promsoc_age", "{int(age)}", "", "")'
+            f'label_replace({MARKER}{{block="{aged}"}} offset {int(age)}s, "promsoc_age", "{int(age)}", "", "")'
         )
     return " or ".join(parts)
 
@@ -150,17 +156,24 @@ class Present:
 
 
 def present(recorded: Sequence[Recorded], samples: Iterable[Mapping[str, str]]) -> Present:
-    """Read `presence_query`'s answer (its samples' labels) for these blocks."""
-    now: set[str] = set()
-    then: set[tuple[str, str]] = set()
+    """Read `presence_query`'s answer (its samples' labels) for these blocks: a block is there when
+    its marker is, with this expression's fingerprint (rules exported for other parameters are
+    not read), and readable when what it needs aged had its marker that long ago too."""
+    now: set[tuple[str, str]] = set()
+    then: set[tuple[str, str, str]] = set()
     for labels in samples:
-        name = labels.get("__name__", "")
+        key = (labels.get("block", ""), labels.get("expr", ""))
         if "promsoc_age" in labels:
-            then.add((name, labels["promsoc_age"]))
+            then.add((*key, labels["promsoc_age"]))
         else:
-            now.add(name)
-    there = [block for block in recorded if block.record in now]
-    old = tuple(b for b in there if b.aged is None or (b.aged, str(int(b.age))) in then)
+            now.add(key)
+    prints = {block.record: block.fingerprint for block in recorded}
+
+    def old_enough(block: Recorded) -> bool:
+        return block.aged is None or (block.aged, prints.get(block.aged, ""), str(int(block.age))) in then
+
+    there = [block for block in recorded if (block.record, block.fingerprint) in now]
+    old = tuple(b for b in there if old_enough(b))
     return Present(old, tuple(b for b in there if b not in old))
 
 
