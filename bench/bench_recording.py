@@ -48,7 +48,7 @@ def backfill_signals(lab: Lab) -> None:
 
 
 async def measure(
-    url: str, pid: int | None, rounds: int, slowest: list[tuple[float, str]]
+    url: str, pid: int | None, rounds: int, slowest: list[tuple[float, str]], names: list[str]
 ) -> dict[str, list[tuple[float, float]]]:
     """(wall s, Prometheus CPU s) per scan, by path, alternating so drift hits both alike."""
     detectors = load_detectors()
@@ -74,6 +74,14 @@ async def measure(
         slowest.extend(sorted(((r.latency, r.detector) for r in results), reverse=True)[:5])
         async with httpx.AsyncClient() as http:  # Prometheus's own metrics (the lab does not scrape it)
             text = (await http.get(f"{url}/metrics")).text
+            rules = (await http.get(f"{url}/api/v1/rules", params={"type": "record"})).json()["data"]["groups"]
+        for group in rules:
+            if group["name"] == recording.GROUP_NAME:
+                per_rule: dict[str, float] = {}
+                for rule in group["rules"]:
+                    per_rule[rule["name"]] = per_rule.get(rule["name"], 0.0) + rule["evaluationTime"]
+                costs["per rule"] = [(seconds, 0.0) for seconds in per_rule.values()]
+                names.extend(per_rule)
         costs["rules"] = [
             (float(line.rsplit(" ", 1)[1]), 0.0)
             for line in text.splitlines()
@@ -98,7 +106,8 @@ def main() -> int:
         started = lab.startup_seconds
         backfill_signals(lab)
         slowest: list[tuple[float, str]] = []
-        costs = asyncio.run(measure(lab.url, pid, args.rounds, slowest))
+        names: list[str] = []
+        costs = asyncio.run(measure(lab.url, pid, args.rounds, slowest, names))
     print(f"lab: {args.pods} pods, {args.nodes} nodes, started in {started:.0f} s")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; {args.rounds} scans per path")
     print(f"{'scan':<10} {'wall s (median)':>16} {'Prometheus CPU s (median)':>26}")
@@ -114,6 +123,8 @@ def main() -> int:
     print("slowest detectors of the last recorded scan: " + ", ".join(f"{d} {t:.2f} s" for t, d in slowest))
     for duration, _ in costs["rules"]:
         print(f"the recording rule group's last evaluation took {duration:.3f} s (once a minute, for every viewer)")
+    per_rule = zip(names, costs.get("per rule", []), strict=True)
+    print("of which: " + ", ".join(f"{name} {seconds:.3f} s" for name, (seconds, _) in per_rule))
     return 0
 
 

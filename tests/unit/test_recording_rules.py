@@ -85,7 +85,7 @@ def test_band_terms_read_the_recorded_signal_and_need_it_old_enough() -> None:
 def test_presence_answer_decides_what_is_read_and_what_is_too_young() -> None:
     det = next(d for d in load_detectors() if d.id == "ingress-response-size-anomaly")
     blocks = recorded_blocks([det])
-    signal = blocks[0]
+    signal = next(b for b in blocks if b.record.endswith(":signal"))
     query = recording.presence_query(blocks)
     assert query == (
         f'{recording.MARKER} or label_replace({recording.MARKER}{{block="{signal.record}"}} offset 4260s, '
@@ -159,7 +159,7 @@ def test_seasonal_band_promtool_cases_pass_on_both_paths(tmp_path: Path, promtoo
     det = seasonal_detector()
     assert det.band is not None and det.band.kind == "seasonal" and det.band.reach == 7260
     blocks = recorded_blocks([det])
-    assert [b.record.rsplit(":", 1)[1] for b in blocks] == ["signal", "band_mean", "band_stddev", "owner"]
+    assert [b.record.rsplit(":", 1)[1] for b in blocks] == ["owner", "signal", "band_mean", "band_stddev"]
     rewritten = recording.rewrite(det.query, blocks)
     assert "offset" not in rewritten and "nginx" not in rewritten
     for path, reading in (("raw", ()), ("recorded", blocks)):

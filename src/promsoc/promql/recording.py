@@ -16,8 +16,12 @@ signal over the band's reach (window + skip, or the longest season + 1m), so the
 once the recorded signal is that old: until then (rules installed an hour ago have no
 yesterday) the detector keeps its raw query, whole.
 
-promsoc uses a recorded block only where the source has it at the moment evaluated (charts over
-the past keep the raw query: the recorded series begins when the rules were installed).
+falco-blind's pods per node and the scan's presence check (every series of every family the pack
+needs) are recorded too. Each block has a marker (`promsoc:recording:block{block, expr}`, `expr`
+a fingerprint of its expression): promsoc reads a block only where its marker is there at the
+moment evaluated, with the fingerprint of the expression it would run (rules exported for other
+parameters are ignored). Charts over the past keep the raw query: the recorded series begins when
+the rules were installed.
 """
 
 from __future__ import annotations
@@ -76,12 +80,18 @@ def _signal_record(name: str) -> str:
     return f"promsoc:{name.replace('-', '_')}:signal"
 
 
+def _on_map(signal: str) -> str:
+    """A signal's rule: reading the map recorded just before it in the same evaluation (the same
+    answer as the raw join at that moment, computed once for every signal)."""
+    return signal.replace(MAP.expr, MAP.reads) if MAP.expr in signal else ""
+
+
 def _band_blocks(name: str, signal: str, band: BandQueries) -> list[Recorded]:
     """The signal recorded, and the band's terms computed from that recording (rules in this order:
     Prometheus evaluates a group's rules one after the other, so a term reads this minute's signal)."""
     record = _signal_record(name)
     age = band.reach + INTERVAL
-    found = [Recorded(record, signal, "signal", aged=record, age=age)]
+    found = [Recorded(record, signal, "signal", rule=_on_map(signal), aged=record, age=age)]
     for term, suffix in zip(band.terms, ("band_mean", "band_stddev"), strict=False):
         found.append(
             Recorded(
@@ -107,21 +117,22 @@ def presence_block(presence: str) -> Recorded:
 def blocks(
     detectors: Iterable[tuple[str, str | None, str, BandQueries | None]], presence: str | None = None
 ) -> tuple[Recorded, ...]:
-    """What to record for these (detector id, signal, query, band) and the scan's presence check:
+    """What to record for these (detector id, signal, query, band) and the scan's presence check,
+    in the order Prometheus evaluates them: the map; the pods per node where a query counts them;
     every signal built on the map recorded whole as `promsoc:<detector_id>:signal` (per pod, with
     its workload), so a sibling detector's per-pod rates and per-workload medians read one recorded
     series instead of 5,000 pods' raw samples; the signal and band terms of every time or seasonal
-    band; the map; the pods per node where a query counts them; the presence check."""
+    band; the presence check."""
     found: list[Recorded] = []
     shared = [MAP]
     for name, signal, query, band in detectors:
         if signal and band is not None and band.terms and signal in band.upper:
             found.extend(_band_blocks(name, signal, band))
         elif signal and MAP.expr in signal:
-            found.append(Recorded(_signal_record(name), signal, "signal per pod"))
+            found.append(Recorded(_signal_record(name), signal, "signal per pod", rule=_on_map(signal)))
         if NODE_PODS.expr in query and NODE_PODS not in shared:
             shared.append(NODE_PODS)
-    return (*found, *shared, *([presence_block(presence)] if presence else []))
+    return (*shared, *found, *([presence_block(presence)] if presence else []))
 
 
 def recording_rules(recorded: Sequence[Recorded] = BLOCKS, interval: str = "1m") -> dict[str, object]:
