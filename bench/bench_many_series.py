@@ -66,7 +66,13 @@ class ClusterServer:
 
             do_GET = do_POST = _answer
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 128  # the console opens many connections at once
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a query cancelled by the next key press resets its connection: expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

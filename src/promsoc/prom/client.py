@@ -28,9 +28,10 @@ import httpx
 
 from promsoc.prom.connection import RETRY_STATUSES, Connection
 from promsoc.prom.errors import BadQuery, PromError
-from promsoc.prom.parse import instant_result, range_result, string_list, success_data
+from promsoc.prom.parse import instant_result, instant_sample, range_result, range_series, string_list, success_data
 from promsoc.prom.selector import SelectorError, inject_matchers
 from promsoc.prom.settings import Source, source_from_url
+from promsoc.prom.stream import Convert
 from promsoc.prom.transport import form_encode
 from promsoc.prom.types import InstantResult, RangeResult
 from promsoc.times import TimeError, parse_duration
@@ -106,26 +107,28 @@ class PromClient:
                 f"cannot scope the query to {self.source.selector}: {exc}", source=self.name
             ) from None
 
-    async def query(self, promql: str, at: float | None = None) -> InstantResult:
-        """Instant query at `at` (Unix seconds; None: the server's now)."""
+    async def query(self, promql: str, at: float | None = None, *, max_series: int | None = None) -> InstantResult:
+        """Instant query at `at` (Unix seconds; None: the server's now); at most `max_series`
+        samples are kept (the result's `omitted` counts the rest)."""
         params = [("query", self.scope(promql))]
         if at is not None:
             params.append(("time", _number(at)))
-        data, warnings = await self._call("/api/v1/query", params)
-        return instant_result(data, warnings, self._malformed)
+        data, warnings = await self._call("/api/v1/query", params, instant_sample, max_series)
+        return instant_result(data, warnings, self._malformed, max_series)
 
     async def query_range(
-        self, promql: str, start: float, end: float, step: float | str
+        self, promql: str, start: float, end: float, step: float | str, *, max_series: int | None = None
     ) -> RangeResult:
-        """Range query from `start` to `end` (Unix seconds), `step` in seconds or as `30s`."""
+        """Range query from `start` to `end` (Unix seconds), `step` in seconds or as `30s`; at
+        most `max_series` series are kept (the result's `omitted` counts the rest)."""
         params = [
             ("query", self.scope(promql)),
             ("start", _number(start)),
             ("end", _number(end)),
             ("step", _number(step)),
         ]
-        data, warnings = await self._call("/api/v1/query_range", params)
-        return range_result(data, warnings, self._malformed)
+        data, warnings = await self._call("/api/v1/query_range", params, range_series, max_series)
+        return range_result(data, warnings, self._malformed, max_series)
 
     async def series(
         self, match: str | Sequence[str], start: float | None = None, end: float | None = None
@@ -194,8 +197,11 @@ class PromClient:
     def _malformed(self, detail: str) -> PromError:
         return self._http.malformed(detail)
 
-    async def _call(self, path: str, params: list[tuple[str, str]]) -> tuple[Any, list[str]]:
-        """One API call under the concurrency cap, with retries: the envelope's (data, warnings)."""
+    async def _call(
+        self, path: str, params: list[tuple[str, str]], convert: Convert | None = None, limit: int | None = None
+    ) -> tuple[Any, list[str]]:
+        """One API call under the concurrency cap, with retries: the envelope's (data, warnings);
+        a big answer's `data.result` is read one series at a time by `convert` (`prom.stream`)."""
         encoded = form_encode([*params, *self.source.params.items()])
         async with self._semaphore:
             if len(encoded) > self.post_over:
@@ -203,7 +209,7 @@ class PromClient:
                 answer = await self._http.request("POST", path, content=encoded.encode(), headers=headers)
             else:
                 answer = await self._http.request("GET", f"{path}?{encoded}" if encoded else path)
-        return success_data(*answer, self._http.redact, self.host, self.name)
+        return success_data(*answer, self._http.redact, self.host, self.name, convert=convert, limit=limit)
 
 
 __all__ = ["POST_OVER", "RETRY_STATUSES", "PromClient"]

@@ -18,6 +18,7 @@ from promsoc.prom.errors import (
     Redactor,
     ServerError,
 )
+from promsoc.prom.stream import STREAM_OVER, Convert, Read, Unusual, read_envelope
 from promsoc.prom.types import InstantResult, RangeResult, RangeSeries, Sample
 from promsoc.text import one_line
 
@@ -87,21 +88,37 @@ def http_error(
 
 
 def success_data(
-    response: httpx.Response, body: bytes, redact: Redactor, host: str, source: str
+    response: httpx.Response,
+    body: bytes,
+    redact: Redactor,
+    host: str,
+    source: str,
+    *,
+    convert: Convert | None = None,
+    limit: int | None = None,
 ) -> tuple[Any, list[str]]:
-    """(`data`, `warnings`) of a successful envelope whose body is `body`; a typed error for anything else."""
+    """(`data`, `warnings`) of a successful envelope whose body is `body`; a typed error for anything else.
+
+    With `convert`, a body over STREAM_OVER bytes is read one series at a time (`prom.stream`):
+    `data["result"]` is then a `Read` of the converted elements, at most `limit` of them.
+    """
     if not 200 <= response.status_code < 300:
         raise http_error(response, body, redact, host, source)
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise MalformedResponse(f"JSON from {host} is nested too deeply", source=source) from None
-    except ValueError as exc:
-        raise MalformedResponse(f"invalid JSON from {host}: {exc}", source=source) from None
+    payload: Any = None
+    if convert is not None and len(body) > STREAM_OVER:
+        try:
+            payload = read_envelope(body, convert, limit)
+        except Unusual:
+            payload = None  # parsed whole below, with the messages it always had
+    if payload is None:
+        try:
+            payload = json.loads(body)
+        except RecursionError:
+            raise MalformedResponse(f"JSON from {host} is nested too deeply", source=source) from None
+        except ValueError as exc:
+            raise MalformedResponse(f"invalid JSON from {host}: {exc}", source=source) from None
     if not isinstance(payload, dict) or "status" not in payload:
-        raise MalformedResponse(
-            f"{host} did not answer with a Prometheus API envelope", source=source
-        )
+        raise MalformedResponse(f"{host} did not answer with a Prometheus API envelope", source=source)
     if payload["status"] != "success":
         error = redact(str(payload.get("error", "unknown error")))
         if payload.get("errorType") in ("bad_data", "execution"):
@@ -126,54 +143,85 @@ def _labels(series: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in metric.items()}
 
 
-def instant_result(data: Any, warnings: list[str], malformed: Malformed) -> InstantResult:
-    """`/api/v1/query` data -> InstantResult.
+def instant_sample(kind: str, series: Any) -> Sample | None:
+    """One element of a vector (or of a matrix, at its last point; None without points)."""
+    if kind == "matrix":
+        points = series.get("values") or []
+        if not points:
+            return None
+        stamp, value = _value(points[-1])
+    elif "value" in series:
+        stamp, value = _value(series["value"])
+    else:  # native histogram: no float value to show
+        stamp, value = float(series["histogram"][0]), math.nan
+    return Sample(_labels(series), value, stamp)
+
+
+def range_series(kind: str, item: Any) -> RangeSeries:
+    """One element of a matrix."""
+    if kind != "matrix":
+        raise ValueError(f"resultType {kind!r}, expected matrix")
+    return RangeSeries(_labels(item), [_value(point) for point in item.get("values") or []])
+
+
+def _elements(kind: str, raw: Any, convert: Convert, limit: int | None) -> tuple[list[Any], int]:
+    """The typed elements of `data.result` (at most `limit`) and how many were left out."""
+    if isinstance(raw, Read):
+        if raw.error is not None:
+            raise raw.error
+        return raw.items, raw.omitted
+    items: list[Any] = []
+    for index, element in enumerate(raw):
+        if limit is not None and len(items) >= limit:
+            return items, len(raw) - index
+        item = convert(kind, element)
+        if item is not None:
+            items.append(item)
+    return items, 0
+
+
+def instant_result(data: Any, warnings: list[str], malformed: Malformed, limit: int | None = None) -> InstantResult:
+    """`/api/v1/query` data -> InstantResult (at most `limit` samples; `omitted` counts the rest).
 
     A scalar becomes one sample with no labels; a string one sample with value NaN and the
     text in a `value` label; a matrix (range selector) one sample per series at its last point;
     a native-histogram-only series has value NaN.
     """
+    omitted = 0
     try:
         kind = data["resultType"]
         raw = data["result"]
-        samples: list[Sample] = []
-        if kind == "vector":
-            for series in raw:
-                if "value" in series:
-                    stamp, value = _value(series["value"])
-                else:  # native histogram: no float value to show
-                    stamp, value = float(series["histogram"][0]), math.nan
-                samples.append(Sample(_labels(series), value, stamp))
+        samples: list[Sample]
+        if kind in ("vector", "matrix"):
+            samples, omitted = _elements(kind, raw, instant_sample, limit)
         elif kind == "scalar":
             stamp, value = _value(raw)
-            samples.append(Sample({}, value, stamp))
+            samples = [Sample({}, value, stamp)]
         elif kind == "string":
-            samples.append(Sample({"value": str(raw[1])}, math.nan, float(raw[0])))
-        elif kind == "matrix":
-            for series in raw:
-                points = series.get("values") or []
-                if points:
-                    stamp, value = _value(points[-1])
-                    samples.append(Sample(_labels(series), value, stamp))
+            samples = [Sample({"value": str(raw[1])}, math.nan, float(raw[0]))]
         else:
             raise ValueError(f"unknown resultType {kind!r}")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise malformed(f"query: unexpected data ({one_line(str(exc), 80)})") from None
-    return InstantResult(kind, samples, warnings)
+    return InstantResult(kind, samples, _cut(warnings, omitted, limit), omitted=omitted)
 
 
-def range_result(data: Any, warnings: list[str], malformed: Malformed) -> RangeResult:
-    """`/api/v1/query_range` data -> RangeResult (a matrix; histogram points are skipped)."""
+def range_result(data: Any, warnings: list[str], malformed: Malformed, limit: int | None = None) -> RangeResult:
+    """`/api/v1/query_range` data -> RangeResult (a matrix; histogram points are skipped; at most
+    `limit` series, `omitted` counts the rest)."""
     try:
         if data["resultType"] != "matrix":
             raise ValueError(f"resultType {data['resultType']!r}, expected matrix")
-        series = [
-            RangeSeries(_labels(item), [_value(point) for point in item.get("values") or []])
-            for item in data["result"]
-        ]
+        series, omitted = _elements("matrix", data["result"], range_series, limit)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise malformed(f"query_range: unexpected data ({one_line(str(exc), 80)})") from None
-    return RangeResult(series, warnings)
+    return RangeResult(series, _cut(warnings, omitted, limit), omitted=omitted)
+
+
+def _cut(warnings: list[str], omitted: int, limit: int | None) -> list[str]:
+    if not omitted:
+        return warnings
+    return [*warnings, f"the answer held {omitted + (limit or 0):,} series; promsoc kept the first {limit:,}"]
 
 
 def string_list(data: Any, malformed: Malformed) -> list[str]:  # warnings dropped
@@ -183,4 +231,12 @@ def string_list(data: Any, malformed: Malformed) -> list[str]:  # warnings dropp
     return list(data)
 
 
-__all__ = ["http_error", "instant_result", "range_result", "string_list", "success_data"]
+__all__ = [
+    "http_error",
+    "instant_result",
+    "instant_sample",
+    "range_result",
+    "range_series",
+    "string_list",
+    "success_data",
+]

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from promsoc.prom.types import InstantResult, QueryClient, RangeResult, RangeSeries
 
@@ -32,6 +33,16 @@ CAPACITY = 256
 _CONSTANT = re.compile(r"^\s*vector\(\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\)\s*$")
 
 LabelKey = tuple[tuple[str, str], ...]
+Key = tuple[str, float, int | None]
+"""A buffer's query, step and series cap."""
+
+
+class CappedClient(QueryClient, Protocol):
+    """A client that can keep only the first `max_series` series of an answer (`PromClient`)."""
+
+    async def query_range(
+        self, promql: str, start: float, end: float, step: float | str, *, max_series: int | None = None
+    ) -> RangeResult: ...
 
 
 def grid(start: float, end: float, step: float) -> tuple[float, float]:
@@ -62,9 +73,9 @@ class _Buffer:
     end: float
     settled: float  # stamps at or before this do not change any more
     asked: tuple[float, float]
-    answer: RangeResult
     points: dict[LabelKey, dict[float, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    omitted: int = 0  # series past the cap in the last answer
 
 
 class RangeCache:
@@ -72,7 +83,7 @@ class RangeCache:
 
     def __init__(
         self,
-        client: QueryClient,
+        client: CappedClient,
         *,
         overlap: float = OVERLAP,
         capacity: int = CAPACITY,
@@ -83,8 +94,8 @@ class RangeCache:
         self.capacity = capacity
         self.clock = clock
         self.counters = Counters()
-        self._buffers: OrderedDict[tuple[str, float], _Buffer] = OrderedDict()
-        self._locks: dict[tuple[str, float], asyncio.Lock] = {}
+        self._buffers: OrderedDict[Key, _Buffer] = OrderedDict()
+        self._locks: dict[Key, asyncio.Lock] = {}
 
     def __len__(self) -> int:
         return len(self._buffers)
@@ -94,16 +105,24 @@ class RangeCache:
         return await self.client.query(promql, at)
 
     async def query_range(
-        self, promql: str, start: float, end: float, step: float | str, *, tip: bool = False
+        self,
+        promql: str,
+        start: float,
+        end: float,
+        step: float | str,
+        *,
+        tip: bool = False,
+        max_series: int | None = None,
     ) -> RangeResult:
         """The answer a full `query_range` on the step grid within [start, end] would give.
 
         `tip`: also the value at `end` itself when it falls between two steps (one small request
         more; a chart that must end exactly at the moment looked at, not up to a step before).
+        `max_series`: keep only the first series of each answer (`PromClient.query_range`).
         """
         self.counters.asked += 1
         if isinstance(step, str):  # a duration like "30s": not on a grid this cache knows
-            return await self.client.query_range(promql, start, end, step)
+            return await self.client.query_range(promql, start, end, step, max_series=max_series)
         step = float(step)
         first, last = grid(start, end, step)
         value = constant(promql)
@@ -111,46 +130,48 @@ class RangeCache:
             self.counters.constant += 1
             stamps = _stamps(first, last, step) + ([end] if tip and end > last else [])
             return RangeResult([RangeSeries({}, [(t, value) for t in stamps])] if stamps else [])
-        key = (promql, step)
+        key = (promql, step, max_series)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # one request per query at a time: a second asker waits and reuses it
             answer = await self._answer(key, start, end, first, last, step)
         if not tip or end <= last:
             return answer
-        return _with_tip(answer, await self.client.query_range(promql, end, end, step))
+        return _with_tip(answer, await self.client.query_range(promql, end, end, step, max_series=max_series))
 
     async def _answer(
-        self, key: tuple[str, float], start: float, end: float, first: float, last: float, step: float
+        self, key: Key, start: float, end: float, first: float, last: float, step: float
     ) -> RangeResult:
         buffer = self._buffers.get(key)
         if buffer is not None and buffer.asked == (start, end):
             self.counters.reused += 1
             self._buffers.move_to_end(key)
-            return buffer.answer
+            return _result(buffer)
         now = self.clock()
         if buffer is None or first < buffer.start or last < buffer.end or first > buffer.end:
-            buffer = await self._full(key[0], first, last, step, now)
+            buffer = await self._full(key, first, last, step, now)
         else:
-            await self._extend(buffer, key[0], first, last, step, now)
+            await self._extend(buffer, key, first, last, step, now)
         buffer.asked = (start, end)
-        buffer.answer = _result(buffer)
         self._keep(key, buffer)
-        return buffer.answer
+        # Built for each asker, not kept: 5,000 kept series of 240 points are millions of
+        # references every full garbage collection walks (80 ms a collection, the keys waited);
+        # the buffer's dicts of floats are not tracked by the collector at all.
+        return _result(buffer)
 
-    async def _full(self, promql: str, first: float, last: float, step: float, now: float) -> _Buffer:
+    async def _full(self, key: Key, first: float, last: float, step: float, now: float) -> _Buffer:
         self.counters.full += 1
-        buffer = _Buffer(first, last, min(last, now - self.overlap), (0.0, 0.0), RangeResult([]))
+        buffer = _Buffer(first, last, min(last, now - self.overlap), (0.0, 0.0))
         if first <= last:
-            fetched = await self.client.query_range(promql, first, last, step)
+            fetched = await self.client.query_range(key[0], first, last, step, max_series=key[2])
             _merge(buffer, fetched)
             buffer.warnings = list(fetched.warnings)
         return buffer
 
-    async def _extend(self, buffer: _Buffer, promql: str, first: float, last: float, step: float, now: float) -> None:
+    async def _extend(self, buffer: _Buffer, key: Key, first: float, last: float, step: float, now: float) -> None:
         since = max(first, math.floor(buffer.settled / step) * step + step)
         if since <= last:
             self.counters.incremental += 1
-            fetched = await self.client.query_range(promql, since, last, step)
+            fetched = await self.client.query_range(key[0], since, last, step, max_series=key[2])
             for points in buffer.points.values():
                 for stamp in [t for t in points if t >= since]:
                     del points[stamp]
@@ -166,7 +187,7 @@ class RangeCache:
                 del buffer.points[label_key]
         buffer.start, buffer.end = first, last
 
-    def _keep(self, key: tuple[str, float], buffer: _Buffer) -> None:
+    def _keep(self, key: Key, buffer: _Buffer) -> None:
         self._buffers[key] = buffer
         self._buffers.move_to_end(key)
         while len(self._buffers) > self.capacity:
@@ -182,6 +203,7 @@ def _stamps(first: float, last: float, step: float) -> list[float]:
 
 
 def _merge(buffer: _Buffer, fetched: RangeResult) -> None:
+    buffer.omitted = fetched.omitted
     for series in fetched.series:
         label_key = tuple(sorted(series.labels.items()))
         buffer.points.setdefault(label_key, {}).update(series.points)
@@ -192,10 +214,10 @@ def _with_tip(answer: RangeResult, tip: RangeResult) -> RangeResult:
     extra = {tuple(sorted(s.labels.items())): s.points for s in tip.series}
     series = [RangeSeries(s.labels, s.points + extra.pop(tuple(sorted(s.labels.items())), [])) for s in answer.series]
     series += [RangeSeries(dict(key), points) for key, points in sorted(extra.items())]
-    return RangeResult(series, list(dict.fromkeys([*answer.warnings, *tip.warnings])))
+    return RangeResult(series, list(dict.fromkeys([*answer.warnings, *tip.warnings])), omitted=answer.omitted)
 
 
 def _result(buffer: _Buffer) -> RangeResult:
     """The buffer as a range answer: series in label order, points in time order."""
     series = [RangeSeries(dict(key), sorted(points.items())) for key, points in sorted(buffer.points.items()) if points]
-    return RangeResult(series, list(buffer.warnings))
+    return RangeResult(series, list(buffer.warnings), omitted=buffer.omitted)

@@ -34,6 +34,8 @@ class InstantResult:
     result_type: Literal["vector", "scalar", "string", "matrix"]
     samples: list[Sample]
     warnings: list[str] = field(default_factory=list)
+    omitted: int = 0
+    """Series of the answer past the caller's cap (`max_series`), read but not kept."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class RangeResult:
 
     series: list[RangeSeries]
     warnings: list[str] = field(default_factory=list)
+    omitted: int = 0
+    """Series of the answer past the caller's cap (`max_series`), read but not kept."""
 
 
 class QueryClient(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -127,11 +128,16 @@ class ConsoleApp(App[int]):
         self.intervals = dict(intervals or {})
         self._alerts_worker: Worker[None] | None = None
         self._alerts_at: float | None = None
+        self.crashed: Exception | None = None  # the first unexpected exception (promsoc.tui.crash)
         self.set_reactive(ConsoleApp.cursor, Cursor(at=at))
         if kiosk:
             self.add_class("-kiosk")
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:  # Textual's (pinned) hook for a crash
+        self.crashed = self.crashed or error
+        super()._handle_exception(error)
+
     def on_load(self) -> None:
         """Start polling before the first screen is composed: the network overlaps the startup."""
         self.start_polling()
@@ -139,6 +145,10 @@ class ConsoleApp(App[int]):
     def on_mount(self) -> None:
         if self.OWNS_LOOP:  # its stderr is the terminal Textual draws on (promsoc.tui.backend_loop)
             asyncio.get_running_loop().set_exception_handler(quiet_loop_errors)
+            # What exists once the first frame is drawn (modules, Textual, the screens) lives as
+            # long as the console: out of the collector's sight, a full collection walks only
+            # what the polls made since (they waited on one of 60 ms, keys included).
+            self.call_after_refresh(gc.freeze)
         self.theme = self._theme_name
         self.switch_mode("overview")
         if self.kiosk:
@@ -362,6 +372,7 @@ def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = F
     The exit status: the app's own, 128 + signal after SIGTERM/SIGHUP, and 70 after a crash,
     never 0 (a kiosk supervisor must see it).
     """
+    from promsoc.tui import crash
     from promsoc.tui.live_backend import LiveBackend, console_options
     from promsoc.tui.terminal import exit_status, require_terminal, restore_on_signals
 
@@ -378,7 +389,11 @@ def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = F
         intervals=options.intervals,
     )
     require_terminal()
+    if not crash.debugging():  # a crash is one line and a report file, not Textual's traceback
+        app.error_console = crash.quiet_console()
     with restore_on_signals(app):
         result = app.run()
+    if app.crashed is not None:
+        crash.report_crash(app.crashed)
     return exit_status(app, result)
 

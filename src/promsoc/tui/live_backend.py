@@ -127,19 +127,31 @@ class LiveBackend:
         return result if result.status in (Status.FIRING, Status.OK) else None
 
     async def _ranges(
-        self, source: str, queries: dict[str, str | None], at: float, window: float, *, tip: bool = False,
+        self,
+        source: str,
+        queries: dict[str, str | None],
+        at: float,
+        window: float,
+        *,
+        tip: bool = False,
         step: float | None = None,
+        one_per_step: bool = False,
     ) -> dict[str, list[RangeSeries]]:
         """Every named query over the window, at once; a missing query answers nothing.
 
         The ranges are on the step grid (`steps_for(window)` unless `step` is given) and cached
         (`RangeCache`); `tip` adds the moment `at` itself, which a chart needs and a sparkline
-        does without.
+        does without. `one_per_step`: the queries hold at most one series per step (`topk(1, …)`,
+        `count(…)`), so only that many series of an answer are kept; a server that ignores topk
+        would send 5,000 (issue 15).
         """
         cache, step = self.ranges(source), step or steps_for(window)
+        cap = int(window // step) + 2 if one_per_step else None
 
         async def one(promql: str | None) -> list[RangeSeries]:
-            return (await cache.query_range(promql, at - window, at, step, tip=tip)).series if promql else []
+            if not promql:
+                return []
+            return (await cache.query_range(promql, at - window, at, step, tip=tip, max_series=cap)).series
 
         answers = await asyncio.gather(*(one(q) for q in queries.values()))
         return dict(zip(queries, answers, strict=True))
@@ -156,7 +168,7 @@ class LiveBackend:
         else:
             step = cadence.sparkline_step(plan, steps_for(window))
             queries = {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}
-            got = await self._ranges(source, queries, at, window, step=step)
+            got = await self._ranges(source, queries, at, window, step=step, one_per_step=True)
             # Linear in the series, and in a thread: a server that ignores topk still cannot hold
             # the loop (its answers are capped by the client's max_response_bytes).
             (points, edge), firing = await asyncio.to_thread(
