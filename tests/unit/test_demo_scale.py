@@ -93,3 +93,15 @@ def test_the_multi_cluster_demo_config_has_one_source_per_cluster_with_its_selec
     sources = load_file(path).sources
     assert [(s.name, s.url, s.selector) for s in sources] == [
         (f"cluster-{i}", "http://127.0.0.1:9090", f'cluster="cluster-{i}"') for i in (1, 2, 3)]
+
+
+def test_no_two_series_of_twenty_clusters_overlap_in_time() -> None:
+    """promtool refuses a series whose samples come twice ('out of order sample'): each cluster's
+    inventory (its own seed) must still give every series text one lifetime at a time."""
+    sim = Simulator(1_764_460_800.0, options("--clusters", "20").sim_options(), live_start=1_764_460_830.0)
+    lifetimes: dict[str, list[tuple[float, float]]] = {}
+    for s in sim.series:
+        lifetimes.setdefault(s.text, []).append((s.start, s.end))
+    for text, spans in lifetimes.items():
+        spans.sort()
+        assert all(b[0] >= a[1] for a, b in zip(spans, spans[1:], strict=False)), text

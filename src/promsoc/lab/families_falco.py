@@ -44,7 +44,9 @@ def _streams(cluster: Cluster, scenario: Scenario) -> list[Stream]:
     modify = scenario.incident("error-priority-events").start
     escape = scenario.incident("slow-critical-event").start
     api = pod_named(cluster, "payments", "payments-api", at)
-    late = next(p for p in cluster.pods_at(at) if p.node == LATE_FALCO and not p.workload.host_network)
+    # not grafana's pod (another cluster's inventory may put it there): one series per rule and pod
+    late = next(p for p in cluster.pods_at(at)
+                if p.node == LATE_FALCO and not p.workload.host_network and p.name != grafana.name)
     return [
         Stream("Contact K8S API Server From Container", 5, ("network", "k8s", "mitre_discovery"),
                late.node, late.namespace, late.name, constant(0.01), late.start),
