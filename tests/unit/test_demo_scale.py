@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from promsoc.cli import build_parser
@@ -104,4 +105,4 @@ def test_no_two_series_of_twenty_clusters_overlap_in_time() -> None:
         lifetimes.setdefault(s.text, []).append((s.start, s.end))
     for text, spans in lifetimes.items():
         spans.sort()
-        assert all(b[0] >= a[1] for a, b in zip(spans, spans[1:], strict=False)), text
+        assert all(b[0] >= a[1] for a, b in pairwise(spans)), text
