@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 RECORDED = "  └ reads recorded series: "
 RAW = "  └ raw query: `promsoc rules export --recording` makes it cheap"
-YOUNG = "  └ raw until its recorded signal is {age} old (the recording rules are younger)"
+YOUNG = "  └ raw until its recorded signal is {age} old (the rules are younger)"
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ class DetectorResult:
     note: str | None = None
     """Why a no_data is blind (label values absent), or what an ok saw nothing of."""
     recorded: bool = False
-    """Its query read the recording rules' series (`promsoc rules export --recording`), not the raw join."""
+    """Its query read the recording rules' series (`promsoc rules export --recording`), not the raw query."""
     warnings: tuple[str, ...] = ()
     """The server's warnings with the answer: a Thanos or Mimir partial response (a store that did
     not answer) says so here, and the result may be missing series."""
