@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from promsoc.detectors.engine import evaluate, query_for, recorded_blocks, recorded_present, recorded_state
 from promsoc.detectors.packs import load_detectors
@@ -97,3 +98,39 @@ def test_check_says_which_path_each_source_gives(recorded_lab: Lab, lab: Lab) ->
     assert lines.count(f"{RECORDED}signal per pod") == 2 and f"{RECORDED}pods per node" in lines
     assert YOUNG.format(age="71 min") in lines  # the time band, until its signal is that old
     assert without.count(RAW) == 4 and RECORDED not in without
+
+
+def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(recorded_lab: Lab) -> None:
+    """Runs last: it makes the time band's recorded signal old (backfilled over the last 90
+    minutes, as a Prometheus that has run the rules that long has it), after which the detector
+    reads its signal, mean and stddev recorded, and they follow the raw band."""
+    detectors = load_detectors()
+    det = next(d for d in detectors if d.id == "ingress-response-size-anomaly")
+    blocks = recorded_blocks([det])
+    signal = next(b for b in blocks if b.record.endswith(":signal"))
+    now = time.time()
+    recorded_lab.backfill_rules(yaml.safe_dump(recording.recording_rules([signal])), now - 90 * 60, now - 30)
+
+    async def run() -> None:
+        async with PromClient.from_url(recorded_lab.url, name="lab") as client:
+            deadline = time.monotonic() + 120  # Prometheus loads new blocks once a minute
+            while len((await recorded_state(client, time.time() - 10, blocks)).readable) < len(blocks):
+                assert time.monotonic() < deadline, "the backfilled signal never made the band readable"
+                await asyncio.sleep(2)
+            await asyncio.sleep(10)  # the band's terms evaluated again (every 5 s), over the whole past
+            at = time.time() - 2
+            for term, raw_term in zip(blocks[2:], det.band.terms if det.band else (), strict=True):
+                stamp = (await client.query(f"max(timestamp({term.record}))", at)).samples[0].value
+                raw = answers(await client.query(raw_term, stamp))
+                read_back = answers(await client.query(term.reads, stamp))
+                assert raw and raw.keys() == read_back.keys(), term.record
+                for key, value in raw.items():  # each step reads the signal up to one rule interval
+                    # earlier (in one run: means of up to 93 MB off by 0.03 bytes, stddevs by 0.05)
+                    assert read_back[key] == pytest.approx(value, rel=0.01, abs=0.5), (term.record, key)
+            read = await evaluate(detectors, client, "lab", at)
+            raw_results = await evaluate(detectors, client, "lab", at, recorded=False)
+            mine, theirs = (next(r for r in rs if r.detector == det.id) for rs in (read, raw_results))
+            assert mine.recorded and not theirs.recorded
+            assert (mine.status, mine.findings) == (theirs.status, theirs.findings)
+
+    asyncio.run(run())
