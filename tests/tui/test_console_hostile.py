@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from promsoc.config import load_settings
-from promsoc.detectors.results import Status
+from promsoc.detectors.results import CONSOLE_FINDINGS, Status
 from promsoc.tui.app import ConsoleApp
 from promsoc.tui.live_backend import LiveBackend
 from promsoc.tui.screens.detector import DetectorScreen
@@ -101,3 +101,26 @@ async def test_a_crash_of_the_console_never_exits_0() -> None:
                 await pilot.pause()
     assert app.return_code == 1
     assert exit_status(app, None) == EXIT_CRASH
+
+
+async def test_the_console_keeps_the_worst_findings_and_says_how_many_there_are() -> None:
+    pods = vector(*(({"pod": f"pod-{i:04d}", "namespace": "shop", "host": "h", "path": "/p"}, str(i))
+                    for i in range(CONSOLE_FINDINGS + 500)))  # fmt: skip
+    with answering(pods, RANGED) as url:
+        app = console(url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            firing = [r for r in app.state.results.values() if r.status is Status.FIRING]
+            assert firing
+            for result in firing:
+                assert (len(result.findings), result.omitted) == (CONSOLE_FINDINGS, 500)
+                assert result.findings[0].labels["pod"] == "pod-1499"  # the worst kept
+            tile = next(t for t in app.screen.query(DetectorTile) if t.key.detector == firing[0].detector)
+            assert f"{CONSOLE_FINDINGS + 500} findings" in tile.render().plain
+            app.open_detector(tile.key)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, DetectorScreen)
+            title = str(app.screen.query_one("#detector-title").render())
+            assert "worst 1,000 of 1,500 findings" in title
+            await pilot.press("escape")

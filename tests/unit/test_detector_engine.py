@@ -259,3 +259,17 @@ async def test_findings_are_worst_first_in_the_units_direction() -> None:
     by_id = {r.detector: r for r in await evaluate([expiry, share], client, "s", 0.0, batch=False)}
     assert [f.labels["name"] for f in by_id[expiry.id].findings] == ["sooner", "later"]
     assert [f.labels["path"] for f in by_id[share.id].findings] == ["/b", "/a"]
+
+
+async def test_keep_holds_the_worst_findings_and_counts_the_rest() -> None:
+    share = DETECTORS["ingress-sqli"]
+    values = [(f"/p{i:02d}", 0.5 if 3 <= i <= 6 else i / 100) for i in range(20)]  # a tie across the cut
+    client = ScriptedClient({share.query: _vector(*(({"path": p}, v) for p, v in values))},
+                            present={"nginx_ingress_controller_requests"})  # fmt: skip
+    whole = (await evaluate([share], client, "s", 0.0, batch=False))[0]
+    capped = (await evaluate([share], client, "s", 0.0, batch=False, keep=5))[0]
+    assert (len(whole.findings), whole.omitted, whole.found) == (20, 0, 20)
+    assert (len(capped.findings), capped.omitted, capped.found) == (5, 15, 20)
+    assert capped.findings == whole.findings[:5]  # the worst, ties in label order as uncapped
+    assert [f.labels["path"] for f in capped.findings] == ["/p03", "/p04", "/p05", "/p06", "/p19"]
+    assert capped.status is Status.FIRING

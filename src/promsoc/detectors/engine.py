@@ -20,7 +20,7 @@ from promsoc.detectors.batch import Outcome, run_queries
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
-from promsoc.prom.types import InstantResult, QueryClient
+from promsoc.prom.types import InstantResult, QueryClient, Sample
 from promsoc.promql import recording
 from promsoc.promql.presence import presence_query
 
@@ -75,29 +75,28 @@ def missing_requirements(det: Detector, presence: InstantResult) -> list[str]:
     return list(judge(det, presence).missing)
 
 
-def _findings(result: InstantResult, unit: str) -> list[Finding]:
-    """Worst first: the highest value, or the lowest for units that fire low (expiry, age)."""
-    findings = [
-        Finding(labels=dict(sample.labels), value=sample.value)
-        for sample in result.samples
-        if not math.isnan(sample.value)
-    ]
+def _findings(result: InstantResult, unit: str, keep: int | None = None) -> tuple[list[Finding], int]:
+    """Worst first: the highest value, or the lowest for units that fire low (expiry, age); at
+    most `keep` of them, and how many were left out."""
+    samples = [sample for sample in result.samples if not math.isnan(sample.value)]
     sign = 1 if units.lower_is_worse(unit) else -1
     # The order of sorting by (sign * value, sorted labels), but the labels are only sorted for
     # equal values: with 5,000 findings per answer that was most of a cycle's CPU.
-    ordered = sorted(findings, key=lambda f: sign * f.value)
-    out: list[Finding] = []
+    ordered = sorted(samples, key=lambda s: sign * s.value)
+    wanted = len(ordered) if keep is None else max(1, keep)
+    out: list[Sample] = []
     start = 0
-    while start < len(ordered):
+    while start < len(ordered) and len(out) < wanted:
         end = start + 1
         while end < len(ordered) and ordered[end].value == ordered[start].value:
             end += 1
         run = ordered[start:end]
         if len(run) > 1:
-            run.sort(key=lambda f: sorted(f.labels.items()))
+            run.sort(key=lambda s: sorted(s.labels.items()))
         out.extend(run)
         start = end
-    return out
+    kept = [Finding(labels=dict(sample.labels), value=sample.value) for sample in out[:wanted]]
+    return kept, len(ordered) - len(kept)
 
 
 def _result(
@@ -107,6 +106,7 @@ def _result(
     outcome: InstantResult | PromError,
     latency: float,
     presence: InstantResult | PromError | None,
+    keep: int | None = None,
 ) -> DetectorResult:
     def make(
         status: Status,
@@ -114,12 +114,13 @@ def _result(
         error: str | None = None,
         missing: tuple[str, ...] = (),
         note: str | None = None,
+        omitted: int = 0,
     ) -> DetectorResult:
         return DetectorResult(
             source=source, detector=det.id, title=det.title, category=det.category,
             severity=det.severity, status=status, evaluated_at=at,
             findings=findings or [], error=error, latency=latency, missing=missing, note=note,
-            warnings=warnings,
+            warnings=warnings, omitted=omitted,
         )
 
     answers = [a for a in (outcome, presence) if isinstance(a, InstantResult)]
@@ -127,9 +128,9 @@ def _result(
 
     if isinstance(outcome, PromError):
         return make(Status.ERROR, error=str(outcome))
-    findings = _findings(outcome, det.unit)
+    findings, omitted = _findings(outcome, det.unit, keep)
     judged = decide(det, bool(findings), presence, lambda answer: judge(det, answer))
-    return make(judged.status, findings, error=judged.error, missing=judged.missing, note=judged.note)
+    return make(judged.status, findings, judged.error, judged.missing, judged.note, omitted)
 
 
 async def evaluate(
@@ -141,6 +142,7 @@ async def evaluate(
     max_concurrency: int = DEFAULT_CONCURRENCY,
     batch: bool = True,
     recorded: bool = True,
+    keep: int | None = None,
 ) -> list[DetectorResult]:
     """Every enabled detector's result at `at` (None: now), in pack order.
 
@@ -149,6 +151,8 @@ async def evaluate(
     detector `error`, never the whole scan. With `recorded`, detectors built on a recorded block
     (`promql.recording`) read the recorded series when the source has them at `at` (one small
     check first, in parallel with the other queries), and say so (`DetectorResult.recorded`).
+    `keep`: at most that many findings per detector, the worst (the console's cap); the
+    result's `omitted` counts the rest.
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
@@ -166,7 +170,7 @@ async def evaluate(
     )
     outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
-    results = [_result(det, source_name, when, *outcomes[det.id], presence) for det in enabled]
+    results = [_result(det, source_name, when, *outcomes[det.id], presence, keep) for det in enabled]
     return [replace(r, recorded=True) if r.detector in read_recorded else r for r in results]
 
 

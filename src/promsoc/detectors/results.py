@@ -34,6 +34,11 @@ def status_text(status: Status) -> str:
     return f"{glyph} {word}"
 
 
+CONSOLE_FINDINGS = 1000
+"""Findings the console keeps per detector, the worst (issue 15: 5,000 firing pods per detector
+held its keys); the tile, the detector view and the hand-off say how many more there were."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One series a detector's query returned: all its labels and the value at evaluation time."""
@@ -65,6 +70,14 @@ class DetectorResult:
     warnings: tuple[str, ...] = ()
     """The server's warnings with the answer: a Thanos or Mimir partial response (a store that did
     not answer) says so here, and the result may be missing series."""
+    omitted: int = 0
+    """Findings past the cap of whoever evaluated (the console keeps the worst `CONSOLE_FINDINGS`),
+    counted, not kept; `scan` keeps every finding (0)."""
+
+    @property
+    def found(self) -> int:
+        """How many series the query returned (NaN values aside): kept findings and omitted ones."""
+        return len(self.findings) + self.omitted
     every: float = 0.0
     """Seconds between a live console's evaluations of it when more than one refresh
     (`detectors.cadence`: a detector that scales with the pods, read raw); 0: every refresh."""

@@ -61,13 +61,13 @@ def incident_note(
         if result.error:
             lines.append(f"- error: {_code(result.error, 300)}")
         if result.findings:
-            lines += ["", f"Findings ({len(result.findings)}):", ""]
+            lines += ["", f"Findings ({result.found}):", ""]
             for finding in result.findings[:MAX_FINDINGS]:
                 labels = ", ".join(f"{_code(k, 40)}={_code(v, 120)}" for k, v in sorted(finding.labels.items()))
                 value = units.human(finding.value, info.unit if info else units.DEFAULT)
                 lines.append(f"- value {value} ({finding.value:.6g}): {labels}")
-            if len(result.findings) > MAX_FINDINGS:
-                lines.append(f"- … {len(result.findings) - MAX_FINDINGS} more")
+            if result.found > MAX_FINDINGS:
+                lines.append(f"- … {result.found - MAX_FINDINGS} more")
         if info is not None:
             lines += [
                 "",

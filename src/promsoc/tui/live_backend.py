@@ -15,7 +15,7 @@ from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
-from promsoc.detectors.results import DetectorResult, Status
+from promsoc.detectors.results import CONSOLE_FINDINGS, DetectorResult, Status
 from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import TimelineResult, make_range, timeline
@@ -111,7 +111,7 @@ class LiveBackend:
         pace = self._cadences.setdefault(source, cadence.Cadence(lambda: self.clock()))
         enabled = [det for det in self._detectors if det.enabled]
         due, kept = pace.split(enabled, at)
-        fresh = await evaluate(due, self._client(source), source, at) if due else []
+        fresh = await evaluate(due, self._client(source), source, at, keep=CONSOLE_FINDINGS) if due else []
         results = pace.merge(enabled, fresh, kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results

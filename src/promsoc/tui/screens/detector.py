@@ -117,6 +117,8 @@ class DetectorScreen(ConsoleScreen):
             line.append("… WAITING  ")
         else:
             line.append(f"{status.GLYPH[result.status]} {status.WORD[result.status]}  ", style="bold")
+            if result.omitted:  # the console keeps the worst findings only; `promsoc scan` lists all
+                line.append(f"worst {len(result.findings):,} of {result.found:,} findings  ")
         line.append(clean(self.key.detector, 60))
         if info is not None:
             line.append(" — " + clean(info.title, 80))

@@ -39,7 +39,7 @@ def _looks(result: DetectorResult | None, history: History | None, stale: str | 
     drawn = None
     if result is not None:
         top = top_finding(result).plain if result.findings else ""
-        drawn = (result.status, len(result.findings), top, result.error, result.severity, _marks(result))
+        drawn = (result.status, result.found, top, result.error, result.severity, _marks(result))
     band = history.band.name if history and history.band else None
     spark = (tuple(history.points), tuple(history.firing or ()), band) if history else None
     return drawn, spark, stale
@@ -144,7 +144,7 @@ class DetectorTile(Widget, can_focus=True):
         if marks := _marks(result):  # before the count, so a narrow tile keeps them
             line.append(f"  {marks}", style=self.get_component_rich_style("tile--stale"))
         if result.status is Status.FIRING:
-            count = len(result.findings)
+            count = result.found  # the console keeps the worst 1,000; the count is all of them
             line.append(f"  {count} finding{'s' if count != 1 else ''}")
         self.border_subtitle = clean(result.severity, 12)
         return line
@@ -196,7 +196,7 @@ class DetectorTile(Widget, can_focus=True):
         dim = self.get_component_rich_style("tile--dim")
         if result is not None and result.status is Status.FIRING:
             worst = worst_finding(result, self.unit)
-            line.append(f"{len(result.findings):>3} ")
+            line.append(f"{result.found:>3} ")
             line.append(f"{units.short(worst.value, self.unit) if worst else '':<9}",
                         style=self.get_component_rich_style("tile--firing"))
         else:
