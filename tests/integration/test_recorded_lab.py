@@ -9,17 +9,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import parse_qs
 
+import httpx
 import pytest
 import yaml
 
+from promsoc.config import load_settings
+from promsoc.detectors.cadence import sparkline_step
 from promsoc.detectors.engine import evaluate, query_for, recorded_blocks, recorded_present, recorded_state
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.rules import export_recording
+from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient
+from promsoc.prom.range_cache import grid
+from promsoc.prom.settings import Source
 from promsoc.prom.types import InstantResult
 from promsoc.promql import recording
+from promsoc.tui.live_backend import LiveBackend
+from promsoc.tui.series_math import steps_for
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +108,63 @@ def test_check_says_which_path_each_source_gives(recorded_lab: Lab, lab: Lab) ->
     assert lines.count(f"{RECORDED}signal per pod") == 2 and f"{RECORDED}pods per node" in lines
     assert YOUNG.format(age="71 min") in lines  # the time band, until its signal is that old
     assert without.count(RAW) == 4 and RECORDED not in without
+
+
+class Asked(httpx.AsyncBaseTransport):
+    """Forwards to the real server and keeps the query of every range request."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.ranges: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("query_range"):
+            body = parse_qs((await request.aread()).decode())
+            self.ranges.append(body["query"][0] if "query" in body else request.url.params["query"])
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_sparklines_read_the_recorded_series_once_the_source_has_had_them_over_the_window(recorded_lab: Lab) -> None:
+    """A window the recording rules cover reads their series (and draws what the raw join draws);
+    one reaching back before they ran keeps the raw join."""
+    siblings = [d for d in load_detectors() if d.id in ("container-cpu-outlier", "pod-egress-outlier")]
+    transport = Asked()
+
+    def clients(source: Source) -> PromClient:
+        return PromClient(source, transport=transport)
+
+    settings = load_settings(None, recorded_lab.url, "lab")
+    settings = replace(settings, sources=tuple(replace(s, timeout=120.0) for s in settings.sources))
+
+    async def run() -> None:
+        async with PromClient.from_url(recorded_lab.url, name="lab") as client:
+            deadline = time.monotonic() + 120
+            while not await recorded_present(client, time.time() - 90):  # the rules ran 90 s ago already
+                assert time.monotonic() < deadline, "the recording rules never produced a series"
+                await asyncio.sleep(2)
+            at = time.time() - 10
+            backend = LiveBackend(settings, detectors=siblings, clients=clients)
+            try:
+                for det in siblings:
+                    transport.ranges.clear()
+                    history = await backend.history("lab", det.id, at, 60.0)
+                    assert transport.ranges and all("promsoc:" in q and "kube_replicaset_owner" not in q
+                                                    for q in transport.ranges), transport.ranges  # fmt: skip
+                    plan = sparkline_plan(det)  # the raw join's line at the same steps
+                    step = sparkline_step(plan, steps_for(60.0))
+                    raw = await client.query_range(plan.signal, *grid(at - 60.0, at, step), step)
+                    assert history.points and len(raw.series) == 1
+                    assert [t for t, _ in history.points] == [t for t, _ in raw.series[0].points]
+                    for (_, got), (_, want) in zip(history.points, raw.series[0].points, strict=True):
+                        assert got == pytest.approx(want, rel=0.05), det.id  # the rule ran up to 5 s earlier
+                    transport.ranges.clear()
+                    await backend.history("lab", det.id, at, 7 * 86400.0)  # back before the rules existed
+                    assert transport.ranges and all("kube_replicaset_owner" in q for q in transport.ranges)
+            finally:
+                await backend.aclose()
 
 
 def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(recorded_lab: Lab) -> None:

@@ -10,10 +10,12 @@ Prometheus answers it with at most one point per step.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.spec import Detector
+from promsoc.promql import recording
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -30,8 +32,18 @@ class SparklinePlan:
     threshold: bool
 
 
-def sparkline_plan(det: Detector) -> SparklinePlan:
-    """The sparkline's queries for `det`: see the module docstring."""
+def sparkline_plan(det: Detector, recorded: Sequence[recording.Recorded] = ()) -> SparklinePlan:
+    """The sparkline's queries for `det`: see the module docstring. With `recorded` (blocks the
+    source has had over the whole window), they read the recording rules' series instead."""
+    plan = _plan(det)
+    if not recorded:
+        return plan
+    edge = recording.rewrite(plan.edge, recorded) if plan.edge else None
+    return replace(plan, signal=recording.rewrite(plan.signal, recorded), edge=edge,
+                   fired=recording.rewrite(plan.fired, recorded))  # fmt: skip
+
+
+def _plan(det: Detector) -> SparklinePlan:
     plan = chart_plan(det, context=False)
     top = f"topk(1, ({plan.signal}))"
     own, band = plan.own, det.band

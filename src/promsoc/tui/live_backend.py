@@ -12,7 +12,7 @@ from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
 from promsoc.detectors import cadence
 from promsoc.detectors.charts import chart_plan
-from promsoc.detectors.engine import evaluate
+from promsoc.detectors.engine import can_read_recorded, evaluate, present_blocks, recorded_blocks
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import CONSOLE_FINDINGS, DetectorResult, Status
@@ -83,7 +83,7 @@ class LiveBackend:
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
-        self._sparks: dict[tuple[str, str], tuple[float, SparkPoints]] = {}  # heavy sparklines kept
+        self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints]] = {}  # heavy sparklines kept
         self.clock = time.time
         self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
@@ -161,12 +161,15 @@ class LiveBackend:
         det = self._by_id[detector]
         lowest = units.lower_is_worse(det.unit)
         plan = sparkline_plan(det)  # topk(1, ...) per step: one series, not one per pod
-        every, key = cadence.sparkline_every(plan), (source, detector)
+        every, key = cadence.sparkline_every(plan), (source, detector, window)
         kept = self._sparks.get(key)
         if kept is not None and cadence.reusable(kept[0], at, every, self.clock()):
             points, edge, firing = kept[1]  # a heavy sparkline: refreshed every few minutes only
         else:
-            step = cadence.sparkline_step(plan, steps_for(window))
+            step = cadence.sparkline_step(plan, steps_for(window))  # as the raw queries need
+            if can_read_recorded(det):  # the recording rules' series, if the source has had them all along
+                present = await present_blocks(self._client(source), at - window, recorded_blocks([det]))
+                plan = sparkline_plan(det, present)
             queries = {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}
             got = await self._ranges(source, queries, at, window, step=step, one_per_step=True)
             # Linear in the series, and in a thread: a server that ignores topk still cannot hold
