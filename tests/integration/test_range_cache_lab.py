@@ -221,3 +221,22 @@ def test_a_jump_or_a_wider_window_fetches_in_full_and_still_agrees(lab: Lab) -> 
             return seen
 
     assert asyncio.run(run()) == [(1, 0), (1, 1), (2, 1), (3, 1), (3, 2)]
+
+
+def test_a_fetch_in_chunks_answers_as_one_request(lab: Lab) -> None:
+    """A heavy sparkline's hour asked a few steps a request (cadence.HEAVY_CHUNK) is the same answer."""
+    promql = queries_of(["pod-egress-outlier"])[0]
+    end = math.floor(time.time() / 60) * 60 - 90  # between two steps: 60 of them in the hour
+
+    async def run() -> tuple[RangeResult, RangeResult, int]:
+        async with PromClient.from_url(lab.url, name="lab") as client:
+            first, last = grid(end - WINDOW, end, 60.0)
+            whole = await client.query_range(promql, first, last, 60.0)
+            transport = Counting()
+            async with PromClient(client.source, transport=transport) as counted:
+                chunked = await RangeCache(counted).query_range(promql, end - WINDOW, end, 60.0, chunk=15)
+            return whole, chunked, len(transport.asked)
+
+    whole, chunked, requests = asyncio.run(run())
+    assert whole.series and comparable(chunked) == comparable(whole)
+    assert requests == 4  # 60 steps, 15 a request

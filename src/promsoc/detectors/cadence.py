@@ -11,8 +11,9 @@ rest of the pack costs a few milliseconds. So, for a console left live:
   series (cheap) it runs at every refresh like the others. Worst case, an attack it catches shows
   `SCALED_EVERY` + one refresh after it would have.
 - A sparkline whose queries are heavy is drawn at `HEAVY_STEP` steps (60 points an hour: about a
-  tile's width) and refreshed every `HEAVY_SPARKLINE_EVERY` seconds; its tile's status is not
-  delayed (that is the scan), only the history line behind it.
+  tile's width), without its band edge (which only scales the line), asked `HEAVY_CHUNK` steps a
+  request, and refreshed every `HEAVY_SPARKLINE_EVERY` seconds (a failed fetch too); its tile's
+  status is not delayed (that is the scan), only the history line behind it.
 
 A moment in the past (the time cursor) is always evaluated afresh: the slower cadence applies only
 to the live edge.
@@ -34,7 +35,10 @@ SCALED_EVERY = 120.0
 HEAVY_STEP = 60.0
 """Seconds between the points of a heavy sparkline."""
 HEAVY_SPARKLINE_EVERY = 300.0
-"""Seconds between refreshes of a heavy sparkline."""
+"""Seconds between refreshes of a heavy sparkline (also after a failed fetch)."""
+HEAVY_CHUNK = 15
+"""Steps per request of a heavy sparkline (its first hour is four requests in turn, each within
+a source's timeout)."""
 
 
 def scales_with_pods(det: Detector) -> bool:

@@ -214,6 +214,10 @@ async def recorded_state(
     return recording.present(recorded, (s.labels for s in answer.samples))
 
 
+RecordedBlocks = tuple[recording.Recorded, ...]
+"""Recorded blocks a source has (for callers that may not name `promql.recording`)."""
+
+
 async def present_blocks(
     client: QueryClient, at: float | None, recorded: Sequence[recording.Recorded]
 ) -> tuple[recording.Recorded, ...]:

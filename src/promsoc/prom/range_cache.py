@@ -113,12 +113,16 @@ class RangeCache:
         *,
         tip: bool = False,
         max_series: int | None = None,
+        chunk: int | None = None,
     ) -> RangeResult:
         """The answer a full `query_range` on the step grid within [start, end] would give.
 
         `tip`: also the value at `end` itself when it falls between two steps (one small request
         more; a chart that must end exactly at the moment looked at, not up to a step before).
         `max_series`: keep only the first series of each answer (`PromClient.query_range`).
+        `chunk`: at most that many steps per request, asked one after the other (a costly query
+        over a long window then fits in the source's timeout; the steps are evaluated each on its
+        own either way, so the answer is the same).
         """
         self.counters.asked += 1
         if isinstance(step, str):  # a duration like "30s": not on a grid this cache knows
@@ -133,13 +137,13 @@ class RangeCache:
         key = (promql, step, max_series)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # one request per query at a time: a second asker waits and reuses it
-            answer = await self._answer(key, start, end, first, last, step)
+            answer = await self._answer(key, start, end, first, last, step, chunk)
         if not tip or end <= last:
             return answer
         return _with_tip(answer, await self.client.query_range(promql, end, end, step, max_series=max_series))
 
     async def _answer(
-        self, key: Key, start: float, end: float, first: float, last: float, step: float
+        self, key: Key, start: float, end: float, first: float, last: float, step: float, chunk: int | None = None
     ) -> RangeResult:
         buffer = self._buffers.get(key)
         if buffer is not None and buffer.asked == (start, end):
@@ -148,9 +152,9 @@ class RangeCache:
             return _result(buffer)
         now = self.clock()
         if buffer is None or first < buffer.start or last < buffer.end or first > buffer.end:
-            buffer = await self._full(key, first, last, step, now)
+            buffer = await self._full(key, first, last, step, now, chunk)
         else:
-            await self._extend(buffer, key, first, last, step, now)
+            await self._extend(buffer, key, first, last, step, now, chunk)
         buffer.asked = (start, end)
         self._keep(key, buffer)
         # Built for each asker, not kept: 5,000 kept series of 240 points are millions of
@@ -158,20 +162,39 @@ class RangeCache:
         # the buffer's dicts of floats are not tracked by the collector at all.
         return _result(buffer)
 
-    async def _full(self, key: Key, first: float, last: float, step: float, now: float) -> _Buffer:
+    async def _fetch(self, key: Key, first: float, last: float, step: float, chunk: int | None) -> RangeResult:
+        """One request, or one per `chunk` steps in turn, merged."""
+        if chunk is None or (last - first) / step < chunk:
+            return await self.client.query_range(key[0], first, last, step, max_series=key[2])
+        series: dict[LabelKey, RangeSeries] = {}
+        warnings: list[str] = []
+        for start in _stamps(first, last, step)[::chunk]:
+            end = min(last, start + step * (chunk - 1))
+            part = await self.client.query_range(key[0], start, end, step, max_series=key[2])
+            warnings.extend(part.warnings)
+            for one in part.series:
+                got = series.setdefault(tuple(sorted(one.labels.items())), RangeSeries(one.labels, []))
+                got.points.extend(one.points)
+        return RangeResult(list(series.values()), list(dict.fromkeys(warnings)))
+
+    async def _full(
+        self, key: Key, first: float, last: float, step: float, now: float, chunk: int | None = None
+    ) -> _Buffer:
         self.counters.full += 1
         buffer = _Buffer(first, last, min(last, now - self.overlap), (0.0, 0.0))
         if first <= last:
-            fetched = await self.client.query_range(key[0], first, last, step, max_series=key[2])
+            fetched = await self._fetch(key, first, last, step, chunk)
             _merge(buffer, fetched)
             buffer.warnings = list(fetched.warnings)
         return buffer
 
-    async def _extend(self, buffer: _Buffer, key: Key, first: float, last: float, step: float, now: float) -> None:
+    async def _extend(
+        self, buffer: _Buffer, key: Key, first: float, last: float, step: float, now: float, chunk: int | None = None
+    ) -> None:
         since = max(first, math.floor(buffer.settled / step) * step + step)
         if since <= last:
             self.counters.incremental += 1
-            fetched = await self.client.query_range(key[0], since, last, step, max_series=key[2])
+            fetched = await self._fetch(key, since, last, step, chunk)
             for points in buffer.points.values():
                 for stamp in [t for t in points if t >= since]:
                     del points[stamp]

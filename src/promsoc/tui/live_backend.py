@@ -12,7 +12,7 @@ from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
 from promsoc.detectors import cadence
 from promsoc.detectors.charts import chart_plan
-from promsoc.detectors.engine import can_read_recorded, evaluate, present_blocks, recorded_blocks
+from promsoc.detectors.engine import RecordedBlocks, can_read_recorded, evaluate, present_blocks, recorded_blocks
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import CONSOLE_FINDINGS, DetectorResult, Status
@@ -83,7 +83,9 @@ class LiveBackend:
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
-        self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints]] = {}  # heavy sparklines kept
+        self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
+        self._recorded_memo: dict[str, tuple[float, RecordedBlocks]] = {}
+        self._recorded_lock = asyncio.Lock()
         self.clock = time.time
         self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
@@ -136,6 +138,7 @@ class LiveBackend:
         tip: bool = False,
         step: float | None = None,
         one_per_step: bool = False,
+        chunk: int | None = None,
     ) -> dict[str, list[RangeSeries]]:
         """Every named query over the window, at once; a missing query answers nothing.
 
@@ -143,7 +146,7 @@ class LiveBackend:
         (`RangeCache`); `tip` adds the moment `at` itself, which a chart needs and a sparkline
         does without. `one_per_step`: the queries hold at most one series per step (`topk(1, …)`,
         `count(…)`), so only that many series of an answer are kept; a server that ignores topk
-        would send 5,000 (issue 15).
+        would send 5,000 (issue 15). `chunk`: at most that many steps a request (`RangeCache`).
         """
         cache, step = self.ranges(source), step or steps_for(window)
         cap = int(window // step) + 2 if one_per_step else None
@@ -151,10 +154,38 @@ class LiveBackend:
         async def one(promql: str | None) -> list[RangeSeries]:
             if not promql:
                 return []
-            return (await cache.query_range(promql, at - window, at, step, tip=tip, max_series=cap)).series
+            return (await cache.query_range(promql, at - window, at, step, tip=tip, max_series=cap, chunk=chunk)).series
 
         answers = await asyncio.gather(*(one(q) for q in queries.values()))
         return dict(zip(queries, answers, strict=True))
+
+    async def _recorded_since(self, source: str, since: float) -> RecordedBlocks:
+        """The recorded blocks the source has had since `since` (asked once per moment, for every sparkline)."""
+        async with self._recorded_lock:
+            memo = self._recorded_memo.get(source)
+            if memo is None or memo[0] != since:
+                found = await present_blocks(self._client(source), since, recorded_blocks(self._detectors))
+                memo = self._recorded_memo[source] = (since, found)
+            return memo[1]
+
+    async def _spark_points(self, source: str, det: Detector, at: float, window: float) -> SparkPoints:
+        """A sparkline's points, band edge and firing moments over the window. A heavy one
+        (detectors.cadence) is asked at coarser steps, a few at a time, without its band edge."""
+        plan = sparkline_plan(det)
+        heavy = cadence.heavy_sparkline(plan)
+        step = cadence.sparkline_step(plan, steps_for(window))  # as the raw queries need
+        if can_read_recorded(det):  # the recording rules' series, if the source has had them all along
+            plan = sparkline_plan(det, await self._recorded_since(source, at - window))
+        queries = {"signal": plan.signal, "edge": None if heavy else plan.edge, "fired": plan.fired}
+        chunk = cadence.HEAVY_CHUNK if heavy else None
+        got = await self._ranges(source, queries, at, window, step=step, one_per_step=True, chunk=chunk)
+        # Linear in the series, and in a thread: a server that ignores topk still cannot hold
+        # the loop (its answers are capped by the client's max_response_bytes).
+        lowest = units.lower_is_worse(det.unit)
+        (points, edge), firing = await asyncio.to_thread(
+            lambda: (envelope(got["signal"], got["edge"], lowest), moments(got["fired"]))
+        )
+        return points, edge, firing
 
     async def _history(self, source: str, detector: str, at: float, window: float) -> History:
         """The detector's strongest series over the window against that series' own band."""
@@ -164,19 +195,16 @@ class LiveBackend:
         every, key = cadence.sparkline_every(plan), (source, detector, window)
         kept = self._sparks.get(key)
         if kept is not None and cadence.reusable(kept[0], at, every, self.clock()):
+            if kept[1] is None:  # a heavy sparkline that failed: not asked again before `every`
+                raise RuntimeError("the sparkline failed; asked again in a few minutes")
             points, edge, firing = kept[1]  # a heavy sparkline: refreshed every few minutes only
         else:
-            step = cadence.sparkline_step(plan, steps_for(window))  # as the raw queries need
-            if can_read_recorded(det):  # the recording rules' series, if the source has had them all along
-                present = await present_blocks(self._client(source), at - window, recorded_blocks([det]))
-                plan = sparkline_plan(det, present)
-            queries = {"signal": plan.signal, "edge": plan.edge, "fired": plan.fired}
-            got = await self._ranges(source, queries, at, window, step=step, one_per_step=True)
-            # Linear in the series, and in a thread: a server that ignores topk still cannot hold
-            # the loop (its answers are capped by the client's max_response_bytes).
-            (points, edge), firing = await asyncio.to_thread(
-                lambda: (envelope(got["signal"], got["edge"], lowest), moments(got["fired"]))
-            )
+            try:
+                points, edge, firing = await self._spark_points(source, det, at, window)
+            except Exception:
+                if every:
+                    self._sparks[key] = (at, kept[1] if kept is not None else None)
+                raise
             if every:
                 self._sparks[key] = (at, (points, edge, firing))
         threshold = edge[0][1] if plan.threshold and edge else None
@@ -187,7 +215,8 @@ class LiveBackend:
             points = [*points, (at, worst(f.value for f in scanned.findings))]
             firing = [*firing, at]
             edge = [*edge, (at, threshold)] if threshold is not None else edge
-        band = BandPoints(plan.band_name or "band", [], edge) if plan.band_name is not None and edge else None
+        named = plan.band_name is not None and (edge or cadence.heavy_sparkline(plan))  # heavy: no edge asked
+        band = BandPoints(plan.band_name or "band", [], edge) if named else None
         return History(points, band, threshold, firing, lowest)
 
     async def _chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
