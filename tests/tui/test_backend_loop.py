@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from promsoc.tui.backend_loop import BackendLoop, quiet_loop_errors
+from promsoc.tui.backend_loop import PAUSED_THRESHOLD, BackendLoop, collection_paused, quiet_loop_errors
 
 
 async def test_closing_cancels_and_awaits_the_work_still_in_flight(caplog: pytest.LogCaptureFixture) -> None:
@@ -74,3 +74,28 @@ def test_a_loop_error_goes_to_the_debug_log_not_the_terminal(
     reported = [r for r in caplog.records if r.name == "promsoc.backend"]
     assert len(reported) == 1 and "never retrieved" in reported[0].getMessage()
     assert reported[0].levelno == logging.DEBUG
+
+
+async def test_a_poll_defers_collection_until_the_last_overlapping_one_ends() -> None:
+    before = gc.get_threshold()
+    gate = asyncio.Event()
+    seen: list[tuple[int, int, int]] = []
+
+    async def poll(wait: bool) -> None:
+        with collection_paused():
+            seen.append(gc.get_threshold())
+            if wait:
+                await gate.wait()
+            seen.append(gc.get_threshold())
+
+    first = asyncio.create_task(poll(True))
+    await asyncio.sleep(0)
+    await poll(False)  # overlaps the first, ends before it
+    assert gc.get_threshold()[0] == PAUSED_THRESHOLD  # the first still runs
+    gate.set()
+    await first
+    assert gc.get_threshold() == before and gc.isenabled()
+    assert seen and all(t == (PAUSED_THRESHOLD, *before[1:]) for t in seen)
+    with pytest.raises(ValueError), collection_paused():
+        raise ValueError("a failing poll")
+    assert gc.get_threshold() == before

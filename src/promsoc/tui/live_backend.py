@@ -28,7 +28,7 @@ from promsoc.topology.model import Topology
 from promsoc.topology.queries import load_topology
 from promsoc.tui.alerts_link import AlertsLink, LinkSilencer
 from promsoc.tui.backend import AlertmanagerInfo, BandPoints, Chart, DetectorInfo, FalcoSummary, History
-from promsoc.tui.backend_loop import BackendLoop
+from promsoc.tui.backend_loop import BackendLoop, collection_paused
 from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_for
 
 SparkPoints = tuple[list[tuple[float, float]], list[tuple[float, float]], list[float]]
@@ -113,7 +113,8 @@ class LiveBackend:
         pace = self._cadences.setdefault(source, cadence.Cadence(lambda: self.clock()))
         enabled = [det for det in self._detectors if det.enabled]
         due, kept = pace.split(enabled, at)
-        fresh = await evaluate(due, self._client(source), source, at, keep=CONSOLE_FINDINGS) if due else []
+        with collection_paused():
+            fresh = await evaluate(due, self._client(source), source, at, keep=CONSOLE_FINDINGS) if due else []
         results = pace.merge(enabled, fresh, kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
