@@ -60,6 +60,7 @@ class Run:
     walls: list[float] = field(default_factory=list)
     arrivals: list[dict[str, float]] = field(default_factory=list)
     prom_cpu: float = 0.0  # Prometheus's CPU seconds over the measured cycles
+    window: float = 0.0  # seconds those cycles (and the pauses between them) took
     own_cpu: float = 0.0  # this process's (the console's backend, parsing and judging)
 
     def per_cycle(self, cpu: float) -> float:
@@ -84,7 +85,7 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
     try:
         for index in range(count + 1):
             if index == 1:  # the first cycle fetches every sparkline's hour whole: a warm-up
-                prom, own = cpu_seconds(pid), time.process_time()
+                prom, own, since = cpu_seconds(pid), time.process_time(), time.monotonic()
             arrived.clear()
             began = time.monotonic()
             await asyncio.gather(*(p.cycle() for p in pollers))
@@ -94,6 +95,7 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
             if index < count:
                 await asyncio.sleep(max(0.0, began + refresh - time.monotonic()))
         run.prom_cpu, run.own_cpu = cpu_seconds(pid) - prom, time.process_time() - own
+        run.window = time.monotonic() - since
     finally:
         await backend.aclose()
     print(f"  {len(names)} source(s): {' '.join(f'{w:.2f}' for w in run.walls)} s", flush=True)
@@ -122,6 +124,9 @@ def main() -> int:
         print(f"lab: {args.clusters} clusters x {options.pods} pods, {series} series, ready in {ready:.1f} s ({how}), "
               f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
         pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
+        before = cpu_seconds(pid)
+        time.sleep(args.refresh)  # Prometheus with no console: scraping 100,000 series
+        idle = cpu_seconds(pid) - before
         settings = settings_for(lab.url, args.clusters)
         names = [s.name for s in settings.sources]
         one = asyncio.run(cycles(settings, names[:1], args.cycles, pid, args.refresh))
@@ -140,9 +145,11 @@ def main() -> int:
     slow_others, dead_others = healthy_arrival(slow.arrivals, slowest), healthy_arrival(dead.arrivals, slowest)
     slow_own = statistics.median(a[slowest] for a in slow.arrivals)
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; {args.cycles} cycles each, medians")
+    print(f"Prometheus with no console: {idle:.2f} CPU-s every {args.refresh:.0f} s (subtracted below)")
     for label, run in (("one source's cycle", one), (f"{len(names)} sources' cycle", many)):
-        print(f"{label:30} {statistics.median(run.walls):6.2f} s wall, Prometheus {run.per_cycle(run.prom_cpu):.2f} "
-              f"CPU-s, console {run.per_cycle(run.own_cpu):.2f} CPU-s")  # fmt: skip
+        prom = run.per_cycle(run.prom_cpu - idle * run.window / args.refresh)
+        print(f"{label:30} {statistics.median(run.walls):6.2f} s wall, Prometheus {prom:.2f} CPU-s, "
+              f"console {run.per_cycle(run.own_cpu):.2f} CPU-s")
     print(f"with {slowest} slow ({args.slow:.0f} s/answer): the other {len(names) - 1} done at {slow_others:6.2f} s, "
           f"{slowest} at {slow_own:.2f} s")  # fmt: skip
     print(f"with {slowest} dead (refused):   the other {len(names) - 1} done at {dead_others:6.2f} s")
