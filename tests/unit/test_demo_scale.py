@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -106,3 +107,12 @@ def test_no_two_series_of_twenty_clusters_overlap_in_time() -> None:
     for text, spans in lifetimes.items():
         spans.sort()
         assert all(b[0] >= a[1] for a, b in pairwise(spans)), text
+
+
+def test_the_history_cache_tells_cluster_counts_and_fine_hours_apart() -> None:
+    from promsoc.lab.backfill import _cache_key
+
+    one = options().sim_options()
+    keys = {_cache_key(one), _cache_key(replace(one, clusters=2)), _cache_key(replace(one, clusters=20)),
+            _cache_key(replace(one, fine_hours=1.0))}
+    assert len(keys) == 4
