@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +64,29 @@ def test_an_incident_fires_only_in_its_own_clusters_source(clusters_lab: Lab, tm
                     if i.start + 300 <= incident.eval_at < i.end and i.end - i.start <= 600]
             for other in mine:
                 assert results[(cluster, other.detector)]["status"] == "firing", (cluster, other.name)
+
+
+def test_demo_clusters_prints_a_config_with_one_source_per_cluster(clusters_lab: Lab) -> None:
+    """`promsoc demo --clusters 3 --no-tui` (the fixture's history is in the shared cache, so this
+    reuses it): its generated config scans three sources; the opening attack is cluster-1's alone."""
+    proc = subprocess.Popen([sys.executable, "-m", "promsoc", "demo", "--no-tui", "--no-alertmanager",
+                             "--clusters", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        line = proc.stdout.readline()
+        assert line.startswith("Config: "), line
+        config = Path(line.split(" ", 1)[1].strip())
+        assert f"url: {url}" in config.read_text()
+        results = scan(clusters_lab, config, time.time())
+        assert {source for source, _ in results} == set(CLUSTERS)
+        assert results[("cluster-1", "ingress-created")]["status"] == "firing"
+        assert results[("cluster-2", "ingress-created")]["status"] == "ok"
+        assert results[("cluster-3", "ingress-created")]["status"] == "ok"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert not config.exists(), "the generated config outlived the demo"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
