@@ -116,3 +116,21 @@ def test_the_history_cache_tells_cluster_counts_and_fine_hours_apart() -> None:
     keys = {_cache_key(one), _cache_key(replace(one, clusters=2)), _cache_key(replace(one, clusters=20)),
             _cache_key(replace(one, fine_hours=1.0))}
     assert len(keys) == 4
+
+
+def test_a_scaled_labs_gap_after_a_cached_history_is_fine_only_in_its_last_hour() -> None:
+    """A cached history is topped up to now: a scaled lab writes that gap at 120 s (traffic) and
+    5 minutes (topology) but for its last hour, like the history itself; the default lab's gap,
+    within its 10 fine hours, stays at 30 s."""
+    anchor = 1_764_460_800.0
+    scaled = Simulator(anchor, options("--pods", "1000", "--nodes", "40").sim_options())
+    for schedule, coarse in (("traffic", 120), ("topology", 300)):
+        grid = scaled.grid(schedule, anchor + 1, anchor + 4 * 3600)
+        steps = {b - a for a, b in pairwise(grid)}
+        assert steps == {coarse, 30}, (schedule, steps)
+        assert min(t for t, u in pairwise(grid) if u - t == 30) >= anchor + 3 * 3600 - coarse
+        # the history itself: its last hour at 30 s
+        history = scaled.grid(schedule, anchor - 3 * 3600, anchor)
+        assert min(t for t, u in pairwise(history) if u - t == 30) >= anchor - 3600 - coarse
+    default = Simulator(anchor, options().sim_options())
+    assert {b - a for a, b in pairwise(default.grid("traffic", anchor + 1, anchor + 4 * 3600))} == {30}

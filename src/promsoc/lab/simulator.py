@@ -118,7 +118,9 @@ class Simulator:
             return []
         begin = self.anchor - (self.options.history_days if schedule == TOPOLOGY
                                else self.options.traffic_days) * DAY
-        fine_from = self.anchor - self.options.fine_hours * HOUR
+        # the last fine_hours before the end of what is written: the history's, or the gap's that
+        # a cached history is topped up with (a 6-hour gap of a scaled lab is coarse but its last hour)
+        fine_from = max(self.anchor, t_to) - self.options.fine_hours * HOUR
         # (step, from, until): sparse old topology, then the coarse step, then the fine one
         phases: list[tuple[int, float, float]] = []
         if schedule == TOPOLOGY:
