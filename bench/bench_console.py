@@ -1,7 +1,8 @@
 """The console against the lab in a real pseudo-terminal: first frame, CPU, bytes, key latency.
 
 Run: .venv/bin/python bench/bench_console.py [--seconds 30]
-Budgets (issue 5): first full frame within 1.5 s of start; steady-state CPU at a 5 s refresh at
+Budgets (issue 5): first full frame within 1.5 s of start (issue 10: 2 s on the 5,000-pod lab,
+`--pods 5000 --nodes 200`, or `--url` of one already running); steady-state CPU at a 5 s refresh at
 most 5% of one core; keys answered within 50 ms while a slow query is in flight; bytes written
 per refresh at 120x40, printed as a ratio to a full repaint.
 """
@@ -113,17 +114,25 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="console starts to time")
     parser.add_argument("--pods", type=int, default=120, help="5000 with --nodes 200: the scaled lab (issue 10)")
     parser.add_argument("--nodes", type=int, default=6)
+    parser.add_argument("--url", help="a lab already running (e.g. the 5,000-pod one), not a new one")
     args = parser.parse_args()
+    if args.url:
+        return measure(args, args.url)
     print("starting the lab…", flush=True)
     cache = os.environ.get("PROMSOC_LAB_CACHE")  # the scaled lab's history is worth keeping
     options = LabOptions(live_incidents=True, scrape_interval="5s", pods=args.pods, nodes=args.nodes,
                          cache_dir=Path(cache) if cache else None)  # fmt: skip
     if (args.pods, args.nodes) != (120, 6):  # as `promsoc demo --pods N --nodes M` builds it
         options = replace(options, history_days=2.0, traffic_days=1.0)
-    with Lab(options) as lab, tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.yaml"
-        config.write_text(f"sources:\n  - name: lab\n    url: {lab.url}\n    refresh: 5\n")
+    with Lab(options) as lab:
         time.sleep(5.0)  # let the fresh lab's Prometheus finish loading before timing anything
+        return measure(args, lab.url)
+
+
+def measure(args: argparse.Namespace, url: str) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(f"sources:\n  - name: lab\n    url: {url}\n    refresh: 5\n")
         starts = []
         for _ in range(args.runs - 1):
             probe = Terminal(config)
@@ -145,7 +154,7 @@ def main() -> int:
             full = term.pump(1.5)
         finally:
             term.stop()
-        proxy = Relay(lab.url, delay=HOLD)
+        proxy = Relay(url, delay=HOLD)
         slow_config = Path(tmp) / "slow.yaml"
         slow_config.write_text(f"sources:\n  - name: lab\n    url: {proxy.url}\n    refresh: 5\n    timeout: 120\n")
         slow = Terminal(slow_config)
@@ -162,12 +171,13 @@ def main() -> int:
     per_refresh = written / refreshes
     drawn = statistics.median(d for d, _ in starts)
     first = statistics.median(f for _, f in starts)
+    budget = 1.5 if (args.pods, args.nodes) == (120, 6) else 2.0  # issue 5; issue 10 at 5,000 pods
     print(f"lab: {args.pods} pods, {args.nodes} nodes; load average {os.getloadavg()[0]:.2f}")
     print(f"first frame (header and tiles drawn): median {drawn:.2f} s after process start")
     print(
         f"first full frame (process start -> polled results on screen) over {len(starts)} "
         f"starts: median {first:.2f} s, best {min(f for _, f in starts):.2f} s, worst "
-        f"{max(f for _, f in starts):.2f} s (budget 1.5 s) {'OK' if first <= 1.5 else 'OVER'}"
+        f"{max(f for _, f in starts):.2f} s (budget {budget} s) {'OK' if first <= budget else 'OVER'}"
     )
     print(
         f"steady-state CPU at 5 s refresh over {args.seconds:.0f} s: {cpu * 100:.1f}% of one core "
