@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from promsoc.prom.errors import BadQuery, PromError
 from promsoc.prom.types import InstantResult, QueryClient, Sample
@@ -22,6 +22,9 @@ from promsoc.promql.batch import BATCH_LABEL, combine
 _SUBQUERY = re.compile(r"\[[^\]\[]*:[^\]\[]*\]")
 
 Outcome = tuple[InstantResult | PromError, float]
+Trim = Callable[[str, InstantResult], InstantResult]
+"""What to keep of a key's answer, applied as soon as it arrives (the engine's findings cap):
+a poll then never holds every answer's 5,000 samples at once."""
 
 
 
@@ -56,19 +59,30 @@ async def _timed(
         return result, time.perf_counter() - began
 
 
+def _trimmed(key: str, outcome: Outcome, trim: Trim | None) -> Outcome:
+    result, latency = outcome
+    return (trim(key, result), latency) if trim is not None and isinstance(result, InstantResult) else outcome
+
+
+async def _single(
+    client: QueryClient, key: str, promql: str, at: float | None, gate: asyncio.Semaphore, trim: Trim | None
+) -> Outcome:
+    return _trimmed(key, await _timed(client, promql, at, gate), trim)
+
+
 async def _combined(
-    client: QueryClient, queries: dict[str, str], at: float | None, gate: asyncio.Semaphore
+    client: QueryClient, queries: dict[str, str], at: float | None, gate: asyncio.Semaphore, trim: Trim | None = None
 ) -> dict[str, Outcome]:
     keys = list(queries)
     if len(keys) == 1:
-        return {keys[0]: await _timed(client, queries[keys[0]], at, gate)}
+        return {keys[0]: await _single(client, keys[0], queries[keys[0]], at, gate, trim)}
     result, latency = await _timed(client, combine(queries), at, gate)
     if isinstance(result, BadQuery):
-        singles = await asyncio.gather(*(_timed(client, q, at, gate) for q in queries.values()))
+        singles = await asyncio.gather(*(_single(client, k, q, at, gate, trim) for k, q in queries.items()))
         return dict(zip(keys, singles, strict=True))
     if isinstance(result, PromError):
         return {key: (result, latency) for key in keys}
-    return {key: (part, latency) for key, part in split(result, keys).items()}
+    return {key: _trimmed(key, (part, latency), trim) for key, part in split(result, keys).items()}
 
 
 async def run_queries(
@@ -77,16 +91,18 @@ async def run_queries(
     at: float | None,
     gate: asyncio.Semaphore,
     batch: bool = True,
+    trim: Trim | None = None,
 ) -> dict[str, Outcome]:
-    """Every query's outcome and latency by key, heavy ones alone and the rest combined."""
+    """Every query's outcome and latency by key, heavy ones alone and the rest combined; `trim`
+    is applied to each key's answer as soon as it arrives."""
     if not batch:
-        outcomes = await asyncio.gather(*(_timed(client, q, at, gate) for q in queries.values()))
+        outcomes = await asyncio.gather(*(_single(client, k, q, at, gate, trim) for k, q in queries.items()))
         return dict(zip(queries, outcomes, strict=True))
     heavy = {key: q for key, q in queries.items() if is_heavy(q)}
     light = {key: q for key, q in queries.items() if key not in heavy}
-    tasks = [_combined(client, {key: q}, at, gate) for key, q in heavy.items()]
+    tasks = [_combined(client, {key: q}, at, gate, trim) for key, q in heavy.items()]
     if light:
-        tasks.append(_combined(client, light, at, gate))
+        tasks.append(_combined(client, light, at, gate, trim))
     merged: dict[str, Outcome] = {}
     for part in await asyncio.gather(*tasks):
         merged.update(part)

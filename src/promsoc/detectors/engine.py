@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from promsoc import units
 from promsoc.detectors import requirements
-from promsoc.detectors.batch import Outcome, run_queries
+from promsoc.detectors.batch import Outcome, Trim, run_queries
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -75,9 +75,9 @@ def missing_requirements(det: Detector, presence: InstantResult) -> list[str]:
     return list(judge(det, presence).missing)
 
 
-def _findings(result: InstantResult, unit: str, keep: int | None = None) -> tuple[list[Finding], int]:
-    """Worst first: the highest value, or the lowest for units that fire low (expiry, age); at
-    most `keep` of them, and how many were left out."""
+def _worst(result: InstantResult, unit: str, keep: int | None = None) -> tuple[list[Sample], int]:
+    """Worst first: the highest value, or the lowest for units that fire low (expiry, age); NaN
+    left out; at most `keep` of them, and how many more there were."""
     samples = [sample for sample in result.samples if not math.isnan(sample.value)]
     sign = 1 if units.lower_is_worse(unit) else -1
     # The order of sorting by (sign * value, sorted labels), but the labels are only sorted for
@@ -95,8 +95,27 @@ def _findings(result: InstantResult, unit: str, keep: int | None = None) -> tupl
             run.sort(key=lambda s: sorted(s.labels.items()))
         out.extend(run)
         start = end
-    kept = [Finding(labels=dict(sample.labels), value=sample.value) for sample in out[:wanted]]
-    return kept, len(ordered) - len(kept)
+    return out[:wanted], len(ordered) - min(len(out), wanted)
+
+
+def _findings(result: InstantResult, unit: str, keep: int | None = None) -> tuple[list[Finding], int]:
+    """The findings of an answer, worst first (see `_worst`), and how many were left out (here,
+    or already when the answer arrived: `result.omitted`)."""
+    kept, omitted = _worst(result, unit, keep)
+    return [Finding(labels=dict(s.labels), value=s.value) for s in kept], omitted + result.omitted
+
+
+def _trim_to(keep: int, units_of: dict[str, str]) -> Trim:
+    """Each detector's answer cut to its worst `keep` samples when it arrives (not the presence
+    check's): a poll never holds 5,000 samples per detector at once (issue 15)."""
+
+    def trim(key: str, result: InstantResult) -> InstantResult:
+        if key not in units_of or len(result.samples) <= keep:
+            return result
+        kept, omitted = _worst(result, units_of[key], keep)
+        return replace(result, samples=kept, omitted=result.omitted + omitted)
+
+    return trim
 
 
 def _result(
@@ -165,8 +184,10 @@ async def evaluate(
     if presence_promql:  # it reads every series of every family the pack needs: recorded too,
         # where the recorded series are looked for anyway (no extra request when nothing is)
         (wanted if wanted else queries)[PRESENCE] = presence_promql
+    trim = _trim_to(keep, {det.id: det.unit for det in enabled}) if keep is not None else None
     (outcomes, (read_recorded, recorded_outcomes)) = await asyncio.gather(
-        run_queries(client, queries, when, gate, batch), _recorded_or_raw(client, wanted, when, gate, batch, blocks)
+        run_queries(client, queries, when, gate, batch, trim),
+        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim),
     )
     outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
@@ -237,6 +258,7 @@ async def _recorded_or_raw(
     gate: asyncio.Semaphore,
     batch: bool,
     recorded: Sequence[recording.Recorded],
+    trim: Trim | None = None,
 ) -> tuple[set[str], dict[str, Outcome]]:
     """The queries that can read recorded series: from them where the source has them (and they
     are old enough), else raw; and which of them read some."""
@@ -245,7 +267,7 @@ async def _recorded_or_raw(
     present = await present_blocks(client, at, recorded)
     chosen = {key: recording.rewrite(promql, present) for key, promql in queries.items()}
     return {key for key, promql in chosen.items() if promql != queries[key]}, await run_queries(
-        client, chosen, at, gate, batch
+        client, chosen, at, gate, batch, trim
     )
 
 
