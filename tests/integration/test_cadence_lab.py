@@ -20,13 +20,16 @@ from promsoc.tui.live_backend import LiveBackend
 
 
 class Counting(httpx.AsyncBaseTransport):
-    """Forwards to the real server and counts the requests whose query joins pods to workloads (the owner chains)."""
+    """Forwards to the real server and counts the requests, and those whose query joins pods to
+    workloads (the owner chains)."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.joins = 0
+        self.requests = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         text = str(request.url) + (await request.aread()).decode()
         self.joins += "kube_replicaset_owner" in text
         return await self.inner.handle_async_request(request)
@@ -74,3 +77,39 @@ def test_costly_detectors_are_kept_between_live_cycles_and_say_so_but_the_past_i
         assert {r.evaluated_at for i, r in by_id.items() if i not in scaled} == {at}
         assert joins == (0 if kept else len(scaled)), index  # the past: evaluated afresh, every cycle
     assert HEAVY_SPARKLINE_EVERY > SCALED_EVERY
+
+
+def test_a_heavy_sparkline_that_failed_is_not_asked_again_for_five_minutes(lab: Lab) -> None:
+    """A 5,000-pod sparkline past the source's timeout was asked whole again every cycle (each
+    attempt a timeout's worth of Prometheus CPU); now it waits HEAVY_SPARKLINE_EVERY."""
+    transport = Counting()
+
+    def clients(source: Source) -> PromClient:
+        return PromClient(source, transport=transport, retries=0)
+
+    settings = load_settings(None, lab.url, "lab")
+    settings = replace(settings, sources=tuple(replace(s, timeout=0.001) for s in settings.sources))  # always late
+    now = [time.time() - 5]
+
+    async def run() -> list[tuple[str, int]]:
+        backend = LiveBackend(settings, clients=clients)
+        backend.clock = lambda: now[0]
+        seen = []
+        try:
+            for at in (now[0], now[0] + 30, now[0] + 60, now[0] + HEAVY_SPARKLINE_EVERY + 1):
+                now[0] = at
+                before = transport.requests
+                try:
+                    await backend.history("lab", "container-cpu-outlier", at, 3600.0)
+                    outcome = "drawn"
+                except Exception as exc:  # the poller shows any failure as no sparkline
+                    outcome = type(exc).__name__
+                seen.append((outcome, transport.requests - before))
+        finally:
+            await backend.aclose()
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen[0][0] == "Timeout" and seen[0][1] >= 1, seen  # asked, timed out
+    assert seen[1] == ("RuntimeError", 0) and seen[2] == ("RuntimeError", 0)  # not asked again
+    assert seen[3][0] == "Timeout" and seen[3][1] >= 1, seen  # 5 minutes later: asked again
