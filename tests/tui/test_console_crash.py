@@ -91,6 +91,7 @@ def test_a_crash_prints_one_inert_line_and_writes_a_private_report(tmp_path: Pat
     assert stat.S_IMODE(reports[0].stat().st_mode) == 0o600
     report = reports[0].read_text()
     assert "Traceback (most recent call last)" in report and "action_help" in report and "RuntimeError" in report
+    assert url not in report  # no arguments: a --url may carry a password
 
 
 def test_with_promsoc_debug_the_full_traceback_stays(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def crash_dir() -> Path:
 
 
 def write_report(error: BaseException, folder: Path | None = None) -> Path:
-    """The traceback of `error`, with the versions, in a new file of mode 0600; OSError if not."""
+    """The traceback of `error`, with the versions, in a new file of mode 0600; OSError if not.
+    No arguments and no local variables: the file is meant to be sent with a bug report."""
     folder = folder or crash_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
@@ -50,7 +51,7 @@ def write_report(error: BaseException, folder: Path | None = None) -> Path:
     header = (
         f"promsoc {__version__} console crash at {stamp}\n"
         f"python {platform.python_version()} on {platform.platform()}\n"
-        f"argv: {' '.join(sys.argv[1:])}\n\n"
+        "arguments left out (a --url may carry a password)\n\n"
     )
     report = header + "".join(traceback.format_exception(error))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
