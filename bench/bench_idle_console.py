@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from proccpu import cpu_seconds
+from proccpu import cpu_seconds, idle_cpu
 from promsoc.config import load_settings
 from promsoc.lab import Lab, LabOptions
 from promsoc.prom.client import PromClient
@@ -110,13 +110,6 @@ async def poll(backend_type: type[LiveBackend], url: str, seconds: float, refres
         return Cost(name, spent, used, transport.requests - requests, transport.bytes - sent, poller.cycles - cycles)
     finally:
         await backend.aclose()
-
-
-def idle_cpu(pid: int | None, seconds: float) -> float:
-    """Prometheus's CPU a second with no console (scrapes, its own housekeeping)."""
-    before = cpu_seconds(pid)
-    time.sleep(seconds)
-    return (cpu_seconds(pid) - before) / seconds
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from proccpu import cpu_seconds
+from proccpu import cpu_seconds, idle_cpu
 from promsoc.config import load_settings
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.rules import export_recording
@@ -138,12 +138,6 @@ def replay(sent: list[Sent], pid: int | None, repeat: int, idle_rate: float) -> 
                 cpus.append(max(0.0, cpu_seconds(pid) - cpu - idle_rate * wall))
             out.append((statistics.median(cpus), statistics.median(walls), describe(request, known), request))
     return out
-
-
-def idle_cpu(pid: int | None, seconds: float) -> float:
-    before = cpu_seconds(pid)
-    time.sleep(seconds)
-    return (cpu_seconds(pid) - before) / seconds
 
 
 def report(rows: list[tuple[float, float, str, Sent]], refresh: float, idle_rate: float) -> None:
