@@ -6,22 +6,17 @@ a message holding terminal escapes as a hostile label value would."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import signal
 import stat
-import struct
 import sys
-import termios
 from pathlib import Path
 
 import pytest
 
 from promsoc.tui.crash import crash_line, write_report
 from tests.integration.hostile_server import answering, vector
-from tests.tui.test_console_signals import ALT_OFF, ALT_ON, drain, env, read_until
+from tests.tui.pty_console import ALT_OFF, console_in_pty, env
 
 HOSTILE = "\x1b]0;pwned\x07\x1b]52;c;c2VjcmV0\x07label \u202e value"
 CRASHING = f"""
@@ -40,30 +35,10 @@ def crash_console(url: str, state: Path, *, debug: bool) -> tuple[bytes, int]:
     environment = {**env(), "XDG_STATE_HOME": str(state)}
     if debug:
         environment["PROMSOC_DEBUG"] = "1"
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: never back into pytest
-        try:
-            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-            argv = [sys.executable, "-c", CRASHING, "tui", "--url", url]
-            os.execve(sys.executable, argv, environment)  # noqa: S606
-        finally:
-            os._exit(127)
-    output = bytearray()
-    try:
-        assert read_until(fd, output, ALT_ON, 30), bytes(output[-500:])
-        assert read_until(fd, output, b"LIVE", 30), bytes(output[-500:])
-        os.write(fd, b"?")
-        drain(fd, output, 15)
-        _, status = os.waitpid(pid, 0)
-    finally:
-        os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+    argv = [sys.executable, "-c", CRASHING, "tui", "--url", url]
+    output, _, status = console_in_pty(argv, lambda _pid, fd: os.write(fd, b"?"), environment)
     assert os.WIFEXITED(status)
-    return bytes(output), os.WEXITSTATUS(status)
+    return output, os.WEXITSTATUS(status)
 
 
 def after_the_console(output: bytes) -> str:
