@@ -142,14 +142,16 @@ class DetectorScreen(ConsoleScreen):
             text.append("PromQL\n", style="bold")
             text.append(info.query.strip())
         result = self.result
-        if result is not None and result.status is Status.NO_DATA:  # what it cannot see, and why
-            text.append("\n\nBlind spot: ", style="bold")
+        why = Text()  # first: why it shows no data or an error is what one opens it for
+        if result is not None and result.status is Status.NO_DATA:
+            why.append("Blind spot: ", style="bold")
             absent = ", ".join(clean(family, 80) for family in result.missing)
-            text.append(clean(result.note, 400) if result.note else f"absent: {absent}" if absent else "no metrics")
+            why.append(clean(result.note, 400) if result.note else f"absent: {absent}" if absent else "no metrics")
+            why.append("\n\n")
         if result is not None and result.error:
-            text.append("\n\nError: ", style="bold")
-            text.append(clean(result.error, 400))
-        self.query_one("#detector-info", Static).update(text)
+            why.append("Error: ", style="bold")
+            why.append(clean(result.error, 400) + "\n\n")
+        self.query_one("#detector-info", Static).update(why + text)
 
     # -- findings table -----------------------------------------------------------------------
     def _rebuild_table(self) -> None:
