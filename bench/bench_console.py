@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import random
 import re
 import select
 import signal
@@ -91,8 +92,10 @@ class Terminal:
         os.waitpid(self.pid, 0)
 
 
-def key_latency(term: Terminal, presses: int) -> list[float]:
-    """Write `[` and `]` in turn; time until the header shows AS OF / LIVE again."""
+def key_latency(term: Terminal, presses: int, gap: float = 0.1, jitter: float = 0.0) -> list[float]:
+    """Write `[` and `]` in turn; time until the header shows AS OF / LIVE again, then wait `gap` s
+    (plus up to `jitter` s more, from a seeded draw: keys land at every phase of a poll)."""
+    draw = random.Random(presses)
     timings = []
     for index in range(presses):
         key, expect = (b"[", b"AS OF") if index % 2 == 0 else (b"]", b"LIVE")
@@ -104,7 +107,7 @@ def key_latency(term: Terminal, presses: int) -> list[float]:
             if expect in ANSI.sub(b"", bytes(term.output[start:])):
                 break
         timings.append(time.perf_counter() - began)
-        term.pump(0.1)
+        term.pump(gap + draw.uniform(0.0, jitter))
     return timings
 
 

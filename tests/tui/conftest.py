@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -24,3 +26,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def until(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Let the loop run until `condition()` holds; fail after `within` seconds."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 (another part's state: there is no Event to wait on)
+            await asyncio.sleep(0.02)

@@ -8,6 +8,7 @@ from typing import Any
 from promsoc.tui.backend import History
 from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
 from promsoc.tui.poller import Poller
+from tests.tui.conftest import until
 from tests.tui.fakes import NOW, FakeBackend
 
 
@@ -92,3 +93,33 @@ async def test_sparklines_nobody_sees_are_refreshed_rarely_and_at_once_when_seen
     now[0] = NOW + 301
     await poller.cycle()
     assert set(backend.histories) == every - {"falco-blind", "ingress-bruteforce"}  # unseen, after hidden_every
+
+
+
+async def test_a_moved_cursor_drops_the_cycle_in_flight_and_evaluates_only_where_it_settled() -> None:
+    backend = FakeBackend(delay=0.2)
+    poller, posted, cursor = make(backend, interval=30)
+    poller.settle = 0.1
+    task = asyncio.create_task(poller.run())
+    await until(lambda: backend.in_flight == 1)  # the live cycle is waiting on the server
+    for step in (1, 2, 3):  # a burst of `[`
+        cursor[0] = NOW - 300 * step
+        poller.moved()
+        await asyncio.sleep(0.02)
+    await until(lambda: any(isinstance(m, HistoriesUpdated) for m in posted))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert backend.evaluated_at == [NOW - 900]  # not live, not the steps on the way
+    assert [m.at for m in posted if isinstance(m, ResultsUpdated | HistoriesUpdated)] == [NOW - 900, NOW - 900]
+    assert poller.dropped == 1 and poller.started == 2
+
+
+async def test_answers_for_a_cursor_that_moved_meanwhile_are_never_posted() -> None:
+    backend = FakeBackend(delay=0.05)
+    poller, posted, cursor = make(backend)
+    older = asyncio.create_task(poller.cycle())  # live; nothing cancels a cycle run on its own
+    await asyncio.sleep(0.01)
+    cursor[0] = NOW - 300
+    await asyncio.gather(older, poller.cycle())
+    assert backend.evaluated_at == [NOW, NOW - 300]  # both ran...
+    assert {m.at for m in posted} == {NOW - 300}  # ...only the answers for the cursor shown were posted

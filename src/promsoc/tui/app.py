@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -93,7 +93,9 @@ class ConsoleApp(App[int]):
         Binding("H", "handoff", "Hand-off"),
     ]
 
-    cursor: reactive[Cursor] = reactive(Cursor, init=False)
+    cursor: var[Cursor] = var(Cursor, init=False)
+    """A var, not a reactive: a reactive repaints the whole screen on every `[`/`]` (Textual's
+    App.refresh), while only the header and the views' own data depend on the cursor (issue 15)."""
 
     def __init__(
         self,
@@ -273,7 +275,7 @@ class ConsoleApp(App[int]):
     def watch_cursor(self, old: Cursor, new: Cursor) -> None:
         if old.at != new.at:
             for poller in self.pollers.values():
-                poller.wake()
+                poller.moved()
             self.refresh_alerts()
         for screen in self.screen_stack:
             if isinstance(screen, ConsoleScreen):

@@ -14,10 +14,15 @@ Clock = Callable[[], float]
 HISTORY_WINDOW = 3600.0
 HIDDEN_EVERY = 300.0
 """Seconds between refreshes of a sparkline nobody sees (a tile off screen, another view open)."""
+CURSOR_SETTLE = 0.1
+"""Seconds without another cursor move before the moved cursor's cycle starts: a burst of `[`
+presses (or a held key) evaluates the final cursor once, not every step on the way."""
 
 
 class Poller:
-    """Polls one source forever; `wake()` starts the next cycle early, never a parallel one."""
+    """Polls one source forever; `wake()` starts the next cycle early, never a parallel one, and
+    `moved()` (the time cursor moved) drops the cycle in flight: its answers are for a cursor no
+    longer shown, and on a large cluster they cost the interpreter the keys need (issue 15)."""
 
     def __init__(
         self,
@@ -31,6 +36,7 @@ class Poller:
         history_every: float = 30.0,
         seen: Callable[[], Collection[str] | None] = lambda: None,
         hidden_every: float = HIDDEN_EVERY,
+        settle: float = CURSOR_SETTLE,
     ) -> None:
         self.backend = backend
         self.source = source
@@ -43,19 +49,50 @@ class Poller:
         self._seen = seen
         self._hidden_every = hidden_every
         self._fetched: dict[str, tuple[float | None, float]] = {}  # detector -> (cursor, fetched at)
+        self.settle = settle
+        self._moved_at = float("-inf")  # the loop's time of the last cursor move
+        self._running: asyncio.Future[None] | None = None  # run()'s cycle in flight
         self.cycles = 0
+        self.started = 0
+        self.dropped = 0
         self.in_flight = 0
         self.max_in_flight = 0
 
     def wake(self) -> None:
-        """Ask for a cycle as soon as the current one (if any) ends: used when the cursor moves."""
+        """Ask for a cycle as soon as the current one (if any) ends."""
+        self._wake.set()
+
+    def moved(self) -> None:
+        """The time cursor moved: cancel the cycle in flight and start the next one once the
+        cursor has stayed put for `settle` seconds."""
+        self._moved_at = asyncio.get_running_loop().time()
+        running = self._running
+        if running is not None and not running.done():
+            running.cancel()
+            self.dropped += 1
         self._wake.set()
 
     async def run(self) -> None:
         while True:
-            await self.cycle()
-            await self._pause()
+            await self._settled()
             self._wake.clear()
+            running = self._running = asyncio.ensure_future(self.cycle())
+            try:
+                await asyncio.wait({running})  # returns when the cycle ends or moved() cancels it
+            finally:
+                running.cancel()  # run() itself was cancelled (a no-op once the cycle is done)
+            error = None if running.cancelled() else running.exception()
+            if error is not None:
+                raise error
+            if not self._wake.is_set():
+                await self._pause()
+
+    async def _settled(self) -> None:
+        """Wait until the cursor has not moved for `settle` seconds (at once when it has not)."""
+        loop = asyncio.get_running_loop()
+        # a deadline each move pushes back, not a condition to poll for: no Event to wait on
+        while (left := self._moved_at + self.settle - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
 
     async def _pause(self) -> None:
         """Sleep for the interval or until woken, and always honour cancellation."""
@@ -67,7 +104,9 @@ class Poller:
             waiter.cancel()
 
     async def cycle(self) -> None:
-        """Evaluate every detector at the cursor, then refresh sparklines when they are due."""
+        """Evaluate every detector at the cursor, then refresh sparklines when they are due.
+        Answers for a cursor that moved meanwhile are not posted: the move's own cycle follows."""
+        self.started += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -79,13 +118,15 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure becomes a visible reason, never a crash
-                self._post(PollFailed(self.source, one_line(exc), at, self._clock()))
+                if self._cursor() == cursor:
+                    self._post(PollFailed(self.source, one_line(exc), at, self._clock()))
+                return
+            if self._cursor() != cursor:
                 return
             finished = self._clock()
             self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
             due = self._histories_due([r.detector for r in results], cursor, finished)
-            if due:
-                await self._histories(due, at)
+            if due and await self._histories(due, at, cursor):
                 self._fetched.update(dict.fromkeys(due, (cursor, finished)))
         finally:
             self.in_flight -= 1
@@ -108,7 +149,8 @@ class Poller:
                 due.append(detector)
         return due
 
-    async def _histories(self, detectors: list[str], at: float) -> None:
+    async def _histories(self, detectors: list[str], at: float, cursor: float | None) -> bool:
+        """Fetch and post these sparklines; False when the cursor moved meanwhile (not posted)."""
         async def one(detector: str) -> tuple[str, History | None]:
             try:
                 return detector, await self.backend.history(self.source, detector, at, HISTORY_WINDOW)
@@ -119,4 +161,7 @@ class Poller:
 
         pairs = await asyncio.gather(*(one(d) for d in detectors))
         found = {d: h for d, h in pairs if h is not None}
+        if self._cursor() != cursor:
+            return False
         self._post(HistoriesUpdated(self.source, found, at))
+        return True

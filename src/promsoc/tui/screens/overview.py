@@ -20,6 +20,10 @@ from promsoc.tui.widgets.tile import DetectorTile, top_finding
 
 TILE_WIDTH = 28
 TILE_HEIGHT = 5
+REPAINT_PER_FRAME = 4
+"""Tiles repainted per frame when many changed at once (new sparklines land for every tile):
+a tile costs Textual about 2-3 ms to draw, so a key pressed meanwhile waits for at most this
+many, not for all of them (issue 15)."""
 
 
 class TileGrid(Container):
@@ -81,6 +85,11 @@ class OverviewScreen(ConsoleScreen):
         yield FilterBox(placeholder="filter tiles: detector, status, label…", id="filter")
         yield Footer()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._to_repaint = {}
+        self._repaint_due = False  # a _repaint_some waits for the next frame
+
     compact_choice: bool | None = None
     """The user's layout (c); None: compact exactly when the tiles do not fit the screen."""
 
@@ -129,9 +138,29 @@ class OverviewScreen(ConsoleScreen):
             stale = None
             if health is not None and health.stale(now, self.console.interval_of(tile.key.source)):
                 stale = health.error or "no successful poll for several cycles"
-            tile.show(state.results.get(tile.key), state.histories.get(tile.key), stale)
+            if tile.show(state.results.get(tile.key), state.histories.get(tile.key), stale):
+                self._to_repaint[tile] = None
         self._firing_first()
         self._apply_filter()
+        if not self._repaint_due:
+            self._repaint_some()
+
+    _to_repaint: dict[DetectorTile, None]
+    """Tiles whose look changed and that are not repainted yet, in the order they changed."""
+
+    def _repaint_some(self) -> None:
+        """Repaint the next REPAINT_PER_FRAME changed tiles, those in view first; the rest after
+        the next frame is drawn (keys pressed meanwhile are handled between the frames)."""
+        self._repaint_due = False
+        view = self.region
+        tiles = sorted(self._to_repaint, key=lambda t: not (t.display and t.region.overlaps(view)))
+        for tile in tiles[:REPAINT_PER_FRAME]:
+            del self._to_repaint[tile]
+            if tile.is_attached:  # not one a recompose removed
+                tile.repaint()
+        if self._to_repaint:
+            self._repaint_due = True
+            self.call_after_refresh(self._repaint_some)
 
     def _firing_first(self) -> None:
         """Within each group, firing tiles first (then pack order), in both layouts."""
@@ -180,7 +209,7 @@ class OverviewScreen(ConsoleScreen):
         result = tile.result
         parts = [tile.key.detector, tile.key.source, str(tile.border_title or "")]
         if result is not None:
-            parts += [status.WORD[result.status], result.category, top_finding(result, tile.unit).plain]
+            parts += [status.WORD[result.status], result.category, top_finding(result, tile.unit, tile.worst()).plain]
         return " ".join(parts).lower()
 
     def tiles_in_view(self, source: str) -> set[str]:

@@ -26,19 +26,20 @@ def worst_finding(result: DetectorResult, unit: str = units.DEFAULT) -> Finding 
     return max(result.findings, key=lambda f: f.value if f.value == f.value else float("-inf"))
 
 
-def top_finding(result: DetectorResult, unit: str = units.DEFAULT) -> Text:
-    """The worst finding's identifying labels (pod, host and path, rule), as inert text."""
-    finding = worst_finding(result, unit)
+def top_finding(result: DetectorResult, unit: str = units.DEFAULT, worst: Finding | None = None) -> Text:
+    """The worst finding's identifying labels (pod, host and path, rule), as inert text
+    (`worst`: that finding when the caller already knows it)."""
+    finding = worst if worst is not None else worst_finding(result, unit)
     if finding is None:
         return Text("")
     return labels_line(finding.labels, identifying(finding.labels), limit=40)
 
 
-def _looks(result: DetectorResult | None, history: History | None, stale: str | None) -> object:
+def _looks(result: DetectorResult | None, history: History | None, stale: str | None, worst: Finding | None) -> object:
     """What a tile draws, without the evaluation time that changes on every poll."""
     drawn = None
     if result is not None:
-        top = top_finding(result).plain if result.findings else ""
+        top = top_finding(result, worst=worst).plain if result.findings else ""
         drawn = (result.status, result.found, top, result.error, result.severity, _marks(result))
     band = history.band.name if history and history.band else None
     spark = (tuple(history.points), tuple(history.firing or ()), band) if history else None
@@ -96,21 +97,39 @@ class DetectorTile(Widget, can_focus=True):
         self.history: History | None = None
         self.stale_reason: str | None = None
         self._shown: object = None
+        self._worst_of: DetectorResult | None = None
+        self._worst: Finding | None = None
         self.border_title = inert(key.detector, limit=60)
         self.tooltip = inert(title, limit=200)
 
-    def show(self, result: DetectorResult | None, history: History | None, stale_reason: str | None) -> None:
-        """Update in place (tiles live for the whole session; nothing is remounted per poll)."""
-        shown = _looks(result, history, stale_reason)
+    def show(self, result: DetectorResult | None, history: History | None, stale_reason: str | None) -> bool:
+        """Take new data in place (tiles live for the whole session; nothing is remounted per poll).
+        Returns whether the tile looks different: the caller then calls `repaint` (OverviewScreen
+        spreads many repaints over frames, so a key never waits behind all of them)."""
+        if result is self.result and history is self.history and stale_reason == self.stale_reason:
+            return False  # the 2 s tick, or another tile's news: nothing to compare
         self.result, self.history, self.stale_reason = result, history, stale_reason
+        shown = _looks(result, history, stale_reason, self.worst())
         if shown == self._shown:
-            return  # a new poll that looks the same writes nothing to the terminal
+            return False  # a new poll that looks the same writes nothing to the terminal
         self._shown = shown
+        return True
+
+    def repaint(self) -> None:
+        """Draw what `show` took: the border's class for the status (one style update for all
+        of them: each re-applies the stylesheet), then the content."""
+        result = self.result
         wanted = status.css_class(result.status if result else None)
-        for name in _STATUS_CLASSES:
-            self.set_class(name == wanted, name)
-        self.set_class(stale_reason is not None, "-stale")
+        classes = {name: name == wanted for name in _STATUS_CLASSES}
+        self.update_classes({**classes, "-stale": self.stale_reason is not None})
         self.refresh()
+
+    def worst(self) -> Finding | None:
+        """The worst finding of the result shown, found once per result (it may hold 1,000)."""
+        result = self.result
+        if self._worst_of is not result:
+            self._worst_of, self._worst = result, worst_finding(result, self.unit) if result else None
+        return self._worst
 
     def on_resize(self) -> None:
         """A narrow tile shortens its name around an ellipsis, keeping both ends readable."""
@@ -168,12 +187,12 @@ class DetectorTile(Widget, can_focus=True):
                 return Text("quiet · threshold " + units.human(history.threshold, self.unit), style=dim)
             band = history.band if history else None
             return inert("quiet" + (f" · band: {band.name}" if band else ""), style=dim)
-        return top_finding(result, self.unit)
+        return top_finding(result, self.unit, self.worst())
 
     def _value(self) -> Text:
         """The worst finding's value with its unit ('62%', '25MB/s'), at the sparkline's end."""
         result = self.result
-        worst = worst_finding(result, self.unit) if result and result.status is Status.FIRING else None
+        worst = self.worst() if result and result.status is Status.FIRING else None
         if worst is None or self.stale_reason is not None:
             return Text("")
         return Text(" " + units.short(worst.value, self.unit), style=self.get_component_rich_style("tile--firing"))
@@ -195,7 +214,7 @@ class DetectorTile(Widget, can_focus=True):
         line.append(f"{inert(self.key.detector, limit=name_width).plain:<{name_width}} ")
         dim = self.get_component_rich_style("tile--dim")
         if result is not None and result.status is Status.FIRING:
-            worst = worst_finding(result, self.unit)
+            worst = self.worst()
             line.append(f"{result.found:>3} ")
             line.append(f"{units.short(worst.value, self.unit) if worst else '':<9}",
                         style=self.get_component_rich_style("tile--firing"))
