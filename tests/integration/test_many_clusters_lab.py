@@ -9,27 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from promsoc.cli.demo import sources_config
-from promsoc.lab import Lab, LabOptions
+from promsoc.lab import Lab
 from tests.integration.labquery import query
 from tests.integration.test_scan_cli import promsoc
 
 CLUSTERS = ("cluster-1", "cluster-2", "cluster-3")
-
-
-@pytest.fixture(scope="module")
-def clusters_lab() -> Iterator[Lab]:
-    """As `promsoc demo --clusters 3` builds it (2 days of topology, 1 of traffic), without live repeats."""
-    cache = os.environ.get("PROMSOC_LAB_CACHE")
-    options = LabOptions(clusters=3, history_days=2.0, traffic_days=1.0, fine_hours=1.0, live_incidents=False,
-                         scrape_interval="5s", cache_dir=Path(cache) if cache else None)
-    with Lab(options) as running:
-        yield running
 
 
 def scan(lab: Lab, config: Path, at: float) -> dict[tuple[str, str], dict[str, object]]:

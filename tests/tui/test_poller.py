@@ -7,7 +7,7 @@ from typing import Any
 
 from promsoc.tui.backend import History
 from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
-from promsoc.tui.poller import Poller
+from promsoc.tui.poller import Poller, ticks
 from tests.tui.conftest import until
 from tests.tui.fakes import NOW, FakeBackend
 
@@ -123,3 +123,26 @@ async def test_answers_for_a_cursor_that_moved_meanwhile_are_never_posted() -> N
     await asyncio.gather(older, poller.cycle())
     assert backend.evaluated_at == [NOW, NOW - 300]  # both ran...
     assert {m.at for m in posted} == {NOW - 300}  # ...only the answers for the cursor shown were posted
+
+
+async def test_sources_asked_together_evaluate_one_moment_and_start_their_cycles_together() -> None:
+    """Pollers sharing a `Tick` (their sources are answered by the same requests, `prom.fanin`)
+    evaluate the moment the first of them started, and wait for the same next start."""
+    backend = FakeBackend()
+    now = [NOW]
+    together = {"a": ["a", "b"], "b": ["a", "b"], "c": ["c"]}
+    shared = ticks(["a", "b", "c"], lambda source: together[source])
+    assert shared["a"] is shared["b"] and shared["a"] is not None and shared["c"] is None
+    pollers = {name: Poller(backend, name, interval=30, cursor=lambda: None, post=lambda _m: None,
+                            clock=lambda: now[0], tick=shared[name]) for name in "abc"}  # fmt: skip
+    await pollers["a"].cycle()
+    now[0] = NOW + 1.5  # b starts a moment later (a slower previous cycle)
+    await pollers["b"].cycle()
+    await pollers["c"].cycle()
+    assert backend.evaluated_at == [NOW, NOW, NOW + 1.5]
+    now[0] = NOW + 4
+    assert pollers["a"]._wait() == pollers["b"]._wait() == 26.0  # both start again at NOW + 30
+    assert pollers["c"]._wait() == 30.0
+    now[0] = NOW + 31  # the next cycle is a new moment
+    await pollers["b"].cycle()
+    assert backend.evaluated_at[-1] == NOW + 31

@@ -107,10 +107,12 @@ async def per_source(
 ) -> list[T]:
     """`ask(client, name)` on every source at once (a client each, all closed after); the answers
     in source order, flattened. A failure cancels the other sources' work before it is raised."""
+    from promsoc.prom.fanin import asking_together
     from promsoc.prom.sources import Sources
 
     async with Sources(sources) as pool:
-        answers = await gather_all(*(ask(pool[name], name) for name in pool.names))
+        with asking_together():  # sources sharing a server (and differing by one label) ask once
+            answers = await gather_all(*(ask(pool[name], name) for name in pool.names))
     return [item for items in answers for item in items]
 
 

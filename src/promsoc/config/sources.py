@@ -145,6 +145,7 @@ class SourceParser:
             selector=self.selector(entries, key) if "selector" in entries else default.selector,
             max_concurrency=self.count(entries, key, "max_concurrency", Source, default.max_concurrency),
             max_response_bytes=self.count(entries, key, "max_response_bytes", Source, default.max_response_bytes),
+            coalesce=self.r.boolean(entries["coalesce"][1], f"{key}.coalesce") if "coalesce" in entries else True,
         ))
 
     def url(self, node: yaml.Node, key: str, value: Value) -> tuple[str, tuple[str, str] | None]:

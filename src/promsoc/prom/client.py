@@ -28,6 +28,7 @@ import httpx
 
 from promsoc.prom.connection import RETRY_STATUSES, Connection
 from promsoc.prom.errors import BadQuery, PromError
+from promsoc.prom.fanin import FanIn, together
 from promsoc.prom.parse import instant_result, instant_sample, range_result, range_series, string_list, success_data
 from promsoc.prom.selector import SelectorError, inject_matchers
 from promsoc.prom.settings import Source, source_from_url
@@ -72,6 +73,8 @@ class PromClient:
         self.max_response_bytes = self._http.max_response_bytes
         self.host = self._http.host
         self._semaphore = asyncio.Semaphore(source.max_concurrency)
+        self.fanin: FanIn | None = None
+        """The group of sources on the same server this one is asked with (`prom.fanin`), if any."""
 
     @classmethod
     def from_url(cls, url: str, name: str | None = None, **kwargs: Any) -> PromClient:
@@ -103,13 +106,17 @@ class PromClient:
         try:
             return inject_matchers(promql, self.source.selector)
         except SelectorError as exc:
-            raise BadQuery(
-                f"cannot scope the query to {self.source.selector}: {exc}", source=self.name
-            ) from None
+            raise BadQuery(f"cannot scope the query to {self.source.selector}: {exc}", source=self.name) from None
 
     async def query(self, promql: str, at: float | None = None, *, max_series: int | None = None) -> InstantResult:
         """Instant query at `at` (Unix seconds; None: the server's now); at most `max_series`
-        samples are kept (the result's `omitted` counts the rest)."""
+        samples are kept (the result's `omitted` counts the rest). Within `asking_together()`,
+        a source of a group is answered by the group's one request (`prom.fanin`)."""
+        if self.fanin is not None and at is not None and together():
+            return await self.fanin.query(self, promql, at, max_series, lambda: self._query(promql, at, max_series))
+        return await self._query(promql, at, max_series)
+
+    async def _query(self, promql: str, at: float | None, max_series: int | None) -> InstantResult:
         params = [("query", self.scope(promql))]
         if at is not None:
             params.append(("time", _number(at)))
@@ -120,7 +127,16 @@ class PromClient:
         self, promql: str, start: float, end: float, step: float | str, *, max_series: int | None = None
     ) -> RangeResult:
         """Range query from `start` to `end` (Unix seconds), `step` in seconds or as `30s`; at
-        most `max_series` series are kept (the result's `omitted` counts the rest)."""
+        most `max_series` series are kept (the result's `omitted` counts the rest); see `query`
+        for the sources asked together."""
+        if self.fanin is not None and together():
+            alone = lambda: self._query_range(promql, start, end, step, max_series)  # noqa: E731
+            return await self.fanin.query_range(self, promql, (start, end, step), max_series, alone)
+        return await self._query_range(promql, start, end, step, max_series)
+
+    async def _query_range(
+        self, promql: str, start: float, end: float, step: float | str, max_series: int | None
+    ) -> RangeResult:
         params = [
             ("query", self.scope(promql)),
             ("start", _number(start)),

@@ -80,12 +80,16 @@ def tokenize(promql: str) -> list[Token]:
 
 def normalize_matchers(selector: str) -> str:
     """`{a="x", b=~"y"}` or `a="x",b=~"y"` -> `a="x",b=~"y"`; raise SelectorError if invalid."""
+    return ",".join(f"{name}{op}{value}" for name, op, value in matcher_list(selector))
+
+
+def matcher_list(selector: str) -> list[tuple[str, str, str]]:
+    """`{a="x", b=~"y"}` -> [("a", "=", '"x"'), ("b", "=~", '"y"')] (values still quoted);
+    raise SelectorError if invalid."""
     text = selector.strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1].strip()
-    if not text:
-        return ""
-    parts: list[str] = []
+    parts: list[tuple[str, str, str]] = []
     pos = 0
     while pos < len(text):
         match = _MATCHER.match(text, pos)
@@ -94,9 +98,9 @@ def normalize_matchers(selector: str) -> str:
                 f"not a label matcher list at {text[pos : pos + 20]!r} "
                 '(expected e.g. cluster="prod-eu",env=~"prod|stage")'
             )
-        parts.append(f"{match['name']}{match['op']}{match['value']}")
+        parts.append((match["name"], match["op"], match["value"]))
         pos = match.end()
-    return ",".join(parts)
+    return parts
 
 
 def _next_significant(tokens: list[Token], index: int) -> int:
@@ -121,9 +125,7 @@ def _skip_group(tokens: list[Token], index: int, opening: str, closing: str) -> 
     raise SelectorError(f"unbalanced {opening!r} at {tokens[index].start}")
 
 
-def _brace_insertions(
-    tokens: list[Token], open_index: int, matchers: str
-) -> tuple[int, list[tuple[int, str]]]:
+def _brace_insertions(tokens: list[Token], open_index: int, matchers: str) -> tuple[int, list[tuple[int, str]]]:
     """Insertions inside `{...}` starting at `open_index`: before each top-level `or` and `}`."""
     close_index = _skip_group(tokens, open_index, "{", "}")
     inserts: list[tuple[int, str]] = []
@@ -220,4 +222,4 @@ def _apply(text: str, inserts: list[tuple[int, str]]) -> str:
     return "".join(out)
 
 
-__all__ = ["SelectorError", "inject_matchers", "normalize_matchers", "tokenize"]
+__all__ = ["SelectorError", "inject_matchers", "matcher_list", "normalize_matchers", "tokenize"]

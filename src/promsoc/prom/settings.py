@@ -115,6 +115,9 @@ class Source:
     """How many requests to this source may run at once (Prometheus's own default cap is 20)."""
     max_response_bytes: int = field(default=64 * 1024 * 1024, metadata={"min": 65536, "max": 1 << 30})
     """Bytes one answer may cost once decompressed (64 KiB to 1 GiB); over it, `response too large`."""
+    coalesce: bool = True
+    """Asked together with the other sources on the same server whose selectors differ only by
+    one label's value (one request for all, split by that label: `prom.fanin`); false: alone."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value this source knows at load time (for redaction)."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import replace
 from types import TracebackType
 from typing import TypeVar
 
 from promsoc.prom.client import PromClient
 from promsoc.prom.errors import PromError
+from promsoc.prom.fanin import FanIn, Group, groups
 from promsoc.prom.settings import Source
 
 T = TypeVar("T")
@@ -29,14 +31,33 @@ def client_for(source: Source) -> PromClient:
 class Sources:
     """A client per source, kept across poll cycles; closes them all on exit."""
 
-    def __init__(
-        self, sources: Iterable[Source], factory: Callable[[Source], PromClient] = client_for
-    ) -> None:
+    def __init__(self, sources: Iterable[Source], factory: Callable[[Source], PromClient] = client_for) -> None:
         self._clients: dict[str, PromClient] = {}
+        sources = list(sources)
         for source in sources:
             if source.name in self._clients:
                 raise ValueError(f"duplicate source name {source.name!r}")
             self._clients[source.name] = factory(source)
+        self.groups: list[FanIn] = []
+        by_name = {source.name: source for source in sources}
+        for group in groups(by_name.values()):
+            self.groups.append(self._join(group, [by_name[name] for name in group.values], factory))
+
+    def _join(self, group: Group, members: list[Source], factory: Callable[[Source], PromClient]) -> FanIn:
+        """One client (no selector, room for every member's answer) asking for the group."""
+        first = members[0]
+        name = f"{first.name} and {len(members) - 1} more"
+        room = min(1 << 30, sum(source.max_response_bytes for source in members))
+        fanin = FanIn(group, factory(replace(first, name=name, selector="", max_response_bytes=room)),
+                      refresh=first.refresh)  # fmt: skip
+        for source in members:
+            self._clients[source.name].fanin = fanin
+        return fanin
+
+    def together(self, name: str) -> list[str]:
+        """The sources asked with `name` in one request (itself included; alone: just itself)."""
+        fanin = self._clients[name].fanin if name in self._clients else None
+        return list(fanin.group.values) if fanin is not None else [name]
 
     @property
     def names(self) -> list[str]:
@@ -69,6 +90,7 @@ class Sources:
 
     async def aclose(self) -> None:
         """Close every client's connection pool."""
+        await asyncio.gather(*(fanin.aclose() for fanin in self.groups))
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))
 
     async def __aenter__(self) -> Sources:

@@ -23,7 +23,7 @@ from promsoc.tui import themes
 from promsoc.tui.backend import Backend
 from promsoc.tui.backend_loop import quiet_loop_errors
 from promsoc.tui.messages import AlertsUpdated, HistoriesUpdated, PollFailed, ResultsUpdated
-from promsoc.tui.poller import Poller
+from promsoc.tui.poller import Poller, ticks
 from promsoc.tui.screens.base import ConsoleScreen
 from promsoc.tui.screens.overview import OverviewScreen
 from promsoc.tui.state import AlertsSnapshot, ConsoleState, TileKey
@@ -164,6 +164,7 @@ class ConsoleApp(App[int]):
 
     def start_polling(self) -> None:
         """One long-lived worker per source; a cycle never overlaps the previous one."""
+        shared = ticks(self.state.sources, getattr(self.backend, "together", None))
         for source in self.state.sources:
             poller = Poller(
                 self.backend,
@@ -173,6 +174,7 @@ class ConsoleApp(App[int]):
                 post=self.post_message,
                 clock=self.clock,
                 seen=functools.partial(self.sparklines_seen, source),
+                tick=shared[source],
             )
             self.pollers[source] = poller
             if self._poll:

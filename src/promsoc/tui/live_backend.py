@@ -20,6 +20,7 @@ from promsoc.detectors.sparkline import sparkline_plan
 from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import TimelineResult, make_range, timeline
 from promsoc.prom.client import PromClient
+from promsoc.prom.fanin import asking_together
 from promsoc.prom.range_cache import RangeCache
 from promsoc.prom.settings import Source
 from promsoc.prom.sources import Sources, client_for
@@ -85,7 +86,7 @@ class LiveBackend:
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
         self._recorded_memo: dict[str, tuple[float, RecordedBlocks]] = {}
-        self._recorded_lock = asyncio.Lock()
+        self._recorded_locks: dict[str, asyncio.Lock] = {}  # per source: grouped sources ask at once
         self.clock = time.time
         self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
@@ -162,7 +163,7 @@ class LiveBackend:
 
     async def _recorded_since(self, source: str, since: float) -> RecordedBlocks:
         """The recorded blocks the source has had since `since` (asked once per moment, for every sparkline)."""
-        async with self._recorded_lock:
+        async with self._recorded_locks.setdefault(source, asyncio.Lock()):
             memo = self._recorded_memo.get(source)
             if memo is None or memo[0] != since:
                 found = await present_blocks(self._client(source), since, recorded_blocks(self._detectors))
@@ -263,12 +264,25 @@ class LiveBackend:
     def silencer(self, source: str) -> LinkSilencer | None:
         return self.alerts_link.silencer(source)
 
+    def together(self, source: str) -> list[str]:
+        """The sources whose poll cycles are answered by the same requests as `source`'s
+        (`prom.fanin`): their pollers should ask at the same moments."""
+        return self.pool.together(source)
+
+    async def _polled(self, source: str, at: float) -> list[DetectorResult]:
+        with asking_together():  # a poll cycle: grouped sources' questions are merged
+            return await self._evaluate(source, at)
+
+    async def _polled_history(self, source: str, detector: str, at: float, window: float) -> History:
+        with asking_together():
+            return await self._history(source, detector, at, window)
+
     # -- what the console calls: Prometheus work runs on the backend's own loop, off the UI's ----
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
-        return await self._worker.run(self._evaluate(source, at))
+        return await self._worker.run(self._polled(source, at))
 
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
-        return await self._worker.run(self._history(source, detector, at, window))
+        return await self._worker.run(self._polled_history(source, detector, at, window))
 
     async def chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
         return await self._worker.run(self._chart(source, detector, labels, at, window))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from promsoc.text import one_line
@@ -17,6 +17,38 @@ HIDDEN_EVERY = 300.0
 CURSOR_SETTLE = 0.1
 """Seconds without another cursor move before the moved cursor's cycle starts: a burst of `[`
 presses (or a held key) evaluates the final cursor once, not every step on the way."""
+
+
+class Tick:
+    """Shared by the pollers of sources asked together (one request answers them all, see
+    `prom.fanin`): their live cycles evaluate the same moment and start at the same time, every
+    `refresh` s from the first's start, so their questions meet."""
+
+    def __init__(self) -> None:
+        self.moment: float | None = None
+
+    def join(self, now: float, slack: float) -> float:
+        """The moment of the cycle that started within `slack` s before `now`, else `now`."""
+        if self.moment is not None and 0.0 <= now - self.moment < slack:
+            return self.moment
+        self.moment = now
+        return now
+
+
+def ticks(sources: Sequence[str], together: Callable[[str], Sequence[str]] | None) -> dict[str, Tick | None]:
+    """One `Tick` per group of sources asked together (`together(source)`: its group), None for
+    a source asked alone."""
+    found: dict[str, Tick | None] = dict.fromkeys(sources)
+    if together is None:
+        return found
+    for source in sources:
+        group: Iterable[str] = together(source)
+        members = [name for name in group if name in found]
+        if len(members) > 1 and found[source] is None:
+            tick = Tick()
+            for name in members:
+                found[name] = tick
+    return found
 
 
 class Poller:
@@ -37,6 +69,7 @@ class Poller:
         seen: Callable[[], Collection[str] | None] = lambda: None,
         hidden_every: float = HIDDEN_EVERY,
         settle: float = CURSOR_SETTLE,
+        tick: Tick | None = None,
     ) -> None:
         self.backend = backend
         self.source = source
@@ -48,6 +81,7 @@ class Poller:
         self._wake = asyncio.Event()
         self._seen = seen
         self._hidden_every = hidden_every
+        self._tick = tick
         self._fetched: dict[str, tuple[float | None, float]] = {}  # detector -> (cursor, fetched at)
         self.settle = settle
         self._moved_at = float("-inf")  # the loop's time of the last cursor move
@@ -99,9 +133,15 @@ class Poller:
         # asyncio.wait, unlike 3.11's wait_for, never swallows a cancel racing a wake-up (bpo-42130).
         waiter = asyncio.ensure_future(self._wake.wait())
         try:
-            await asyncio.wait({waiter}, timeout=self.interval)
+            await asyncio.wait({waiter}, timeout=self._wait())
         finally:
             waiter.cancel()
+
+    def _wait(self) -> float:
+        """The interval; for a source asked with others, until their shared next start."""
+        if self._tick is None or self._tick.moment is None:
+            return self.interval
+        return max(0.0, min(self.interval, self._tick.moment + self.interval - self._clock()))
 
     async def cycle(self) -> None:
         """Evaluate every detector at the cursor, then refresh sparklines when they are due.
@@ -113,6 +153,8 @@ class Poller:
             cursor = self._cursor()
             started = self._clock()
             at = started if cursor is None else cursor
+            if cursor is None and self._tick is not None:
+                at = self._tick.join(started, min(5.0, self.interval / 2))
             try:
                 results = await self.backend.evaluate(self.source, at)
             except asyncio.CancelledError:
