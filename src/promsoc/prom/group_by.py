@@ -21,10 +21,19 @@ and anything it cannot parse. The query is parsed with `prom.selector`'s tokeniz
 
 from __future__ import annotations
 
-import ast
 import functools
-from dataclasses import dataclass
 
+from promsoc.prom.group_plan import (
+    CONSTANT,
+    SCALAR,
+    Shape,
+    SplitPlan,
+    Unsplittable,
+    apply_inserts,
+    either,
+    uniform_keeps,
+    unquote,
+)
 from promsoc.prom.selector import AGGREGATIONS, NUMBER_WORDS, SelectorError, Token, tokenize
 
 # Functions whose answer has the labels of their (one) vector argument, save __name__ or `le`.
@@ -42,7 +51,7 @@ _KEEPING = frozenset(
         "days_in_month", "hour", "minute", "month", "year"
     }
 )  # fmt: skip
-_SCALAR_FUNCTIONS = frozenset({"time", "pi"})
+SCALAR_FUNCTIONS = frozenset({"time", "pi"})
 _WRITES_LABEL = frozenset({"label_replace", "label_join"})
 _PARAMETER_FIRST = frozenset({"topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio"})
 _FILTERS = frozenset({"topk", "bottomk"})  # their series keep every label of the input
@@ -55,73 +64,8 @@ _PRECEDENCE = {
 _SET_OPERATORS = frozenset({"and", "or", "unless"})
 
 
-class Unsplittable(ValueError):
-    """The query cannot be asked once for many sources; the message says why."""
-
-
-Keeps = bool | tuple[str, tuple[tuple[str, bool], ...]]
-"""Whether the original query's series carry the label: for all of them, or by the value of a tag
-label that `label_replace(..., "tag", "value", "", "")` set (the parts of an `or`, a batch)."""
-
-
-@dataclass(frozen=True)
-class SplitPlan:
-    """The rewritten query (before the sources' matchers are injected) and whether the original
-    query's series carry the label (if not, it is dropped from each source's part)."""
-
-    promql: str
-    keeps: Keeps
-
-    def keep(self, labels: dict[str, str]) -> bool | None:
-        """Whether a series of the answer keeps the label in its source's part (None: a tag value
-        the query does not set, which cannot happen unless the plan is wrong)."""
-        if isinstance(self.keeps, bool):
-            return self.keeps
-        tag, values = self.keeps
-        return dict(values).get(labels.get(tag, ""))
-
-
-@dataclass(frozen=True)
-class _Shape:
-    kind: str  # "scalar", "string", "vector" (a range vector too) or "constant" (a vector(...) without the label)
-    keeps: Keeps = False  # a vector whose series (in the original query) carry the label
-
-    def uniform(self) -> bool:
-        found = _uniform(self.keeps)
-        if found is None:
-            raise Unsplittable("parts that keep the label and parts that do not, joined")
-        return found
-
-
-_SCALAR = _Shape("scalar")
-_CONSTANT = _Shape("constant")
-
-
 Matching = tuple[str, list[str], Token, Token]
 """`on` or `ignoring`, its label names, its `(` and its `)`."""
-
-
-def _uniform(keeps: Keeps) -> bool | None:
-    """The one answer for every series, or None when it depends on the tag."""
-    if isinstance(keeps, bool):
-        return keeps
-    found = {keep for _, keep in keeps[1]}
-    return found.pop() if len(found) == 1 else None
-
-
-def _either(left: Keeps, right: Keeps) -> Keeps:
-    """What an `or` of two parts keeps: the same for both, or each part by its tag's value."""
-    uniform = {_uniform(left), _uniform(right)}
-    if len(uniform) == 1 and None not in uniform and (isinstance(left, bool) or isinstance(right, bool)):
-        return uniform.pop() is True
-    if isinstance(left, bool) or isinstance(right, bool) or left[0] != right[0]:
-        raise Unsplittable("an `or` of a part with the label and one without")
-    values = dict(left[1])
-    for value, keep in right[1]:
-        if values.get(value, keep) != keep:
-            raise Unsplittable("an `or` of parts tagged alike, one with the label and one without")
-        values[value] = keep
-    return left[0], tuple(sorted(values.items()))
 
 
 class _Parser:
@@ -172,7 +116,7 @@ class _Parser:
             if token.kind == "ident":
                 found.append(token.text)
             elif token.kind == "string":
-                found.append(_unquote(token.text))
+                found.append(unquote(token.text))
             elif token.text != ",":
                 raise Unsplittable(f"unexpected {token.text!r} in a label list at {token.start}")
         return found, opening, self.take(")")
@@ -191,9 +135,9 @@ class _Parser:
             raise Unsplittable(f"unexpected {self.text()!r} at {self.tokens[self.at].start}")
         if shape.kind != "vector":
             raise Unsplittable(f"a {shape.kind} answer has no series to split")
-        return SplitPlan(_apply(self.source_text, self.inserts), shape.keeps)
+        return SplitPlan(apply_inserts(self.source_text, self.inserts), shape.keeps)
 
-    def expr(self, lowest: int) -> _Shape:
+    def expr(self, lowest: int) -> Shape:
         left = self.unary()
         while True:
             op = self.text()
@@ -204,7 +148,7 @@ class _Parser:
             self.take()
             left = self.binary(op, left, precedence)
 
-    def binary(self, op: str, left: _Shape, precedence: int) -> _Shape:
+    def binary(self, op: str, left: Shape, precedence: int) -> Shape:
         if self.text() == "bool":
             self.take()
         matching: Matching | None = None
@@ -220,15 +164,15 @@ class _Parser:
         right = self.expr(precedence if op == "^" else precedence + 1)
         kinds = {left.kind, right.kind}
         if "vector" not in kinds:
-            return _CONSTANT if "constant" in kinds else _SCALAR
+            return CONSTANT if "constant" in kinds else SCALAR
         if "scalar" in kinds:
             return left if left.kind == "vector" else right
         if "constant" in kinds:
             return self.with_constant(op, left, right, matching, group)
         return self.join(op, left, right, matching, group)
 
-    def with_constant(self, op: str, left: _Shape, right: _Shape, matching: Matching | None,
-                      group: tuple[str, list[str]] | None) -> _Shape:  # fmt: skip
+    def with_constant(self, op: str, left: Shape, right: Shape, matching: Matching | None,
+                      group: tuple[str, list[str]] | None) -> Shape:  # fmt: skip
         """A join with a constant vector (`vector(1)`, the same for every source, without the
         label): matched on a list without the label, the vector's series keep it."""
         if op == "or" or matching is None or matching[0] != "on" or self.label in matching[1]:
@@ -241,11 +185,11 @@ class _Parser:
                 return vector
         raise Unsplittable("a join whose answer is a constant vector's series")
 
-    def join(self, op: str, left: _Shape, right: _Shape, matching: Matching | None,
-             group: tuple[str, list[str]] | None) -> _Shape:  # fmt: skip
+    def join(self, op: str, left: Shape, right: Shape, matching: Matching | None,
+             group: tuple[str, list[str]] | None) -> Shape:  # fmt: skip
         label = self.label
         if op == "or":
-            return _Shape("vector", _either(left.keeps, right.keeps))
+            return Shape("vector", either(left.keeps, right.keeps))
         if matching is not None and matching[0] == "on":
             _, names, opening, closing = matching
             if label in names and left.uniform() != right.uniform():
@@ -262,16 +206,16 @@ class _Parser:
         if group is not None:
             return right
         if matching is not None and matching[0] == "on":
-            return _Shape("vector", label in matching[1])
+            return Shape("vector", label in matching[1])
         return left
 
-    def unary(self) -> _Shape:
+    def unary(self) -> Shape:
         if self.text() in ("-", "+"):
             self.take()
             return self.unary()
         return self.postfix(self.primary())
 
-    def postfix(self, shape: _Shape) -> _Shape:
+    def postfix(self, shape: Shape) -> Shape:
         while True:
             word = self.text()
             if word == "[":
@@ -294,12 +238,12 @@ class _Parser:
             else:
                 return shape
 
-    def primary(self) -> _Shape:
+    def primary(self) -> Shape:
         token = self.take()
         if token.kind == "number" or (token.kind == "ident" and token.text.lower() in NUMBER_WORDS):
-            return _SCALAR
+            return SCALAR
         if token.kind == "string":
-            return _Shape("string")
+            return Shape("string")
         if token.text == "(":
             shape = self.expr(0)
             self.take(")")
@@ -307,7 +251,7 @@ class _Parser:
         if token.text == "{":
             self.at -= 1
             self.skip_group("{", "}")
-            return _Shape("vector", True)
+            return Shape("vector", True)
         if token.kind != "ident":
             raise Unsplittable(f"unexpected {token.text!r} at {token.start}")
         nxt = self.text()
@@ -319,11 +263,11 @@ class _Parser:
             raise Unsplittable(f"unexpected {token.text!r} at {token.start}")
         if nxt == "{":
             self.skip_group("{", "}")
-        return _Shape("vector", True)
+        return Shape("vector", True)
 
-    def arguments(self) -> list[tuple[_Shape, Token]]:
+    def arguments(self) -> list[tuple[Shape, Token]]:
         self.take("(")
-        found: list[tuple[_Shape, Token]] = []
+        found: list[tuple[Shape, Token]] = []
         while self.text() != ")":
             first = self.peek()
             found.append((self.expr(0), first))  # type: ignore[arg-type]
@@ -332,12 +276,12 @@ class _Parser:
         self.take(")")
         return found
 
-    def call(self, name: str) -> _Shape:
+    def call(self, name: str) -> Shape:
         args = self.arguments()
-        if name in _SCALAR_FUNCTIONS:
-            return _SCALAR
+        if name in SCALAR_FUNCTIONS:
+            return SCALAR
         if name == "vector" and len(args) == 1 and args[0][0].kind == "scalar":
-            return _CONSTANT
+            return CONSTANT
         if name not in _KEEPING:
             raise Unsplittable(f"{name}() is not known to keep its argument's labels")
         vectors = [shape for shape, _ in args if shape.kind in ("vector", "constant")]
@@ -345,7 +289,7 @@ class _Parser:
             raise Unsplittable(f"{name}() without a vector argument answers without the label")
         if name not in _WRITES_LABEL:
             return vectors[0]
-        strings = [_unquote(token.text) if token.kind == "string" else None for _, token in args[1:]]
+        strings = [unquote(token.text) if token.kind == "string" else None for _, token in args[1:]]
         target = strings[0] if strings else None
         if target is None or target == self.label:
             raise Unsplittable(f"{name}() writes {self.label} (or a label it does not name)")
@@ -356,12 +300,12 @@ class _Parser:
             raise Unsplittable(f"{name}() rewrites the tag {target}")
         value = strings[1] if len(strings) == 4 else None
         constant = name == "label_replace" and strings[2:] in (["", ""], ["", "(.*)"], ["", ".*"])
-        keeps = _uniform(inner.keeps)
+        keeps = uniform_keeps(inner.keeps)
         if constant and value and "$" not in value and keeps is not None:
-            return _Shape("vector", (target, ((value, keeps),)))  # a tag: `or` parts apart
+            return Shape("vector", (target, ((value, keeps),)))  # a tag: `or` parts apart
         return inner
 
-    def aggregation(self, name: Token) -> _Shape:
+    def aggregation(self, name: Token) -> Shape:
         modifier: tuple[str, list[str], Token, Token] | None = None
         if self.text() in ("by", "without"):
             word = self.take().text
@@ -377,45 +321,24 @@ class _Parser:
         inner = args[-1][0]
         if inner.kind == "constant":
             return inner
-        if name.text == "count_values" and args[0][1].kind == "string" and _unquote(args[0][1].text) == self.label:
+        if name.text == "count_values" and args[0][1].kind == "string" and unquote(args[0][1].text) == self.label:
             raise Unsplittable(f"count_values writes {self.label}")
         if name.text in _PARAMETER_FIRST and len(args) != 2:
             raise Unsplittable(f"{name.text} takes a parameter")
         filters = name.text in _FILTERS
         if modifier is None:
             self.inserts.append((name.end, f" by ({self.label})"))
-            return _Shape("vector", inner.keeps if filters else False)
+            return Shape("vector", inner.keeps if filters else False)
         word, names, opening, closing = modifier
         if word == "without":
             if self.label in names:
                 raise Unsplittable(f"without ({self.label})")
             if not isinstance(inner.keeps, bool) and inner.keeps[0] in names:
-                return _Shape("vector", inner.uniform())
-            return _Shape("vector", inner.keeps)
+                return Shape("vector", inner.uniform())
+            return Shape("vector", inner.keeps)
         keeps = self.label in names
         self.add_to_list(opening, closing, names)
-        return _Shape("vector", inner.keeps if filters else keeps)
-
-
-def _unquote(text: str) -> str:
-    if text.startswith("`"):
-        return text[1:-1]
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise Unsplittable(f"cannot read the string {text}") from None
-    return str(value)
-
-
-def _apply(text: str, inserts: list[tuple[int, str]]) -> str:
-    out: list[str] = []
-    last = 0
-    for at, piece in sorted(inserts, key=lambda item: item[0]):
-        out.append(text[last:at])
-        out.append(piece)
-        last = at
-    out.append(text[last:])
-    return "".join(out)
+        return Shape("vector", inner.keeps if filters else keeps)
 
 
 def split_plan(promql: str, label: str) -> SplitPlan:
