@@ -12,7 +12,11 @@ console's default 30 s, so each cycle fetches what 30 s added, as in the console
 3. all twenty, cluster-20 slow (a relay holding each of its answers --slow seconds), then dead
    (its relay closed): when the other nineteen's results arrive.
 
-    .venv/bin/python bench/bench_many_sources.py [--clusters 20] [--cycles 3] [--refresh 30] [--slow 8]
+    .venv/bin/python bench/bench_many_sources.py [--clusters 20] [--cycles 3] [--refresh 30] [--slow 8] [--apart]
+
+The sources share one Prometheus and differ by their `cluster` value, so they are asked together
+(`prom.fanin`: one request a question for all twenty, split by `cluster`); `--apart` makes every
+source ask alone, as before.
 
 Budget (issue 10): twenty sources' cycle wall <= 1.5x one source's, and no source's tiles delayed
 by another's (the nineteen's results arrive within the same budget while one is slow or dead).
@@ -39,17 +43,17 @@ from promsoc.config import Settings, load_file
 from promsoc.lab import Lab
 from promsoc.tui.live_backend import LiveBackend
 from promsoc.tui.messages import PollFailed, ResultsUpdated
-from promsoc.tui.poller import Poller
+from promsoc.tui.poller import Poller, ticks
 from relay import Relay
 
 
-def settings_for(url: str, clusters: int, *, slow: str | None = None) -> Settings:
+def settings_for(url: str, clusters: int, *, slow: str | None = None, apart: bool = False) -> Settings:
     """The demo's generated config; `slow` replaces the last source's URL (a relay)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clusters.yaml"
         path.write_text(sources_config(url, clusters))
         settings = load_file(path)
-    sources = [replace(s, timeout=60.0) for s in settings.sources]
+    sources = [replace(s, timeout=60.0, coalesce=not apart) for s in settings.sources]
     if slow is not None:
         sources[-1] = replace(sources[-1], url=slow, timeout=30.0)
     return replace(settings, sources=tuple(sources))
@@ -62,6 +66,8 @@ class Run:
     prom_cpu: float = 0.0  # Prometheus's CPU seconds over the measured cycles
     window: float = 0.0  # seconds those cycles (and the pauses between them) took
     own_cpu: float = 0.0  # this process's (the console's backend, parsing and judging)
+    merged: int = 0  # requests that answered several grouped sources (prom.fanin), all cycles
+    answered: int = 0  # the grouped sources' questions they answered
 
     def per_cycle(self, cpu: float) -> float:
         return cpu / max(1, len(self.walls))
@@ -71,7 +77,7 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
     """`count` cycles of the named sources' pollers run at once (after one warm-up), one every
     `refresh` s as the console paces them (so each refetches `refresh` s of every sparkline):
     each one's wall, when each source's results (or failure) arrived from its start, and CPU."""
-    backend = LiveBackend(settings)
+    backend = LiveBackend(replace(settings, sources=tuple(s for s in settings.sources if s.name in names)))
     arrived: dict[str, float] = {}
     began = 0.0
 
@@ -79,8 +85,9 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
         if isinstance(message, ResultsUpdated | PollFailed):
             arrived[message.source] = time.monotonic() - began
 
+    shared = ticks(names, backend.together)  # as the console does: grouped sources share their moments
     pollers = [Poller(backend, name, interval=30.0, cursor=lambda: None, post=post, clock=time.time,
-                      history_every=0.0) for name in names]  # fmt: skip
+                      history_every=0.0, tick=shared[name]) for name in names]  # fmt: skip
     run = Run()
     try:
         for index in range(count + 1):
@@ -96,9 +103,12 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
                 await asyncio.sleep(max(0.0, began + refresh - time.monotonic()))
         run.prom_cpu, run.own_cpu = cpu_seconds(pid) - prom, time.process_time() - own
         run.window = time.monotonic() - since
+        run.merged = sum(f.merged for f in backend.pool.groups)
+        run.answered = sum(f.answered for f in backend.pool.groups)
     finally:
         await backend.aclose()
-    print(f"  {len(names)} source(s): {' '.join(f'{w:.2f}' for w in run.walls)} s", flush=True)
+    together = f", {run.merged} merged requests answered {run.answered} questions" if run.merged else ""
+    print(f"  {len(names)} source(s): {' '.join(f'{w:.2f}' for w in run.walls)} s{together}", flush=True)
     return run
 
 
@@ -113,6 +123,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--refresh", type=float, default=30.0, help="seconds from one cycle's start to the next's")
     parser.add_argument("--slow", type=float, default=8.0, help="seconds the slow source holds each answer")
+    parser.add_argument("--apart", action="store_true", help="every source asks alone (coalesce: false), as before")
     args = parser.parse_args()
     options = _options(build_parser().parse_args(["demo", "--no-alertmanager", "--clusters", str(args.clusters)]))
     cache = os.environ.get("PROMSOC_LAB_CACHE")
@@ -127,13 +138,13 @@ def main() -> int:
         before = cpu_seconds(pid)
         time.sleep(args.refresh)  # Prometheus with no console: scraping 100,000 series
         idle = cpu_seconds(pid) - before
-        settings = settings_for(lab.url, args.clusters)
+        settings = settings_for(lab.url, args.clusters, apart=args.apart)
         names = [s.name for s in settings.sources]
         one = asyncio.run(cycles(settings, names[:1], args.cycles, pid, args.refresh))
         many = asyncio.run(cycles(settings, names, args.cycles, pid, args.refresh))
         relay = Relay(lab.url, delay=args.slow)
         try:
-            slow_settings = settings_for(lab.url, args.clusters, slow=relay.url)
+            slow_settings = settings_for(lab.url, args.clusters, slow=relay.url, apart=args.apart)
             slow = asyncio.run(cycles(slow_settings, names, args.cycles, pid, args.refresh))
         finally:
             relay.close()

@@ -77,3 +77,15 @@ def test_demo_clusters_prints_a_config_with_one_source_per_cluster(clusters_lab:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_check_says_which_sources_are_asked_together(clusters_lab: Lab, tmp_path: Path) -> None:
+    config = tmp_path / "clusters.yaml"
+    config.write_text(sources_config(clusters_lab.url, 3) + "\n  - name: apart\n    url: " + clusters_lab.url
+                      + "\n    selector: 'cluster=\"cluster-1\"'\n    coalesce: false\n")  # fmt: skip
+    proc = promsoc("check", "--config", str(config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1] == "asked together (one request a query, split by cluster): cluster-1, cluster-2,"
+    assert lines[2] == "  cluster-3"
+    assert "-- source apart" in lines

@@ -35,6 +35,7 @@ from promsoc.text import safe
 
 if TYPE_CHECKING:
     from promsoc.prom.client import PromClient
+    from promsoc.prom.settings import Source
 
 
 RECORDED = "  └ reads recorded series: "
@@ -121,9 +122,28 @@ async def check_sources(settings: Settings, detectors: Sequence[Detector]) -> li
     return [row for rows in per_source for row in rows]
 
 
-def render(rows: Sequence[CheckRow], detectors: int) -> str:
-    """SOURCE/DETECTOR/QUERY/METRICS lines that fit 80 columns."""
-    lines = [f"config ok: {detectors} detectors enabled"]
+def together_lines(sources: Sequence[Source]) -> list[str]:
+    """Which sources are asked together (`prom.fanin`): one line per group, wrapped at 80 columns."""
+    from promsoc.prom.fanin import groups
+
+    lines = []
+    for group in groups(sources):
+        head = f"asked together (one request a query, split by {safe(group.label, 40)}): "
+        words = [safe(name, 60) for name in group.values]
+        line = head
+        for index, word in enumerate(words):
+            piece = word + ("," if index < len(words) - 1 else "")
+            if len(line) + len(piece) + 1 > WIDTH and line.strip():
+                lines.append(line.rstrip())
+                line = "  "
+            line += piece + " "
+        lines.append(line.rstrip())
+    return lines
+
+
+def render(rows: Sequence[CheckRow], detectors: int, together: Sequence[str] = ()) -> str:
+    """SOURCE/DETECTOR/QUERY/METRICS lines that fit 80 columns (after the sources asked together)."""
+    lines = [f"config ok: {detectors} detectors enabled", *together]
     lines.append(f"{'DETECTOR':<31}{'QUERY':<10}METRICS")
     source = None
     for row in rows:
@@ -163,6 +183,6 @@ def run(args: argparse.Namespace) -> int:
     detectors = configured_detectors(settings)
     print_warnings(settings)
     rows = asyncio.run(check_sources(settings, detectors))
-    write(render(rows, len(detectors)) + "\n")
+    write(render(rows, len(detectors), together_lines(settings.sources)) + "\n")
     failed = any(row.query_error or row.metrics_error for row in rows)
     return EXIT_SOURCE if failed else EXIT_OK

@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 WINDOW = 0.3
 """Seconds a question waits for the other members of its group to ask it too."""
 ACTIVE_FOR = 120.0
-"""A member that asked nothing for this long (and at least three refreshes) is not waited for."""
+"""A member not answered together with others for this long (and three refreshes) is not waited
+for: its questions do not meet the others' (a console that polls it at other moments)."""
+GRACE = 10.0
+"""Seconds after the group is made during which every member is waited for (the first questions)."""
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
 _TOGETHER: contextvars.ContextVar[bool] = contextvars.ContextVar("promsoc_asking_together", default=False)
@@ -169,7 +172,7 @@ class FanIn:
         self.clock = clock
         self.merged = 0  # requests that answered several members
         self.answered = 0  # members' questions answered by them
-        self._seen = dict.fromkeys(group.values, clock())
+        self._joined = dict.fromkeys(group.values, clock() - self.active_for + GRACE)
         self._open: dict[tuple[Any, ...], _Batch] = {}
         self._apart: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -201,14 +204,13 @@ class FanIn:
         name = member.name
         if isinstance(plan, str) or promql in self._apart or name not in self.group.values:
             return None
-        now = self.clock()
-        self._seen[name] = now
         batch = self._open.get(key)
         if batch is None or name in batch.members:
             batch = self._open[key] = _Batch(plan, asyncio.get_running_loop().create_future())
             batch.timer = asyncio.get_running_loop().call_later(self.window, self._flush, key, batch, send)
         batch.members[name] = member
-        active = {n for n, seen in self._seen.items() if now - seen < self.active_for}
+        now = self.clock()
+        active = {n for n, joined in self._joined.items() if now - joined < self.active_for} | {name}
         if active <= set(batch.members):
             self._flush(key, batch, send)
         outcome = await asyncio.shield(batch.future)
@@ -239,6 +241,9 @@ class FanIn:
         if len(batch.members) < 2:
             batch.future.set_result(None)
             return
+        now = self.clock()
+        for name in batch.members:
+            self._joined[name] = now
         task = asyncio.get_running_loop().create_task(self._send(batch, key[1], send))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -298,4 +303,4 @@ class FanIn:
         await self.client.aclose()
 
 
-__all__ = ["ACTIVE_FOR", "WINDOW", "FanIn", "Group", "asking_together", "groups", "regex_quote", "together"]
+__all__ = ["ACTIVE_FOR", "GRACE", "WINDOW", "FanIn", "Group", "asking_together", "groups", "regex_quote", "together"]
