@@ -1,6 +1,6 @@
 """The console against 5,000 series per answer: key latency in a real pseudo-terminal.
 
-Run: .venv/bin/python bench/bench_many_series.py [--series 5000] [--presses 30]
+Run: .venv/bin/python bench/bench_many_series.py [--series 5000] [--presses 30] [--gap 0.1] [--jitter 0]
 Budget (issue 15): keys answered within 50 ms (p95) with 5,000 series per answer. The shared
 machine's load moves the tail a lot: compare runs at a similar load average (printed).
 
@@ -10,6 +10,12 @@ every range query answers 5,000 series (240 points each for ranges), except the 
 would: one series. A second run serves 5,000 series for those too (a server that ignores topk),
 the worst case the console's off-loop maths and the client's byte cap must absorb. Each `[`/`]`
 moves the time cursor, so every key also starts a poll cycle: evaluation and sparklines.
+
+Keys are `--gap` s apart (plus a seeded draw of up to `--jitter` s). The console starts the moved
+cursor's poll 0.1 s after the last move and drops a poll in flight when the cursor moves again
+(`tui.poller`): at the default gap most polls are dropped early, as for someone stepping through
+time; `--gap 0.1 --jitter 0.8` lets polls finish between keys, so keys land at every phase of one
+(parsing, sparklines arriving, tiles repainting).
 """
 
 from __future__ import annotations
@@ -93,7 +99,7 @@ class ClusterServer:
         self.server.shutdown()
 
 
-def run(series: int, honour_topk: bool, presses: int) -> tuple[list[float], int]:
+def run(series: int, honour_topk: bool, presses: int, gap: float, jitter: float) -> tuple[list[float], int]:
     server = ClusterServer(series, honour_topk)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
@@ -103,7 +109,7 @@ def run(series: int, honour_topk: bool, presses: int) -> tuple[list[float], int]
             term.wait_for(FIRST, 30.0)
             term.pump(15.0)  # the first cycle's evaluation and sparklines land
             sent = server.bytes_sent
-            timings = key_latency(term, presses)
+            timings = key_latency(term, presses, gap, jitter)
             sent = server.bytes_sent - sent
         finally:
             term.stop()
@@ -125,9 +131,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=5000, help="series per answer")
     parser.add_argument("--presses", type=int, default=30, help="keys to time per run")
+    parser.add_argument("--gap", type=float, default=0.1, help="seconds between a key's answer and the next key")
+    parser.add_argument("--jitter", type=float, default=0.0, help="up to this many seconds more per gap (seeded)")
     args = parser.parse_args()
-    honest = report(f"{args.series} series, Prometheus-like topk", *run(args.series, True, args.presses))
-    hostile = report(f"{args.series} series, server ignoring topk", *run(args.series, False, args.presses))
+    print(f"load average {os.getloadavg()[0]:.2f} at the start; gap {args.gap} s + up to {args.jitter} s")
+    keys = (args.presses, args.gap, args.jitter)
+    honest = report(f"{args.series} series, Prometheus-like topk", *run(args.series, True, *keys))
+    hostile = report(f"{args.series} series, server ignoring topk", *run(args.series, False, *keys))
     print(f"p95 ratio, topk ignored / honoured: {hostile / max(honest, 1e-9):.1f}x; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip
     return 0

@@ -49,6 +49,11 @@ def tiles_fit(groups: list[int], width: int, height: int) -> bool:
     return needed <= height - 2  # the header and the footer
 
 
+def grid_tiles(grid: TileGrid) -> list[DetectorTile]:
+    """A grid's tiles in their order on screen (no DOM query: selector matching costs)."""
+    return [child for child in grid.children if isinstance(child, DetectorTile)]
+
+
 def tile_id(key: TileKey) -> str:
     """A DOM id from names that may hold anything: hex keeps it valid and unique."""
     return "tile-" + f"{key.source}\x00{key.detector}".encode().hex()
@@ -71,24 +76,35 @@ class OverviewScreen(ConsoleScreen):
         yield self.make_header()
         state = self.console.state
         several = len(state.sources) > 1
+        tiles: list[DetectorTile] = []
+        grids: list[TileGrid] = []
         with VerticalScroll(id="tiles"):
             for source, category, keys in state.groups():
                 name = f"{source} · {category}" if several else category
                 title = Static(Text(clean(name, 60).upper()), classes="group-title")
                 yield title
-                with TileGrid(title):
+                with TileGrid(title) as grid:
+                    grids.append(grid)
                     for key in keys:
                         info = state.detectors.get(key.detector)
-                        yield DetectorTile(key, info.title if info else key.detector, id=tile_id(key),
-                                           unit=info.unit if info else "none",
-                                           severity=info.severity if info else "")
-        yield FilterBox(placeholder="filter tiles: detector, status, label…", id="filter")
+                        tiles.append(DetectorTile(key, info.title if info else key.detector, id=tile_id(key),
+                                                  unit=info.unit if info else "none",
+                                                  severity=info.severity if info else ""))  # fmt: skip
+                        yield tiles[-1]
+        self._tiles, self._grids = tiles, grids
+        self._filter_box = FilterBox(placeholder="filter tiles: detector, status, label…", id="filter")
+        yield self._filter_box
         yield Footer()
 
     def __init__(self) -> None:
         super().__init__()
         self._to_repaint = {}
         self._repaint_due = False  # a _repaint_some waits for the next frame
+        # what compose made (a recompose makes them anew): DOM queries (selector matching over
+        # every widget) were a third of the time a poll's results took on the UI thread
+        self._tiles = []
+        self._grids = []
+        self._filter_box = FilterBox()
 
     compact_choice: bool | None = None
     """The user's layout (c); None: compact exactly when the tiles do not fit the screen."""
@@ -127,11 +143,11 @@ class OverviewScreen(ConsoleScreen):
         state = self.console.state
         now = self.console.clock()
         wanted = set(keys) if keys else None
-        known = {tile.key for tile in self.query(DetectorTile)}
+        known = {tile.key for tile in self._tiles}
         if wanted and not wanted <= known:
             self.call_after_refresh(self.recompose)
             return
-        for tile in self.query(DetectorTile):
+        for tile in self._tiles:
             if wanted is not None and tile.key not in wanted:
                 continue
             health = state.health.get(tile.key.source)
@@ -145,6 +161,8 @@ class OverviewScreen(ConsoleScreen):
         if not self._repaint_due:
             self._repaint_some()
 
+    _tiles: list[DetectorTile]
+    _grids: list[TileGrid]
     _to_repaint: dict[DetectorTile, None]
     """Tiles whose look changed and that are not repainted yet, in the order they changed."""
 
@@ -165,8 +183,8 @@ class OverviewScreen(ConsoleScreen):
     def _firing_first(self) -> None:
         """Within each group, firing tiles first (then pack order), in both layouts."""
         order = {key: i for i, key in enumerate(self.console.state.keys())}
-        for grid in self.query(TileGrid):
-            tiles = list(grid.query_children(DetectorTile))
+        for grid in self._grids:
+            tiles = grid_tiles(grid)
             wanted = sorted(tiles, key=lambda t: (not (t.result and t.result.status is Status.FIRING),
                                                   order.get(t.key, 1 << 30)))
             if wanted != tiles:
@@ -194,10 +212,10 @@ class OverviewScreen(ConsoleScreen):
         self.action_move(0)
 
     def _apply_filter(self) -> None:
-        needle = self.query_one(FilterBox).needle
-        for grid in self.query(TileGrid):
+        needle = self._filter_box.needle
+        for grid in self._grids:
             shown = 0
-            for tile in grid.query(DetectorTile):
+            for tile in grid_tiles(grid):
                 match = not needle or needle in self._haystack(tile)
                 tile.display = match
                 shown += match
@@ -217,7 +235,7 @@ class OverviewScreen(ConsoleScreen):
         view = self.region
         return {
             tile.key.detector
-            for tile in self.query(DetectorTile)
+            for tile in self._tiles
             if tile.key.source == source and tile.display and tile.region.overlaps(view)
         }
 
