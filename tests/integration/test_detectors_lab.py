@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from promsoc.detectors.engine import evaluate
+from promsoc.detectors.local_band import local_band
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.lab import Incident, Lab
@@ -126,3 +127,28 @@ def test_batched_and_single_queries_agree(lab: Lab) -> None:
         assert [(r.detector, r.status, r.findings, r.missing) for r in batched] == [
             (r.detector, r.status, r.findings, r.missing) for r in single
         ]
+
+
+def test_sibling_bands_applied_by_promsoc_give_the_querys_findings(lab: Lab) -> None:
+    """Without recording rules the sibling detectors ask for their signal once and promsoc applies
+    the median band (detectors.local_band): at every incident and quiet time, the findings are the
+    detector's PromQL query's, label for label and value for value (the attacks among them)."""
+    detectors = [d for d in load_detectors() if local_band(d) is not None]
+    assert {d.id for d in detectors} == {"container-cpu-outlier", "pod-egress-outlier"}
+
+    async def compare() -> int:
+        fired = 0
+        times = [inc.eval_at for inc in lab.scenario.incidents] + lab.scenario.quiet_times
+        async with PromClient.from_url(lab.url, name="lab") as client:
+            for at in times:
+                results = await evaluate(detectors, client, "lab", at, recorded=False)
+                for det, result in zip(detectors, results, strict=True):
+                    query = await client.query(det.query, at)  # the query as written: both operands
+                    want = sorted((sorted(s.labels.items()), s.value) for s in query.samples)
+                    got = sorted((sorted(f.labels.items()), f.value) for f in result.findings)
+                    assert got == want, (det.id, at)
+                    assert result.status is (Status.FIRING if want else Status.OK), (det.id, at)
+                    fired += bool(want)
+        return fired
+
+    assert asyncio.run(compare()) >= 2  # the crypto-miner and the exfiltration at least

@@ -17,6 +17,7 @@ from typing import TypeVar
 from promsoc import units
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import Outcome, Trim, run_queries
+from promsoc.detectors.local_band import LocalBand, local_band
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError
@@ -185,9 +186,10 @@ async def evaluate(
         # where the recorded series are looked for anyway (no extra request when nothing is)
         (wanted if wanted else queries)[PRESENCE] = presence_promql
     trim = _trim_to(keep, {det.id: det.unit for det in enabled}) if keep is not None else None
+    local = {det.id: band for det in enabled if (band := local_band(det)) is not None}
     (outcomes, (read_recorded, recorded_outcomes)) = await asyncio.gather(
-        run_queries(client, queries, when, gate, batch, trim),
-        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim),
+        _run(client, queries, when, gate, batch, trim, local),
+        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim, local),
     )
     outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
@@ -259,6 +261,7 @@ async def _recorded_or_raw(
     batch: bool,
     recorded: Sequence[recording.Recorded],
     trim: Trim | None = None,
+    local: dict[str, LocalBand] | None = None,
 ) -> tuple[set[str], dict[str, Outcome]]:
     """The queries that can read recorded series: from them where the source has them (and they
     are old enough), else raw; and which of them read some."""
@@ -266,9 +269,38 @@ async def _recorded_or_raw(
         return set(), {}
     present = await present_blocks(client, at, recorded)
     chosen = {key: recording.rewrite(promql, present) for key, promql in queries.items()}
-    return {key for key, promql in chosen.items() if promql != queries[key]}, await run_queries(
-        client, chosen, at, gate, batch, trim
-    )
+    read = {key for key, promql in chosen.items() if promql != queries[key]}
+    raw = {key: band for key, band in (local or {}).items() if key in chosen and key not in read}
+    return read, await _run(client, chosen, at, gate, batch, trim, raw)
+
+
+async def _run(
+    client: QueryClient,
+    queries: dict[str, str],
+    at: float,
+    gate: asyncio.Semaphore,
+    batch: bool,
+    trim: Trim | None,
+    local: dict[str, LocalBand],
+) -> dict[str, Outcome]:
+    """`run_queries`, except that a query `local` can answer from one evaluation of its signal
+    (`detectors.local_band`: a sibling detector on the raw path) asks for the signal and applies
+    the band to its whole answer, then the findings cap."""
+    local = {key: band for key, band in local.items() if key in queries}
+    if not local:
+        return await run_queries(client, queries, at, gate, batch, trim)
+    asked = {key: local[key].signal if key in local else promql for key, promql in queries.items()}
+
+    def cap(key: str, result: InstantResult) -> InstantResult:
+        return result if key in local or trim is None else trim(key, result)
+
+    outcomes = await run_queries(client, asked, at, gate, batch, cap)
+    for key, band in local.items():
+        result, latency = outcomes[key]
+        if isinstance(result, InstantResult):
+            found = band.apply(result)
+            outcomes[key] = (trim(key, found) if trim is not None else found), latency
+    return outcomes
 
 
 async def missing_families(

@@ -43,6 +43,8 @@ class BandQueries:
     stddev), spelled exactly as in `upper`/`lower`: what recording rules can record."""
     reach: float = 0.0
     """How far back (seconds) those terms read the signal: a recorded signal must be that old."""
+    params: tuple[tuple[str, float], ...] = ()
+    """The numbers it was built with, where promsoc can apply the band itself (detectors.local_band)."""
 
 
 def _duration(value: str) -> str:
@@ -173,6 +175,7 @@ def group_median_ratio_band(
         lower=f"({median} / {_num(ratio)})",
         description=f"{_num(ratio)} × group median + {_num(floor)}",
         by=tuple(by),
+        params=(("ratio", float(ratio)), ("floor", float(floor))),
     )
 
 
