@@ -16,8 +16,9 @@ import httpx
 import pytest
 import yaml
 
-from promsoc.config import load_settings
+from promsoc.config import Settings, load_settings
 from promsoc.detectors.cadence import sparkline_step
+from promsoc.detectors.charts import chart_plan
 from promsoc.detectors.engine import evaluate, query_for, recorded_blocks, recorded_present, recorded_state
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.rules import export_recording
@@ -167,6 +168,21 @@ def test_sparklines_read_the_recorded_series_once_the_source_has_had_them_over_t
                 await backend.aclose()
 
 
+def backfill_band_signal(lab: Lab, blocks: tuple[recording.Recorded, ...]) -> None:
+    """The time band's recorded signal backfilled over the last 90 minutes, as a Prometheus that
+    has run the rules that long has it."""
+    signal = next(b for b in blocks if b.record.endswith(":signal"))
+    now = time.time()
+    lab.backfill_rules(yaml.safe_dump(recording.recording_rules([signal])), now - 90 * 60, now - 30)
+
+
+async def band_readable(client: PromClient, blocks: tuple[recording.Recorded, ...]) -> None:
+    deadline = time.monotonic() + 120  # Prometheus loads new blocks once a minute
+    while len((await recorded_state(client, time.time() - 10, blocks)).readable) < len(blocks):
+        assert time.monotonic() < deadline, "the backfilled signal never made the band readable"
+        await asyncio.sleep(2)
+
+
 def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(recorded_lab: Lab) -> None:
     """Runs last: it makes the time band's recorded signal old (backfilled over the last 90
     minutes, as a Prometheus that has run the rules that long has it), after which the detector
@@ -174,16 +190,11 @@ def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(record
     detectors = load_detectors()
     det = next(d for d in detectors if d.id == "ingress-response-size-anomaly")
     blocks = recorded_blocks([det])
-    signal = next(b for b in blocks if b.record.endswith(":signal"))
-    now = time.time()
-    recorded_lab.backfill_rules(yaml.safe_dump(recording.recording_rules([signal])), now - 90 * 60, now - 30)
+    backfill_band_signal(recorded_lab, blocks)
 
     async def run() -> None:
         async with PromClient.from_url(recorded_lab.url, name="lab") as client:
-            deadline = time.monotonic() + 120  # Prometheus loads new blocks once a minute
-            while len((await recorded_state(client, time.time() - 10, blocks)).readable) < len(blocks):
-                assert time.monotonic() < deadline, "the backfilled signal never made the band readable"
-                await asyncio.sleep(2)
+            await band_readable(client, blocks)
             await asyncio.sleep(10)  # the band's terms evaluated again (every 5 s), over the whole past
             at = time.time() - 2
             for term, raw_term in zip(blocks[2:], det.band.terms if det.band else (), strict=True):
@@ -199,5 +210,86 @@ def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(record
             mine, theirs = (next(r for r in rs if r.detector == det.id) for rs in (read, raw_results))
             assert mine.recorded and not theirs.recorded
             assert (mine.status, mine.findings) == (theirs.status, theirs.findings)
+
+    asyncio.run(run())
+
+
+class RawBackend(LiveBackend):
+    """The console's backend as on a source without the rules: every chart query raw."""
+
+    async def _recorded_since(self, source: str, since: float) -> tuple[recording.Recorded, ...]:
+        return ()
+
+
+def close(got: list[tuple[float, float]], want: list[tuple[float, float]], what: str) -> None:
+    assert got and [t for t, _ in got] == [t for t, _ in want], what
+    for (_, value), (_, raw) in zip(got, want, strict=True):  # the rule ran up to 5 s before each step
+        assert value == pytest.approx(raw, rel=0.02, abs=0.5), what
+
+
+def test_charts_read_the_recorded_bands_and_draw_what_the_raw_queries_draw(recorded_lab: Lab, lab: Lab) -> None:
+    """After the band test: the time band's signal is old enough, so its chart reads the signal,
+    the band's mean and stddev and the moments it fired recorded, and the sibling charts their
+    recorded signal; the context bands, whose past reaches back before the rules, stay raw; the
+    recorded chart equals the raw one within a rule interval. A window back before the rules, and
+    a source without them, draw from the raw queries only."""
+    by_id = {d.id: d for d in load_detectors()}
+    chosen = [by_id[name] for name in ("ingress-response-size-anomaly", "container-cpu-outlier")]
+    transport = Asked()
+
+    def settings_of(url: str) -> Settings:
+        settings = load_settings(None, url, "lab")
+        return replace(settings, sources=tuple(replace(s, timeout=120.0) for s in settings.sources))
+
+    async def run() -> None:
+        recorded = LiveBackend(settings_of(recorded_lab.url), chosen, lambda s: PromClient(s, transport=transport))
+        raw = RawBackend(settings_of(recorded_lab.url), chosen)
+        plain = LiveBackend(settings_of(lab.url), chosen, lambda s: PromClient(s, transport=transport))
+        try:
+            async with PromClient.from_url(recorded_lab.url, name="lab") as client:
+                band = recorded_blocks(chosen[:1])
+                if len((await recorded_state(client, time.time() - 70, band)).readable) < len(band):
+                    backfill_band_signal(recorded_lab, band)  # when run alone, not after the band test
+                await band_readable(client, band)
+                deadline = time.monotonic() + 180
+                mean = next(b.record for b in band if b.record.endswith(":band_mean")) + " offset 75s"
+                while not await recorded_present(client, time.time() - 90) or not (await client.query(mean)).samples:
+                    assert time.monotonic() < deadline, "the recording rules never produced a series"
+                    await asyncio.sleep(2)
+                at = time.time() - 10
+                for det in chosen:
+                    assert det.signal is not None
+                    some = (await client.query(f"topk(1, {det.signal})", at)).samples
+                    labels = dict(some[0].labels)
+                    transport.ranges.clear()
+                    got = await recorded.chart("lab", det.id, labels, at, 60.0)
+                    want = await raw.chart("lab", det.id, labels, at, 60.0)
+                    plan = chart_plan(det, labels)
+                    asked = set(transport.ranges)
+                    assert {q for q in asked if "promsoc:" in q} and plan.signal not in asked, det.id
+                    assert {b.upper for b in plan.extra} <= asked, det.id  # their past is older than the rules
+                    close(got.points, want.points, det.id)
+                    assert [b.name for b in got.bands] == [b.name for b in want.bands], det.id
+                    for mine, theirs in zip(got.bands, want.bands, strict=True):
+                        close(mine.upper, theirs.upper, f"{det.id} {mine.name}")
+                        if theirs.lower:
+                            close(mine.lower, theirs.lower, f"{det.id} {mine.name}")
+                    assert got.crossed_at == want.crossed_at, det.id
+                # a window reaching back before the rules ran (the lab's are minutes old): raw
+                transport.ranges.clear()
+                await recorded.chart("lab", chosen[1].id, labels, at, 3600.0)
+                assert transport.ranges and not [q for q in transport.ranges if "promsoc:" in q]
+            for det in chosen:  # a source without the rules
+                async with PromClient.from_url(lab.url, name="lab") as client:
+                    labels = dict((await client.query(f"topk(1, {det.signal})", time.time())).samples[0].labels)
+                transport.ranges.clear()
+                await plain.chart("lab", det.id, labels, time.time(), 60.0)
+                plan = chart_plan(det, labels)
+                assert set(transport.ranges) == {plan.signal, plan.fired, *(  # no threshold here
+                    q for b in (plan.own, *plan.extra) if b is not None for q in (b.upper, b.lower) if q
+                )}, det.id  # fmt: skip
+        finally:
+            for backend in (recorded, raw, plain):
+                await backend.aclose()
 
     asyncio.run(run())

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from promsoc.detectors.batch import is_heavy, split
-from promsoc.detectors.charts import chart_plan
-from promsoc.detectors.engine import evaluate
+from promsoc.detectors.charts import chart_plan, reading_recorded
+from promsoc.detectors.engine import evaluate, recorded_blocks
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import Status
 from promsoc.detectors.spec import Detector
@@ -273,3 +273,28 @@ async def test_keep_holds_the_worst_findings_and_counts_the_rest() -> None:
     assert capped.findings == whole.findings[:5]  # the worst, ties in label order as uncapped
     assert [f.labels["path"] for f in capped.findings] == ["/p03", "/p04", "/p05", "/p06", "/p19"]
     assert capped.status is Status.FIRING
+
+
+def test_a_chart_reads_each_recorded_block_over_what_its_query_reaches() -> None:
+    """Bands are built on the whole signal and narrowed after, so their terms are spelled as the
+    rules record them; each query reads only the blocks the source has had over its own reach."""
+    det = DETECTORS["ingress-response-size-anomaly"]  # its own band is a 1h time band
+    labels = {"namespace": "shop", "ingress": "web", "host": "shop.example", "path": "/"}
+    plan = chart_plan(det, labels)
+    assert plan.reaches == (0.0, 2 * 3600.0 + 60)  # the seasonal context band reads 2 h back
+    blocks = recorded_blocks([det])
+    assert plan.own is not None and det.band is not None
+    assert all(term in plan.own.upper for term in det.band.terms)
+    read = reading_recorded(plan, {0.0: blocks})  # had over the window, not 2 h before it
+    assert read.own is not None and "promsoc:ingress_response_size_anomaly:band_mean" in read.own.upper
+    assert "promsoc:ingress_response_size_anomaly:signal" in read.signal and "_bucket" not in read.signal
+    assert "_bucket" not in read.fired
+    assert read.extra == plan.extra  # the seasonal band's past is older than the recording: raw
+    everywhere = reading_recorded(plan, {reach: blocks for reach in plan.reaches})
+    assert "_bucket" not in everywhere.extra[0].upper and '"shop.example"' in everywhere.extra[0].upper
+    assert reading_recorded(plan, {}) == plan  # a source without the rules: every query raw
+    sibling = chart_plan(DETECTORS["container-cpu-outlier"], {"namespace": "a", "pod": "p-1"})
+    read = reading_recorded(sibling, {reach: recorded_blocks([DETECTORS["container-cpu-outlier"]])
+                                      for reach in sibling.reaches})  # fmt: skip
+    for query in (read.signal, read.fired, *(b.upper for b in (read.own, *read.extra) if b is not None)):
+        assert "kube_replicaset_owner" not in query and "promsoc:container_cpu_outlier:signal" in query

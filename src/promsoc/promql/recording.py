@@ -20,8 +20,9 @@ falco-blind's pods per node and the scan's presence check (every series of every
 needs) are recorded too. Each block has a marker (`promsoc:recording:block{block, expr}`, `expr`
 a fingerprint of its expression): promsoc reads a block only where its marker is there at the
 moment evaluated, with the fingerprint of the expression it would run (rules exported for other
-parameters are ignored). Charts over the past keep the raw query: the recorded series begins when
-the rules were installed.
+parameters are ignored). Sparklines and charts read a block only where the source has had it
+over what they read (the recorded series begins when the rules were installed); before that they
+keep the raw query.
 """
 
 from __future__ import annotations

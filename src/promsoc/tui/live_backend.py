@@ -11,7 +11,7 @@ from promsoc import units
 from promsoc.alerts import AlertsBoard
 from promsoc.config import Settings, locations
 from promsoc.detectors import cadence
-from promsoc.detectors.charts import chart_plan
+from promsoc.detectors.charts import chart_plan, reading_recorded
 from promsoc.detectors.engine import RecordedBlocks, can_read_recorded, evaluate, present_blocks, recorded_blocks
 from promsoc.detectors.falco_view import falco_summary
 from promsoc.detectors.packs import load_detectors
@@ -85,7 +85,7 @@ class LiveBackend:
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
-        self._recorded_memo: dict[str, tuple[float, RecordedBlocks]] = {}
+        self._recorded_memo: dict[tuple[str, float], RecordedBlocks] = {}
         self._recorded_locks: dict[str, asyncio.Lock] = {}  # per source: grouped sources ask at once
         self.clock = time.time
         self._worker = BackendLoop()
@@ -162,13 +162,16 @@ class LiveBackend:
         return dict(zip(queries, answers, strict=True))
 
     async def _recorded_since(self, source: str, since: float) -> RecordedBlocks:
-        """The recorded blocks the source has had since `since` (asked once per moment, for every sparkline)."""
+        """The recorded blocks the source has had since `since` (asked once per moment, for every
+        sparkline and chart reading from it; the last few moments of every source are kept)."""
         async with self._recorded_locks.setdefault(source, asyncio.Lock()):
-            memo = self._recorded_memo.get(source)
-            if memo is None or memo[0] != since:
+            found = self._recorded_memo.get((source, since))
+            if found is None:
                 found = await present_blocks(self._client(source), since, recorded_blocks(self._detectors))
-                memo = self._recorded_memo[source] = (since, found)
-            return memo[1]
+                while len(self._recorded_memo) >= 16 * max(1, len(self.sources)):
+                    del self._recorded_memo[next(iter(self._recorded_memo))]  # the oldest asked
+                self._recorded_memo[(source, since)] = found
+            return found
 
     async def _spark_points(self, source: str, det: Detector, at: float, window: float) -> SparkPoints:
         """A sparkline's points, band edge and firing moments over the window. A heavy one
@@ -222,8 +225,14 @@ class LiveBackend:
         return History(points, band, threshold, firing, lowest)
 
     async def _chart(self, source: str, detector: str, labels: dict[str, str], at: float, window: float) -> Chart:
-        """One finding: its series, the detector's band (or threshold), and the context bands."""
-        plan = chart_plan(self._by_id[detector], labels)
+        """One finding: its series, the detector's band (or threshold), and the context bands,
+        from the recording rules' series where the source has had them over what each reads."""
+        det = self._by_id[detector]
+        plan = chart_plan(det, labels)
+        if can_read_recorded(det):
+            since = [at - window - reach for reach in plan.reaches]
+            found = await asyncio.gather(*(self._recorded_since(source, moment) for moment in since))
+            plan = reading_recorded(plan, dict(zip(plan.reaches, found, strict=True)))
         drawn = [band for band in (plan.own, *plan.extra) if band is not None and band.kind != "threshold"]
         queries: dict[str, str | None] = {"signal": plan.signal, "fired": plan.fired, "threshold": plan.threshold}
         for index, band in enumerate(drawn):
