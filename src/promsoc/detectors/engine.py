@@ -163,6 +163,7 @@ async def evaluate(
     batch: bool = True,
     recorded: bool = True,
     keep: int | None = None,
+    local: bool = True,
 ) -> list[DetectorResult]:
     """Every enabled detector's result at `at` (None: now), in pack order.
 
@@ -172,7 +173,8 @@ async def evaluate(
     (`promql.recording`) read the recorded series when the source has them at `at` (one small
     check first, in parallel with the other queries), and say so (`DetectorResult.recorded`).
     `keep`: at most that many findings per detector, the worst (the console's cap); the
-    result's `omitted` counts the rest.
+    result's `omitted` counts the rest. With `local`, a sibling detector on the raw path asks
+    for its signal once and promsoc applies its band (`detectors.local_band`: the same findings).
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
@@ -186,10 +188,10 @@ async def evaluate(
         # where the recorded series are looked for anyway (no extra request when nothing is)
         (wanted if wanted else queries)[PRESENCE] = presence_promql
     trim = _trim_to(keep, {det.id: det.unit for det in enabled}) if keep is not None else None
-    local = {det.id: band for det in enabled if (band := local_band(det)) is not None}
+    bands = {det.id: band for det in enabled if local and (band := local_band(det)) is not None}
     (outcomes, (read_recorded, recorded_outcomes)) = await asyncio.gather(
-        _run(client, queries, when, gate, batch, trim, local),
-        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim, local),
+        _run(client, queries, when, gate, batch, trim, bands),
+        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim, bands),
     )
     outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
