@@ -1,6 +1,7 @@
 """The console against the lab in a real pseudo-terminal: first frame, CPU, bytes, key latency.
 
 Run: .venv/bin/python bench/bench_console.py [--seconds 30]
+     .venv/bin/python bench/bench_console.py --url URL --compare OTHER_CHECKOUT  (first frames, A/B)
 Budgets (issue 5): first full frame within 1.5 s of start (issue 10: 2 s on the 5,000-pod lab,
 `--pods 5000 --nodes 200`, or `--url` of one already running); steady-state CPU at a 5 s refresh at
 most 5% of one core; keys answered within 50 ms while a slow query is in flight; bytes written
@@ -46,8 +47,8 @@ def set_size(fd: int, rows: int, cols: int) -> None:
 class Terminal:
     """The console as a child process on a pty of 120x40; everything it writes is counted."""
 
-    def __init__(self, config: Path) -> None:
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT / "src"))
+    def __init__(self, config: Path, root: Path = ROOT) -> None:
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(root / "src"))
         self.started = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # child: a 120x40 terminal, then the console
@@ -118,7 +119,11 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=120, help="5000 with --nodes 200: the scaled lab (issue 10)")
     parser.add_argument("--nodes", type=int, default=6)
     parser.add_argument("--url", help="a lab already running (e.g. the 5,000-pod one), not a new one")
+    parser.add_argument("--compare", metavar="DIR", help="with --url: only the first full frame, "
+                        "starts alternating between this checkout and the one in DIR (e.g. `git archive`d)")
     args = parser.parse_args()
+    if args.url and args.compare:
+        return compare(args, args.url, Path(args.compare))
     if args.url:
         return measure(args, args.url)
     print("starting the lab…", flush=True)
@@ -130,6 +135,33 @@ def main() -> int:
     with Lab(options) as lab:
         time.sleep(5.0)  # let the fresh lab's Prometheus finish loading before timing anything
         return measure(args, lab.url)
+
+
+def compare(args: argparse.Namespace, url: str, other: Path) -> int:
+    """First full frame of this checkout's console and of another's, started in turn on one lab."""
+    roots = {"this checkout": ROOT, str(other): other}
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in roots}
+    loads = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(f"sources:\n  - name: lab\n    url: {url}\n    refresh: 5\n")
+        for _ in range(args.runs):
+            for name, root in roots.items():
+                loads.append(os.getloadavg()[0])
+                term = Terminal(config, root)
+                try:
+                    found[name].append((term.wait_for(FIRST, 20.0), term.wait_for(POLLED, 20.0)))
+                finally:
+                    term.stop()
+    medians = {}
+    for name, starts in found.items():
+        medians[name] = statistics.median(f for _, f in starts)
+        print(f"{name}: first full frame median {medians[name]:.2f} s "
+              f"({', '.join(f'{f:.2f}' for _, f in starts)}), drawn median "
+              f"{statistics.median(d for d, _ in starts):.2f} s")
+    mine, theirs = medians.values()
+    print(f"this checkout / {other}: {mine / theirs:.2f}x; load average {min(loads):.1f}-{max(loads):.1f}")
+    return 0
 
 
 def measure(args: argparse.Namespace, url: str) -> int:
