@@ -111,3 +111,21 @@ async def test_many_tiles_changing_at_once_repaint_a_few_per_frame(monkeypatch: 
             firing = backend.statuses[tile.key.detector] is Status.FIRING
             assert tile.has_class("-firing") == firing
             assert ("FIRING" in tile.render().plain) == firing
+
+
+async def test_tiles_left_to_repaint_are_repainted_after_a_prompt_opened_and_closed_meanwhile() -> None:
+    backend = FakeBackend()
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        backend.statuses = {d: Status.FIRING for d in backend.statuses}
+        app.state.apply_results("demo", await backend.evaluate("demo", NOW), 0.1, NOW, NOW)
+        screen.state_changed([])  # 4 tiles now, the rest after the next frame...
+        await pilot.press("question_mark")  # ...but help is on screen by then
+        await pilot.press("escape")
+        assert app.screen is screen
+        await until(lambda: all(t.has_class("-firing") for t in screen.query(DetectorTile)))
+        assert all("FIRING" in t.render().plain for t in screen.query(DetectorTile))

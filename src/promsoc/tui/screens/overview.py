@@ -161,6 +161,12 @@ class OverviewScreen(ConsoleScreen):
         if not self._repaint_due:
             self._repaint_some()
 
+    def on_screen_resume(self) -> None:
+        """The next frame's `_repaint_some` went to the screen then on top (`call_after_refresh`);
+        one dismissed before its frame would leave tiles unpainted: start anew."""
+        self._repaint_due = False
+        super().on_screen_resume()
+
     _tiles: list[DetectorTile]
     _grids: list[TileGrid]
     _to_repaint: dict[DetectorTile, None]
