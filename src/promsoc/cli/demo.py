@@ -77,7 +77,7 @@ def _options(args: argparse.Namespace) -> LabOptions:
         fine_hours=10.0 if not scaled else 1.0,
         # the loop on-call lives in: promsoc's detectors as Prometheus rules, firing into Alertmanager
         alertmanager=alerts,
-        alert_rules=_alert_rules() if alerts else "",
+        alert_rules=_alert_rules(args.clusters) if alerts else "",
     )
 
 
@@ -93,11 +93,13 @@ def _alertmanager_installed() -> bool:
     return True
 
 
-def _alert_rules() -> str:
-    """`promsoc rules export` of the detectors the console runs (the config's overrides apply)."""
-    from promsoc.detectors.rules import export
+def _alert_rules(clusters: int = 1) -> str:
+    """`promsoc rules export` of the detectors the console runs (the config's overrides apply); with
+    several clusters `--by cluster`, so each alert is one cluster's and says which."""
+    from promsoc.detectors.rules import export_by
 
-    return export(configured_detectors(load_config(_NO_SOURCES, require_sources=False)), "rules", "promsoc")
+    detectors = configured_detectors(load_config(_NO_SOURCES, require_sources=False))
+    return export_by(detectors, "rules", "promsoc", "cluster" if clusters > 1 else None).text
 
 
 def run(args: argparse.Namespace) -> int:

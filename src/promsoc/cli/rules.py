@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from promsoc.cli.common import EXIT_OK, EXIT_USAGE, CliError, configured_detectors, load_config
 from promsoc.cli.output import write
-from promsoc.detectors.rules import FORMATS, export, export_recording
+from promsoc.detectors.rules import FORMATS, export_by, export_recording, valid_label
+from promsoc.text import safe
+
+
+def _label(text: str) -> str:
+    try:
+        return valid_label(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,17 +41,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     exp.add_argument("--recording", action="store_true",
                      help="the recording rules for the heavy building blocks (pod -> workload map), "
                      "which promsoc then reads wherever a source has them")
+    exp.add_argument("--by", metavar="LABEL", type=_label, default=None,
+                     help="a label every alert keeps (e.g. cluster, on a Thanos/Mimir/VictoriaMetrics holding "
+                     "many clusters): each query groups and joins by it too, so a rule evaluates each value "
+                     "apart and its alerts say which; a query that cannot keep it is exported as it is, "
+                     "with a warning")
     exp.set_defaults(handler=run, url=None, source=None)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render and write; a config error exits 2, an unwritable file too."""
+    if args.recording and args.by:
+        raise CliError(
+            "--by with --recording: promsoc reads a recorded block only where its marker series is, and the "
+            f"marker carries no {args.by} label, so split recordings would never be read; export the "
+            "recording rules without --by (a source with a selector then keeps its raw queries)",
+            EXIT_USAGE,
+        )
     settings = load_config(args, require_sources=False)
     detectors = configured_detectors(settings)
     if args.recording:  # the configured detectors: their signals are recorded as configured
         text = export_recording(detectors, args.format, args.name or "promsoc-recording")
     else:
-        text = export(detectors, args.format, args.name or "promsoc")
+        done = export_by(detectors, args.format, args.name or "promsoc", args.by)
+        text = done.text
+        for alert, why in done.unsplit.items():
+            reason = safe(" ".join(why.split()), 400)
+            print(f"promsoc: warning: {alert} not split by {args.by} ({reason}): exported as it is, "
+                  f"its alerts carry no {args.by}", file=sys.stderr)
     if not args.output or args.output == "-":
         write(text)
         return EXIT_OK
