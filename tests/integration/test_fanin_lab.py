@@ -8,6 +8,7 @@ import asyncio
 import math
 import re
 import tempfile
+import time
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from promsoc.detectors.packs import load_detectors
 from promsoc.lab import Lab
 from promsoc.prom.client import PromClient
 from promsoc.prom.errors import BadQuery, Unreachable
-from promsoc.prom.fanin import Group, asking_together
+from promsoc.prom.fanin import FanIn, Group, asking_together
 from promsoc.prom.group_by import plan_for
 from promsoc.prom.selector import inject_matchers
 from promsoc.prom.settings import Source
@@ -170,3 +171,62 @@ def test_a_failing_merged_query_fails_each_source_with_its_own_name(clusters_lab
     # merged, refused at run time (duplicates on the one side): each asks alone, and is refused too
     wrong = asyncio.run(ask(settings.sources, "kube_pod_info * on (nothing) group_left kube_pod_info"))
     assert all(isinstance(wrong[n], BadQuery) and wrong[n].source == n for n in wrong), wrong
+
+
+def test_what_one_source_alone_asks_or_what_overflows_its_cap_is_its_own_query(clusters_lab: Lab) -> None:
+    """A question only one member asks is asked alone (after the short wait); a member whose part
+    of a merged answer is over its `max_series` asks alone too: both answers are its own query's."""
+    settings = settings_for(clusters_lab)
+    at = moments(clusters_lab)[2]
+    promql = "sum by (namespace) (kube_pod_info)"
+
+    async def main(sources: tuple[Source, ...]) -> tuple[Any, list[Any], list[Any], tuple[int, int]]:
+        async with Sources(sources) as pool:
+            with asking_together():
+                lone = await pool["cluster-2"].query(promql, at)
+                capped = await asyncio.gather(
+                    *(pool[n].query_range("kube_pod_info", at - 60, at, 15.0, max_series=5) for n in pool.names))
+                fine = await asyncio.gather(
+                    *(pool[n].query_range(promql, at - 60, at, 15.0, max_series=500) for n in pool.names))
+            counts = (pool.groups[0].merged, pool.groups[0].answered) if pool.groups else (0, 0)
+        return lone, capped, fine, counts
+
+    lone, capped, fine, counts = asyncio.run(main(settings.sources))
+    apart = tuple(replace(s, coalesce=False) for s in settings.sources)
+    lone_apart, capped_apart, fine_apart, _ = asyncio.run(main(apart))
+    assert lone == lone_apart and lone.samples
+    assert capped == capped_apart
+    assert all(len(r.series) == 5 and r.omitted > 100 for r in capped)
+    assert fine == fine_apart
+    assert counts == (2, 3)  # the capped question and the fine one were merged; only the fine one answered
+
+
+def test_a_member_that_has_not_met_the_others_lately_is_not_waited_for(clusters_lab: Lab) -> None:
+    """Pollers that ask at other moments (the served console's) do not make each other wait: once
+    the first seconds are past, only members recently answered together are waited for."""
+    now = [0.0]
+    group = Group("cluster", {c: c for c in CLUSTERS}, "")
+    at = moments(clusters_lab)[0]
+
+    async def main() -> tuple[float, int]:
+        url = clusters_lab.url
+        fanin = FanIn(group, PromClient(Source(name="group", url=url)), window=1.0, clock=lambda: now[0])
+        members = {c: PromClient(Source(name=c, url=url, selector=f'cluster="{c}"')) for c in CLUSTERS}
+        for member in members.values():
+            member.fanin = fanin
+        try:
+            with asking_together():
+                began = time.perf_counter()
+                await members["cluster-1"].query("count(kube_pod_info)", at)  # the others may come: waits
+                waited = time.perf_counter() - began
+                await asyncio.gather(*(m.query("count(kube_pod_info)", at) for m in members.values()))  # together
+                now[0] = 1000.0  # long after they last met: a lone question is asked at once, not after 1 s
+                await asyncio.wait_for(members["cluster-3"].query("count(kube_pod_info)", at - 60), timeout=0.9)
+        finally:
+            await fanin.aclose()
+            await asyncio.gather(*(m.aclose() for m in members.values()))
+        return waited, fanin.merged
+
+    waited, merged = asyncio.run(main())
+    assert waited >= 1.0
+    assert merged == 1
