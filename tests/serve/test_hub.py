@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from promsoc.alerts import AlertsBoard
 from promsoc.serve.hub import PAST_GRID, Hub
@@ -240,4 +241,33 @@ async def test_the_poller_refreshes_only_the_sparklines_someone_sees() -> None:
         await view.history("demo", seen, time.time(), 3600)
     assert domain.history_calls.count(seen) >= 3
     assert domain.history_calls.count(unseen) == 1  # nobody has it on screen: not refetched
+    await hub.aclose()
+
+
+class Grouped(FakeBackend):
+    """Two sources the domain asks together (as `LiveBackend.together` says of a `prom.fanin` group)."""
+
+    def __init__(self) -> None:
+        super().__init__(("a", "b", "c"))
+        self.asked: list[tuple[str, float]] = []
+
+    def together(self, source: str) -> list[str]:
+        return ["a", "b"] if source in ("a", "b") else [source]
+
+    async def evaluate(self, source: str, at: float) -> list[Any]:
+        self.asked.append((source, at))
+        return await super().evaluate(source, at)
+
+
+async def test_the_hubs_pollers_of_sources_asked_together_evaluate_one_moment() -> None:
+    domain = Grouped()
+    hub = Hub(domain, intervals=dict.fromkeys("abc", INTERVAL), clock=time.time)
+    view = hub.viewer()
+    await view.evaluate("a", time.time())
+    await asyncio.sleep(0.05)  # b's viewer comes a moment later
+    await asyncio.gather(view.evaluate("b", time.time()), view.evaluate("c", time.time()))
+    moments = dict(domain.asked)
+    assert moments["a"] == moments["b"]  # b joined a's cycle's moment
+    assert moments["c"] != moments["a"]
+    await view.aclose()
     await hub.aclose()

@@ -30,6 +30,7 @@ from promsoc.detectors.timeline import TimelineResult
 from promsoc.serve.live import LivePoller
 from promsoc.topology.model import Topology
 from promsoc.tui.backend import AlertmanagerInfo, Backend, Chart, DetectorInfo, FalcoSummary, History, Silencer
+from promsoc.tui.poller import ticks
 
 T = TypeVar("T")
 
@@ -154,6 +155,8 @@ class Hub:
         self.viewers = 0
         self._context = contextvars.copy_context()  # the pollers run in no viewer's context
         self.pollers: dict[str, LivePoller] = {}
+        # sources answered by the same requests (prom.fanin) poll at the same moments, as in a console
+        self._ticks = ticks(list(domain.sources), getattr(domain, "together", None))
 
     @property
     def sources(self) -> Sequence[str]:
@@ -181,7 +184,8 @@ class Hub:
             if source not in self.sources:
                 raise KeyError(f"no source named {source!r}")
             self.pollers[source] = LivePoller(
-                self.domain, source, interval=self.interval_of(source), clock=self.clock, context=self._context
+                self.domain, source, interval=self.interval_of(source), clock=self.clock, context=self._context,
+                tick=self._ticks.get(source),
             )
         return self.pollers[source]
 

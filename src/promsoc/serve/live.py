@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from promsoc.detectors.results import DetectorResult
 from promsoc.tui.backend import Backend, History
-from promsoc.tui.poller import HISTORY_WINDOW
+from promsoc.tui.poller import HISTORY_WINDOW, Tick
 
 HISTORY_EVERY = 30.0  # as a local console's poller
 
@@ -36,8 +36,10 @@ class LivePoller:
         interval: float,
         clock: Callable[[], float],
         context: contextvars.Context,
+        tick: Tick | None = None,
     ) -> None:
         self.domain = domain
+        self._tick = tick  # shared with the pollers of the sources asked together
         self.source = source
         self.interval = interval
         self.clock = clock
@@ -98,10 +100,16 @@ class LivePoller:
     async def _run(self) -> None:
         while self.clock() - self._asked_at < self.idle_after:
             await self._cycle()
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self._wait())
+
+    def _wait(self) -> float:
+        """The interval; for a source asked with others, until their shared next start."""
+        return self.interval if self._tick is None else self._tick.wait(self.interval, self.clock())
 
     async def _cycle(self) -> None:
         at = self.clock()
+        if self._tick is not None:
+            at = self._tick.join(at, min(5.0, self.interval / 2))
         try:
             self._results, self._error = await self.domain.evaluate(self.source, at), None
         except asyncio.CancelledError:

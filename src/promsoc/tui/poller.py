@@ -34,6 +34,12 @@ class Tick:
         self.moment = now
         return now
 
+    def wait(self, interval: float, now: float) -> float:
+        """Seconds until the group's next cycle starts, `interval` after its last one."""
+        if self.moment is None:
+            return interval
+        return max(0.0, min(interval, self.moment + interval - now))
+
 
 def ticks(sources: Sequence[str], together: Callable[[str], Sequence[str]] | None) -> dict[str, Tick | None]:
     """One `Tick` per group of sources asked together (`together(source)`: its group), None for
@@ -139,9 +145,7 @@ class Poller:
 
     def _wait(self) -> float:
         """The interval; for a source asked with others, until their shared next start."""
-        if self._tick is None or self._tick.moment is None:
-            return self.interval
-        return max(0.0, min(self.interval, self._tick.moment + self.interval - self._clock()))
+        return self.interval if self._tick is None else self._tick.wait(self.interval, self._clock())
 
     async def cycle(self) -> None:
         """Evaluate every detector at the cursor, then refresh sparklines when they are due.
