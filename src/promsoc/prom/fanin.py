@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from promsoc.prom.errors import BadQuery, PromError, ResponseTooLarge, Timeout
 from promsoc.prom.group_by import SplitPlan, plan_for
+from promsoc.prom.group_plan import unquote
 from promsoc.prom.selector import SelectorError, inject_matchers, matcher_list
 from promsoc.prom.types import InstantResult, RangeResult, RangeSeries, Sample
 
@@ -111,7 +112,7 @@ def groups(sources: Iterable[Source]) -> list[Group]:
             if op != "=" or [n for n, _, _ in matchers].count(name) > 1:
                 continue
             try:
-                unquoted = _unquote(value)
+                unquoted = unquote(value)
             except ValueError:
                 continue
             shared = ",".join(sorted(texts[:index] + texts[index + 1 :]))
@@ -126,17 +127,6 @@ def groups(sources: Iterable[Source]) -> list[Group]:
             taken.update(members)
             found.append(Group(key[1], members, key[2]))
     return found
-
-
-def _unquote(literal: str) -> str:
-    if literal.startswith("`"):
-        return literal[1:-1]
-    if literal.startswith("'"):
-        literal = '"' + literal[1:-1].replace('\\"', '"').replace('"', '\\"') + '"'
-    value = json.loads(literal)
-    if not isinstance(value, str):
-        raise ValueError(literal)
-    return value
 
 
 @dataclass

@@ -29,12 +29,11 @@ from promsoc.prom.group_plan import (
     Shape,
     SplitPlan,
     Unsplittable,
-    apply_inserts,
     either,
     uniform_keeps,
     unquote,
 )
-from promsoc.prom.selector import AGGREGATIONS, NUMBER_WORDS, SelectorError, Token, tokenize
+from promsoc.prom.selector import AGGREGATIONS, NUMBER_WORDS, SelectorError, Token, apply_inserts, tokenize
 
 # Functions whose answer has the labels of their (one) vector argument, save __name__ or `le`.
 _KEEPING = frozenset(

@@ -81,18 +81,7 @@ def unquote(text: str) -> str:
     return str(value)
 
 
-def apply_inserts(text: str, inserts: list[tuple[int, str]]) -> str:
-    out: list[str] = []
-    last = 0
-    for at, piece in sorted(inserts, key=lambda item: item[0]):
-        out.append(text[last:at])
-        out.append(piece)
-        last = at
-    out.append(text[last:])
-    return "".join(out)
-
-
 __all__ = [
-    "CONSTANT", "SCALAR", "Keeps", "Shape", "SplitPlan", "Unsplittable", "apply_inserts", "either", "uniform_keeps",
+    "CONSTANT", "SCALAR", "Keeps", "Shape", "SplitPlan", "Unsplittable", "either", "uniform_keeps",
     "unquote",
 ]  # fmt: skip

@@ -208,10 +208,11 @@ def inject_matchers(promql: str, selector: str) -> str:
                 continue
             inserts.append((token.end, "{" + matchers + "}"))
         index += 1
-    return _apply(promql, inserts)
+    return apply_inserts(promql, inserts)
 
 
-def _apply(text: str, inserts: list[tuple[int, str]]) -> str:
+def apply_inserts(text: str, inserts: list[tuple[int, str]]) -> str:
+    """`text` with each (offset, piece) inserted at its offset (offsets into the original text)."""
     out: list[str] = []
     last = 0
     for at, piece in sorted(inserts, key=lambda item: item[0]):
@@ -222,4 +223,4 @@ def _apply(text: str, inserts: list[tuple[int, str]]) -> str:
     return "".join(out)
 
 
-__all__ = ["SelectorError", "inject_matchers", "matcher_list", "normalize_matchers", "tokenize"]
+__all__ = ["SelectorError", "apply_inserts", "inject_matchers", "matcher_list", "normalize_matchers", "tokenize"]
