@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from promsoc.prom.alertmanager import Alert, Matcher, NewSilence, Silence
+from promsoc.prom.group_plan import Unsplittable, unquote
+from promsoc.prom.selector import SelectorError, matcher_list
 from promsoc.prom.types import QueryClient
 from promsoc.promql import alerts as alerts_promql
 
@@ -184,6 +186,29 @@ def board(alerts: Sequence[Alert], silences: Sequence[Silence]) -> AlertsBoard:
     return AlertsBoard(group_rows(rows), live_silences(silences))
 
 
+def of_source(alerts: Sequence[Alert], selector: str) -> list[Alert]:
+    """The alerts of a source whose selector is `selector` (`cluster="a"`): one Alertmanager shared by
+    sources of one Prometheus (clusters of a Thanos/Mimir, rules exported `--by cluster`) shows each
+    source only the alerts whose labels match its selector. An alert without a label the selector
+    names (a rule not split by it, another Prometheus's alert) says nothing against it: every
+    source keeps it. A selector that cannot be read here filters nothing."""
+    try:
+        wanted = [(name, op, unquote(value)) for name, op, value in matcher_list(selector)] if selector else []
+        tests = [(name, op, value if op in ("=", "!=") else re.compile(value)) for name, op, value in wanted]
+    except (SelectorError, Unsplittable, re.error):
+        return list(alerts)
+    return [alert for alert in alerts if all(_matches(alert.labels, *test) for test in tests)]
+
+
+def _matches(labels: dict[str, str], name: str, op: str, value: str | re.Pattern[str]) -> bool:
+    if name not in labels:
+        return True
+    have = labels[name]
+    if isinstance(value, str):
+        return (have == value) == (op == "=")
+    return (value.fullmatch(have) is not None) == (op == "=~")
+
+
 # -- the past: Prometheus's own record of its alerting rules ---------------------------------------
 
 PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
@@ -260,6 +285,7 @@ __all__ = [
     "group_rows",
     "live_silences",
     "matchers_text",
+    "of_source",
     "row_state",
     "severity_rank",
     "silence_for",

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.rules import export_by
 from promsoc.lab import Lab, LabOptions
 
 
 @pytest.fixture(scope="session")
 def clusters_lab() -> Iterator[Lab]:
     """Three clusters behind one Prometheus, as `promsoc demo --clusters 3` builds them (2 days of
-    topology, 1 of traffic), without live repeats."""
+    topology, 1 of traffic, the opening attack going on in cluster-1 now); its Prometheus evaluates
+    the rules exported `--by cluster` (every 10 s here, not 1m) and sends their alerts to the lab's
+    Alertmanager, as the demo does."""
     cache = os.environ.get("PROMSOC_LAB_CACHE")
-    options = LabOptions(clusters=3, history_days=2.0, traffic_days=1.0, fine_hours=1.0, live_incidents=False,
-                         scrape_interval="5s", cache_dir=Path(cache) if cache else None)  # fmt: skip
+    rules = export_by(load_detectors(), by="cluster").text.replace("interval: 1m", "interval: 10s")
+    options = LabOptions(clusters=3, history_days=2.0, traffic_days=1.0, fine_hours=1.0,
+                         scrape_interval="5s", cache_dir=Path(cache) if cache else None, alert_rules=rules,
+                         alertmanager=True)  # fmt: skip
     with Lab(options) as running:
         yield running

@@ -3,15 +3,19 @@ one source per cluster, each with its `cluster` selector, and every detector run
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from promsoc.cli.demo import sources_config
+from promsoc.config import Settings
 from promsoc.lab import Lab
 from tests.integration.labquery import query
 from tests.integration.test_scan_cli import promsoc
@@ -89,3 +93,65 @@ def test_check_says_which_sources_are_asked_together(clusters_lab: Lab, tmp_path
     assert lines[1] == "asked together (one request a query, split by cluster): cluster-1, cluster-2,"
     assert lines[2] == "  cluster-3"
     assert "-- source apart" in lines
+
+
+def alerts_of(url: str, name: str | None = None) -> list[dict[str, str]]:
+    with urllib.request.urlopen(f"{url}/api/v1/alerts", timeout=30) as resp:
+        body = json.load(resp)
+    return [a["labels"] for a in body["data"]["alerts"] if name in (None, a["labels"]["alertname"])]
+
+
+def test_lab_alerts_carry_their_own_cluster(clusters_lab: Lab) -> None:
+    """The lab's Prometheus evaluates the rules exported `--by cluster`: the opening attack (an
+    ingress created in cluster-1 alone) fires one alert, labelled cluster-1; every alert says its
+    cluster; each source's alerts view (a shared Alertmanager) shows only its own cluster's."""
+    deadline = time.monotonic() + 90
+    while not (fired := alerts_of(clusters_lab.url, "PromsocIngressCreated")):
+        assert time.monotonic() < deadline, "the rule never fired"
+        time.sleep(2)
+    assert {a["cluster"] for a in fired} == {"cluster-1"}, fired
+    everything = alerts_of(clusters_lab.url)
+    assert everything and all(a.get("cluster") in CLUSTERS for a in everything), everything
+    assert clusters_lab.alertmanager is not None
+    settings = load_file_text(sources_config(clusters_lab.url, 3), clusters_lab.alertmanager.url)
+
+    async def boards() -> dict[str, set[tuple[str, str]]]:
+        from promsoc.prom.client import PromClient
+        from promsoc.tui.alerts_link import AlertsLink
+
+        clients = {s.name: PromClient(s) for s in settings.sources}
+        link = AlertsLink(settings, clients.__getitem__)
+        try:
+            shown: dict[str, set[tuple[str, str]]] = {}
+            for name in CLUSTERS:
+                live = await link.board(name, None)
+                past = await link.board(name, time.time() - 1)
+                shown[name] = {(r.name, r.labels.get("cluster", "")) for r in live.rows}
+                shown[name + "@past"] = {(r.name, r.labels.get("cluster", "")) for r in past.rows}
+            return shown
+        finally:
+            await link.aclose()
+            for client in clients.values():
+                await client.aclose()
+
+    deadline = time.monotonic() + 60  # Alertmanager gets them after its group_wait
+    wanted = ("PromsocIngressCreated", "cluster-1")
+    while wanted not in (shown := asyncio.run(boards()))["cluster-1"] or wanted not in shown["cluster-1@past"]:
+        assert time.monotonic() < deadline, shown
+        time.sleep(2)
+    for name in CLUSTERS:
+        assert {c for _, c in shown[name]} <= {name}, (name, shown[name])
+        assert {c for _, c in shown[name + "@past"]} <= {name}, (name, shown[name + "@past"])
+        assert (wanted in shown[name]) is (name == "cluster-1")
+
+
+def load_file_text(text: str, am_url: str) -> Settings:
+    from dataclasses import replace
+
+    from promsoc.config import adhoc_alertmanager, load_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clusters.yaml"
+        path.write_text(text)
+        settings = load_file(path)
+    return replace(settings, alertmanager=adhoc_alertmanager(am_url), source_alertmanagers={})

@@ -135,3 +135,20 @@ def test_cli_refuses_a_bad_label_with_a_usage_error(args: tuple[str, ...], messa
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_sources_alerts_are_those_its_selector_matches() -> None:
+    from promsoc.alerts import of_source
+    from promsoc.prom.alertmanager import Alert
+
+    def alert(**labels: str) -> Alert:
+        return Alert(labels={"alertname": "A", **labels}, annotations={}, state="active", starts_at=0.0)
+
+    mine, theirs, fleet = alert(cluster="c-1"), alert(cluster="c-2"), alert()
+    everything = [mine, theirs, fleet]
+    assert of_source(everything, 'cluster="c-1"') == [mine, fleet]  # no cluster: every source's
+    assert of_source(everything, '{cluster=~"c-.", env!="x"}') == everything
+    assert of_source(everything, 'cluster!="c-1"') == [theirs, fleet]
+    assert of_source(everything, 'cluster=~"c"') == [fleet]  # anchored, as in PromQL
+    assert of_source(everything, "") == everything
+    assert of_source(everything, "not a selector") == everything

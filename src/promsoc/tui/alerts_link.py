@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from promsoc.alerts import AlertRow, AlertsBoard, board, board_at, matchers_text, silence_for
+from promsoc.alerts import AlertRow, AlertsBoard, board, board_at, matchers_text, of_source, silence_for
 from promsoc.config import AlertmanagerSettings, Settings
 from promsoc.prom.alertmanager import AlertmanagerClient, Silence, SilenceWriter
 from promsoc.prom.types import QueryClient
@@ -72,6 +72,7 @@ class AlertsLink:
         self._clients: dict[str, AlertmanagerClient] = {}
         self._by_source: dict[str, tuple[str, AlertmanagerSettings]] = {}
         users: dict[str, list[str]] = {}
+        self._selectors = {source.name: source.selector for source in settings.sources}
         for source in settings.sources:
             chosen = settings.alertmanager_for(source.name)
             if chosen is None:
@@ -95,12 +96,13 @@ class AlertsLink:
         return AlertmanagerInfo(chosen.connection.display_url, self._users[key], chosen.allow_silence, chosen.author)
 
     async def board(self, source: str, at: float | None) -> AlertsBoard:
-        """Live: Alertmanager's alerts and silences. At a past moment: Prometheus's `ALERTS` then."""
+        """Live: Alertmanager's alerts (those of this source's selector: `alerts.of_source`) and
+        silences. At a past moment: Prometheus's `ALERTS` then (through the source's selector)."""
         if at is not None:
             return await board_at(self._prometheus(source), at)
         client = self._clients[self._by_source[source][0]]
         alerts, silences = await asyncio.gather(client.alerts(), client.silences())
-        return board(alerts, silences)
+        return board(of_source(alerts, self._selectors.get(source, "")), silences)
 
     def silencer(self, source: str) -> LinkSilencer | None:
         """The write path, which exists only where the config says `allow_silence: true`."""
