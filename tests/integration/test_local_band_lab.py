@@ -1,19 +1,29 @@
 """promsoc's own `quantile` and median band (detectors.local_band) against Prometheus's: the same
 numbers, to the bit, on sets Prometheus computes from literals (ties, even and odd sizes, NaN,
-infinities, negative zero); and a detector whose query is not exactly the band's keeps its query."""
+infinities, negative zero); a detector whose query is not exactly the band's keeps its query; a
+signal over the response cap is asked as the query; a source's `sibling_bands` chooses."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 from dataclasses import replace
+from urllib.parse import parse_qs
 
+import httpx
+import pytest
+
+from promsoc.config import load_settings
+from promsoc.detectors.engine import evaluate
 from promsoc.detectors.local_band import local_band, quantile
 from promsoc.detectors.packs import load_detectors
+from promsoc.detectors.results import DetectorResult, Status
 from promsoc.lab import Lab
 from promsoc.prom.client import PromClient
+from promsoc.prom.errors import ResponseTooLarge
 from promsoc.prom.types import InstantResult, Sample
 from promsoc.promql import bands
+from promsoc.tui.live_backend import LiveBackend
 
 SETS = [
     [1.0],
@@ -93,3 +103,71 @@ def test_only_the_exact_band_query_is_answered_from_its_signal() -> None:
     assert local_band(replace(det, signal=None)) is None
     assert local_band(next(d for d in load_detectors() if d.id == "volume-inode-anomaly")) is None  # a MAD band
     assert band.apply(InstantResult("vector", [Sample({"namespace": "n"}, 1.0, 0.0)], [])).samples == []
+
+
+def test_a_signal_over_the_response_cap_is_asked_as_the_query(lab: Lab) -> None:
+    """Every pod's signal is more than the source lets one answer cost: the detector's PromQL is
+    asked instead (only the outliers come back), with the query's findings, never an error."""
+    detectors = [d for d in load_detectors() if local_band(d) is not None]
+    times = [inc.eval_at for inc in lab.scenario.incidents] + lab.scenario.quiet_times[:2]
+
+    async def compare() -> int:
+        fired = 0
+        async with PromClient.from_url(lab.url, name="lab") as whole, \
+                PromClient.from_url(lab.url, name="lab", max_response_bytes=4096) as capped:  # fmt: skip
+            for det in detectors:  # the signal alone would be refused
+                band = local_band(det)
+                assert band is not None
+                assert len((await whole.query(band.signal, times[0])).samples) > 40
+                with pytest.raises(ResponseTooLarge):
+                    await capped.query(band.signal, times[0])
+            for at in times:
+                results = await evaluate(detectors, capped, "lab", at, recorded=False)
+                for det, result in zip(detectors, results, strict=True):
+                    query = await whole.query(det.query, at)
+                    want = sorted((sorted(s.labels.items()), s.value) for s in query.samples)
+                    assert result.status is (Status.FIRING if want else Status.OK), (det.id, at, result.error)
+                    assert sorted((sorted(f.labels.items()), f.value) for f in result.findings) == want, (det.id, at)
+                    fired += bool(want)
+        return fired
+
+    assert asyncio.run(compare()) >= 2
+
+
+class Asked(httpx.AsyncHTTPTransport):
+    """The real server's answers; remembers the PromQL of every instant query sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/v1/query"):
+            form = parse_qs(request.content.decode()) if request.method == "POST" else {}
+            self.queries += form.get("query", []) + parse_qs(request.url.query.decode()).get("query", [])
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("bands", ["local", "promql"])
+def test_a_sources_sibling_bands_choose_what_the_console_asks(lab: Lab, bands: str) -> None:
+    """`sibling_bands: promql` sends the band as PromQL (the signal twice, with its median);
+    `local` (the default) asks for the signal alone; the console's findings are the same."""
+    settings = load_settings(None, lab.url, "lab")
+    settings = replace(settings, sources=tuple(replace(s, sibling_bands=bands) for s in settings.sources))
+    transport = Asked()
+    backend = LiveBackend(settings, clients=lambda source: PromClient(source, transport=transport))
+    at = next(i.eval_at for i in lab.scenario.incidents if i.detector == "container-cpu-outlier" and not i.benign)
+
+    async def run() -> list[DetectorResult]:
+        try:
+            return await backend.evaluate("lab", at)
+        finally:
+            await backend.aclose()
+
+    results = {r.detector: r for r in asyncio.run(run())}
+    assert results["container-cpu-outlier"].status is Status.FIRING
+    signal = local_band(next(d for d in load_detectors() if d.id == "container-cpu-outlier"))
+    assert signal is not None
+    medians = [q for q in transport.queries if "quantile by" in q and signal.signal in q]
+    alone = [q for q in transport.queries if q == signal.signal]
+    assert (len(medians), len(alone)) == ((0, 1) if bands == "local" else (1, 0))

@@ -87,6 +87,10 @@ BAD = [
     (S + '    headers: {X-Scope-OrgID: "t\\r\\nX-Evil: 1"}', 4, "sources[0].headers.X-Scope-OrgID",
      "CR, LF or NUL"),
     (S + '    headers: {"X Bad": v}', 4, "sources[0].headers.X Bad", "header name"),
+    # how the sibling bands are applied (issue 10)
+    (S + "    sibling_bands: auto", 4, "sources[0].sibling_bands", "expected local or promql, got 'auto'"),
+    (S + "    sibling_bands: true", 4, "sources[0].sibling_bands", "expected text"),
+    (S + "    sibling_band: promql", 4, "sources[0].sibling_band", "did you mean 'sibling_bands'"),
 ]  # fmt: skip
 
 
@@ -112,6 +116,18 @@ def test_good_params_of_every_kind_load(tmp_path: Path) -> None:
             "  falco-blind: {params: {remember: 12h, max_drops: 3}}\n")
     settings = load_file(write(tmp_path / "c.yaml", text))
     assert settings.detectors["ingress-sqli"].params == {"window": "1h30m", "max_share": 0.5, "status": "5..|429"}
+
+
+def test_sibling_bands_are_local_unless_the_source_says_promql(tmp_path: Path) -> None:
+    text = S + "    sibling_bands: promql\n  - name: b\n    url: http://127.0.0.1:9\n"
+    assert [s.sibling_bands for s in load_file(write(tmp_path / "c.yaml", text)).sources] == ["promql", "local"]
+
+
+def test_a_bad_sibling_bands_is_exit_2_with_file_line_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", S + "    sibling_bands: PromQL\n")
+    proc = promsoc("scan", "--config", str(path))
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert f"{path}:4: sources[0].sibling_bands: expected local or promql, got 'PromQL'" in proc.stderr
 
 
 def test_env_supplied_header_with_a_line_break_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

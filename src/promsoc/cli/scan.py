@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from promsoc import units
@@ -32,6 +32,7 @@ from promsoc.config import Settings
 from promsoc.detectors.engine import evaluate
 from promsoc.detectors.results import DetectorResult, Status, status_text
 from promsoc.detectors.spec import Detector
+from promsoc.prom.client import PromClient
 from promsoc.text import safe
 
 # Glyph + word: statuses read without colour (NO_COLOR, 16-colour jump hosts, colour blindness).
@@ -59,7 +60,11 @@ async def scan_sources(
     settings: Settings, detectors: Sequence[Detector], at: float
 ) -> list[DetectorResult]:
     """Every detector on every source, sources concurrently; results in source, pack order."""
-    return await per_source(settings.sources, lambda client, name: evaluate(detectors, client, name, at))
+
+    def ask(client: PromClient, name: str) -> Awaitable[list[DetectorResult]]:
+        return evaluate(detectors, client, name, at, local=client.source.sibling_bands == "local")
+
+    return await per_source(settings.sources, ask)
 
 
 class Outcome(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+from dataclasses import fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -146,6 +147,7 @@ class SourceParser:
             max_concurrency=self.count(entries, key, "max_concurrency", Source, default.max_concurrency),
             max_response_bytes=self.count(entries, key, "max_response_bytes", Source, default.max_response_bytes),
             coalesce=self.r.boolean(entries["coalesce"][1], f"{key}.coalesce") if "coalesce" in entries else True,
+            sibling_bands=self.choice(entries, key, "sibling_bands", Source, default.sibling_bands),
         ))
 
     def url(self, node: yaml.Node, key: str, value: Value) -> tuple[str, tuple[str, str] | None]:
@@ -200,6 +202,18 @@ class SourceParser:
             return default
         low, high = bounds_of(section, name)
         return self.r.seconds(entries[name][1], f"{key}.{name}", minimum=low, maximum=high)
+
+    def choice(self, entries: Entries, key: str, name: str, section: type, default: str) -> str:
+        """`name`'s value, one of the `choices` its field in `section` declares, else `default`."""
+        if name not in entries:
+            return default
+        (item,) = (f for f in fields(section) if f.name == name)
+        choices = tuple(item.metadata["choices"])
+        node = entries[name][1]
+        value = str(self.r.text(node, f"{key}.{name}").value)
+        if value not in choices:
+            raise self.r.error(node, f"{key}.{name}", f"expected {' or '.join(choices)}, got {value[:40]!r}")
+        return value
 
     def count(self, entries: Entries, key: str, name: str, section: type, default: int) -> int:
         """`name`'s whole number within the bounds its field in `section` declares, else `default`."""

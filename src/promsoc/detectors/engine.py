@@ -20,7 +20,7 @@ from promsoc.detectors.batch import Outcome, Trim, run_queries
 from promsoc.detectors.local_band import LocalBand, local_band
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.spec import Detector
-from promsoc.prom.errors import PromError
+from promsoc.prom.errors import PromError, ResponseTooLarge
 from promsoc.prom.types import InstantResult, QueryClient, Sample
 from promsoc.promql import recording
 from promsoc.promql.presence import presence_query
@@ -174,7 +174,8 @@ async def evaluate(
     check first, in parallel with the other queries), and say so (`DetectorResult.recorded`).
     `keep`: at most that many findings per detector, the worst (the console's cap); the
     result's `omitted` counts the rest. With `local`, a sibling detector on the raw path asks
-    for its signal once and promsoc applies its band (`detectors.local_band`: the same findings).
+    for its signal once and promsoc applies its band (`detectors.local_band`: the same findings;
+    a source's `sibling_bands: promql` passes False).
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
@@ -287,7 +288,8 @@ async def _run(
 ) -> dict[str, Outcome]:
     """`run_queries`, except that a query `local` can answer from one evaluation of its signal
     (`detectors.local_band`: a sibling detector on the raw path) asks for the signal and applies
-    the band to its whole answer, then the findings cap."""
+    the band to its whole answer, then the findings cap; where that answer is over the source's
+    `max_response_bytes`, the query itself is asked (only the outliers come back)."""
     local = {key: band for key, band in local.items() if key in queries}
     if not local:
         return await run_queries(client, queries, at, gate, batch, trim)
@@ -297,9 +299,13 @@ async def _run(
         return result if key in local or trim is None else trim(key, result)
 
     outcomes = await run_queries(client, asked, at, gate, batch, cap)
+    # Every pod's signal over the source's max_response_bytes: its PromQL sends only the outliers.
+    whole = {key: queries[key] for key in local if isinstance(outcomes[key][0], ResponseTooLarge)}
+    if whole:
+        outcomes.update(await run_queries(client, whole, at, gate, batch, trim))
     for key, band in local.items():
         result, latency = outcomes[key]
-        if isinstance(result, InstantResult):
+        if isinstance(result, InstantResult) and key not in whole:
             found = band.apply(result)
             outcomes[key] = (trim(key, found) if trim is not None else found), latency
     return outcomes

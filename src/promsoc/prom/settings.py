@@ -89,6 +89,10 @@ class TLS:
     """Accept any server certificate: only for a lab; it defeats TLS against an attacker."""
 
 
+SIBLING_BANDS = ("local", "promql")
+"""The values of a source's `sibling_bands` (the first is the default)."""
+
+
 @dataclass(frozen=True, repr=False)
 class Source:
     """One Prometheus-compatible endpoint (Prometheus, Thanos, Mimir, VictoriaMetrics...)."""
@@ -118,6 +122,12 @@ class Source:
     coalesce: bool = True
     """Asked together with the other sources on the same server whose selectors differ only by
     one label's value (one request for all, split by that label: `prom.fanin`); false: alone."""
+    sibling_bands: str = field(default="local", metadata={"choices": SIBLING_BANDS})
+    """How a sibling detector's median band is applied where the source has no recording rules:
+    `local` asks for its signal once (every pod's series) and promsoc applies the band (about
+    0.65x the Prometheus CPU, ~240 kB compressed a scan at 5,000 pods; an answer over
+    `max_response_bytes` falls back to the PromQL); `promql` sends the band as PromQL (the signal
+    evaluated twice, only the outliers come back)."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value this source knows at load time (for redaction)."""

@@ -115,7 +115,9 @@ class LiveBackend:
         enabled = [det for det in self._detectors if det.enabled]
         due, kept = pace.split(enabled, at)
         with collection_paused():
-            fresh = await evaluate(due, self._client(source), source, at, keep=CONSOLE_FINDINGS) if due else []
+            client = self._client(source)
+            local = client.source.sibling_bands == "local"
+            fresh = await evaluate(due, client, source, at, keep=CONSOLE_FINDINGS, local=local) if due else []
         results = pace.merge(enabled, fresh, kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
