@@ -134,7 +134,8 @@ def test_lab_alerts_carry_their_own_cluster(clusters_lab: Lab) -> None:
             for client in clients.values():
                 await client.aclose()
 
-    deadline = time.monotonic() + 60  # Alertmanager gets them after its group_wait
+    # Prometheus's first send may precede its notifier's start: it resends a minute later
+    deadline = time.monotonic() + 150
     wanted = ("PromsocIngressCreated", "cluster-1")
     while wanted not in (shown := asyncio.run(boards()))["cluster-1"] or wanted not in shown["cluster-1@past"]:
         assert time.monotonic() < deadline, shown
