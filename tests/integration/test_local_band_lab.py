@@ -135,23 +135,28 @@ def test_a_signal_over_the_response_cap_is_asked_as_the_query(lab: Lab) -> None:
 
 
 class Asked(httpx.AsyncHTTPTransport):
-    """The real server's answers; remembers the PromQL of every instant query sent."""
+    """The real server's answers; remembers the PromQL of every instant query sent and how
+    each answer crossed the wire (its Content-Encoding)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.queries: list[str] = []
+        self.encodings: list[str] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
         if request.url.path.endswith("/api/v1/query"):
             form = parse_qs(request.content.decode()) if request.method == "POST" else {}
             self.queries += form.get("query", []) + parse_qs(request.url.query.decode()).get("query", [])
-        return await super().handle_async_request(request)
+            self.encodings.append(response.headers.get("Content-Encoding", "identity"))
+        return response
 
 
 @pytest.mark.parametrize("bands", ["local", "promql"])
 def test_a_sources_sibling_bands_choose_what_the_console_asks(lab: Lab, bands: str) -> None:
     """`sibling_bands: promql` sends the band as PromQL (the signal twice, with its median);
-    `local` (the default) asks for the signal alone; the console's findings are the same."""
+    `local` (the default) asks for the signal alone; the console's findings are the same; every
+    answer comes gzipped (the bytes the README counts are on the wire)."""
     settings = load_settings(None, lab.url, "lab")
     settings = replace(settings, sources=tuple(replace(s, sibling_bands=bands) for s in settings.sources))
     transport = Asked()
@@ -171,3 +176,4 @@ def test_a_sources_sibling_bands_choose_what_the_console_asks(lab: Lab, bands: s
     medians = [q for q in transport.queries if "quantile by" in q and signal.signal in q]
     alone = [q for q in transport.queries if q == signal.signal]
     assert (len(medians), len(alone)) == ((0, 1) if bands == "local" else (1, 0))
+    assert set(transport.encodings) == {"gzip"}  # the client asks for gzip; Prometheus compresses
