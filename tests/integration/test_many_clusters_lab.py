@@ -121,7 +121,8 @@ def test_lab_alerts_carry_their_own_cluster(clusters_lab: Lab) -> None:
 
         clients = {s.name: PromClient(s) for s in settings.sources}
         link = AlertsLink(settings, clients.__getitem__)
-        try:
+        try:  # one board per cluster (the console's `n` steps through them), not one for the three
+            assert [getattr(link.info(name), "sources", None) for name in CLUSTERS] == [(name,) for name in CLUSTERS]
             shown: dict[str, set[tuple[str, str]]] = {}
             for name in CLUSTERS:
                 live = await link.board(name, None)

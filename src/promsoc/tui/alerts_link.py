@@ -81,8 +81,10 @@ class AlertsLink:
             if key not in self._clients:
                 self._clients[key] = AlertmanagerClient(chosen.connection)
             self._by_source[source.name] = (key, chosen)
-            users.setdefault(key, []).append(source.name)
-        self._users = {key: tuple(names) for key, names in users.items()}
+            # the sources one board serves: those of one Alertmanager whose selectors agree (the
+            # board of `cluster="a"` is not `cluster="b"`'s: `alerts.of_source`)
+            users.setdefault(key + "\0" + source.selector, []).append(source.name)
+        self._users = {name: tuple(names) for names in users.values() for name in names}
         self._silencers = {
             name: LinkSilencer(SilenceWriter(self._clients[key]), chosen.author, log_path, clock)
             for name, (key, chosen) in self._by_source.items()
@@ -92,8 +94,9 @@ class AlertsLink:
     def info(self, source: str) -> AlertmanagerInfo | None:
         if source not in self._by_source:
             return None
-        key, chosen = self._by_source[source]
-        return AlertmanagerInfo(chosen.connection.display_url, self._users[key], chosen.allow_silence, chosen.author)
+        _, chosen = self._by_source[source]
+        return AlertmanagerInfo(chosen.connection.display_url, self._users[source], chosen.allow_silence,
+                                chosen.author)  # fmt: skip
 
     async def board(self, source: str, at: float | None) -> AlertsBoard:
         """Live: Alertmanager's alerts (those of this source's selector: `alerts.of_source`) and

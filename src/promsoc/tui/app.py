@@ -225,13 +225,14 @@ class ConsoleApp(App[int]):
 
     # -- alerts (Alertmanager live; Prometheus's ALERTS at a past cursor) ------------------------
     def alert_sections(self) -> list[str]:
-        """The first source of each distinct Alertmanager: one alerts section each."""
+        """The first source of each board: one alerts section per distinct Alertmanager, and per
+        source selector on it (clusters sharing one see their own alerts, `n` goes to the next)."""
         sections: list[str] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, tuple[str, ...]]] = set()
         for source in self.state.sources:
             info = self.backend.alertmanager(source)
-            if info is not None and info.url not in seen:
-                seen.add(info.url)
+            if info is not None and (info.url, info.sources) not in seen:
+                seen.add((info.url, info.sources))
                 sections.append(source)
         return sections
 

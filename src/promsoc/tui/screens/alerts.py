@@ -37,7 +37,8 @@ def labels_text(labels: dict[str, str], limit: int = 40) -> Text:
 
 
 class AlertsScreen(ConsoleScreen):
-    """Renders the app's alert snapshots; `n` steps through the distinct Alertmanagers."""
+    """Renders the app's alert snapshots; `n` steps through the distinct Alertmanagers (and the
+    sources of different selectors sharing one: each cluster's board)."""
 
     BINDINGS = [
         Binding("enter", "open_detector", "Detector view"),
@@ -181,7 +182,7 @@ class AlertsScreen(ConsoleScreen):
             at = format_utc(board.at) if board.at is not None else "?"
             line.append(f"at {at}: ▲ {firing} firing (Prometheus's ALERTS; silences are live-only) · ")
         line.append(clean(info.url, 50), style="dim")
-        if len(info.sources) > 1:
+        if len(info.sources) > 1 or len(self.console.alert_sections()) > 1:
             line.append(f" ({clean(', '.join(info.sources), 40)})", style="dim")
         if not info.allow_silence:
             line.append(" · read-only", style="dim")
