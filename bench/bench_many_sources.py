@@ -13,6 +13,14 @@ console's default 30 s, so each cycle fetches what 30 s added, as in the console
    (its relay closed): when the other nineteen's results arrive.
 
     .venv/bin/python bench/bench_many_sources.py [--clusters 20] [--cycles 3] [--refresh 30] [--slow 8] [--apart]
+    .venv/bin/python bench/bench_many_sources.py --console [--clusters 20] [--cycles 3] [--slow 8]
+
+That is the worst case: every sparkline of every source refetched every cycle. `--console` runs
+the real console instead (`bench/console_cycles.py`: `ConsoleApp` headless at 120x40 on the
+overview, its own pollers at its default refresh): a sparkline is refetched every 30 s only
+while its tile is in view, every 5 minutes otherwise, so it measures enough cycles for one to
+fall where the hidden sparklines are due (11 at 30 s); one source's (cluster-1 alone, --cycles)
+and twenty's in the same run, then the slow and dead checks (--cycles each).
 
 The sources share one Prometheus and differ by their `cluster` value, so they are asked together
 (`prom.fanin`: one request a question for all twenty, split by `cluster`); `--apart` makes every
@@ -117,6 +125,48 @@ def healthy_arrival(arrivals: list[dict[str, float]], unhealthy: str) -> float:
     return statistics.median(max(v for k, v in one.items() if k != unhealthy) for one in arrivals)
 
 
+def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | None, idle: float) -> int:
+    """The real console's cycles, one source's then twenty's, then one of them slow and dead."""
+    from console_cycles import healthy_done, needed, run_console
+
+    first = replace(settings, sources=settings.sources[:1])
+    one = run_console(first, args.cycles, pid)
+    many = run_console(settings, needed(args.cycles, args.refresh), pid)
+    slowest, others = settings.sources[-1].name, f"the other {len(settings.sources) - 1}"
+    relay = Relay(url, delay=args.slow)
+    try:
+        slow = run_console(settings_for(url, args.clusters, slow=relay.url, apart=args.apart), args.cycles, pid)
+    finally:
+        relay.close()
+        relay.server.server_close()
+    dead = run_console(settings_for(url, args.clusters, slow=relay.url, apart=args.apart), args.cycles, pid)
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; the console at 120x40 on the overview")
+    print(f"Prometheus with no console: {idle:.2f} CPU-s every {args.refresh:.0f} s (subtracted below)")
+    for label, run in (("one source", one), (f"{len(settings.sources)} sources", many)):
+        walls = [c.wall() for c in run.cycles]
+        prom = run.per_cycle(run.prom_cpu - idle * run.window / args.refresh)
+        seen = sum(run.in_view.values())
+        print(f"{label:12} {len(walls):2} cycles: median {statistics.median(walls):5.2f} s, worst {max(walls):5.2f} s "
+              f"wall; Prometheus {prom:.2f}, console {run.per_cycle(run.own_cpu):.2f} CPU-s a cycle; "
+              f"{seen} tiles in view, sparklines a cycle {[c.sparklines for c in run.cycles]}, "
+              f"{run.merged} merged requests")  # fmt: skip
+    healthy = healthy_done(many.cycles, slowest)
+    slow_others, dead_others = healthy_done(slow.cycles, slowest), healthy_done(dead.cycles, slowest)
+    print(f"{others}'s results: all healthy {healthy:.2f} s, {slowest} slow ({args.slow:.0f} s/answer) "
+          f"{slow_others:.2f} s, {slowest} dead {dead_others:.2f} s")  # fmt: skip
+    base = statistics.median(c.wall() for c in one.cycles)
+    verdicts = [("median cycle, twenty / one", statistics.median(c.wall() for c in many.cycles) / base),
+                ("worst cycle, twenty / one's median", max(c.wall() for c in many.cycles) / base),
+                (f"{others}, one slow / all healthy", slow_others / healthy),
+                (f"{others}, one dead / all healthy", dead_others / healthy)]  # fmt: skip
+    failed = False
+    for name, value in verdicts:
+        ok = value <= 1.5
+        failed |= not ok
+        print(f"{name:40} {value:5.2f}x  budget <= 1.5x  {'PASS' if ok else 'FAIL'}")
+    return 1 if failed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=20)
@@ -124,6 +174,7 @@ def main() -> int:
     parser.add_argument("--refresh", type=float, default=30.0, help="seconds from one cycle's start to the next's")
     parser.add_argument("--slow", type=float, default=8.0, help="seconds the slow source holds each answer")
     parser.add_argument("--apart", action="store_true", help="every source asks alone (coalesce: false), as before")
+    parser.add_argument("--console", action="store_true", help="the real console at 120x40 (bench/console_cycles.py)")
     args = parser.parse_args()
     options = _options(build_parser().parse_args(["demo", "--no-alertmanager", "--clusters", str(args.clusters)]))
     cache = os.environ.get("PROMSOC_LAB_CACHE")
@@ -140,6 +191,8 @@ def main() -> int:
         idle = cpu_seconds(pid) - before
         settings = settings_for(lab.url, args.clusters, apart=args.apart)
         names = [s.name for s in settings.sources]
+        if args.console:
+            return console(args, lab.url, settings, pid, idle)
         one = asyncio.run(cycles(settings, names[:1], args.cycles, pid, args.refresh))
         many = asyncio.run(cycles(settings, names, args.cycles, pid, args.refresh))
         relay = Relay(lab.url, delay=args.slow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from promsoc.tui.backend import History
@@ -74,26 +75,57 @@ async def test_sparklines_nobody_sees_are_refreshed_rarely_and_at_once_when_seen
     every = {d.id for d in backend.detectors()}
     await poller.cycle()
     assert set(backend.histories) == every  # the first frame has every sparkline
-    for step in range(1, 9):  # four minutes of 30 s cycles: only the seen tile's sparkline
+    unseen: list[list[str]] = []
+    for step in range(1, 11):  # five minutes of 30 s cycles: the seen tile's sparkline each time
         backend.histories.clear()
         now[0] = NOW + 30 * step
         await poller.cycle()
-        assert backend.histories == ["ingress-bruteforce"]
+        assert backend.histories[0] == "ingress-bruteforce"
+        unseen.append(backend.histories[1:])
+    # each unseen one once in the five minutes, and never all in the same cycle
+    assert sorted(d for one in unseen for d in one) == sorted(every - {"ingress-bruteforce"})
+    assert max(len(one) for one in unseen) == 1
     seen[0] = set()  # another view opened: nothing is seen
-    now[0] = NOW + 245
+    now[0] = NOW + 305
     backend.histories.clear()
     await poller.cycle()
-    assert backend.histories == []
-    seen[0] = {"ingress-bruteforce", "falco-blind"}  # back on the overview, scrolled
-    now[0] = NOW + 250
+    assert backend.histories == []  # all fetched within the last five minutes
+    oldest = next(one[0] for one in unseen if one)  # the first refreshed unseen, four minutes ago or more
+    seen[0] = {"ingress-bruteforce", oldest}  # back on the overview, scrolled
+    now[0] = NOW + 320
     await poller.cycle()
-    assert sorted(backend.histories) == ["falco-blind"]  # stale and seen again; the other one is fresh
+    assert backend.histories == [oldest]  # stale and seen again; the other one is fresh
     backend.histories.clear()
     seen[0] = set()
-    now[0] = NOW + 301
+    now[0] = NOW + 640
     await poller.cycle()
-    assert set(backend.histories) == every - {"falco-blind", "ingress-bruteforce"}  # unseen, after hidden_every
+    assert set(backend.histories) == every  # unseen, and hidden_every passed for all
 
+
+async def test_grouped_sources_refresh_each_unseen_sparkline_in_the_same_cycle() -> None:
+    """Sources asked together ask each hidden sparkline at the same moment (one merged request),
+    although their cycles end at different times; a seen one is refreshed every cycle although
+    the group's cycles are a hair under `history_every` apart."""
+    backends = {"a": Recording(), "b": Recording()}
+    now = [NOW]
+    shared = ticks(["a", "b"], lambda _s: ["a", "b"])
+    def clock(skew: float) -> Callable[[], float]:
+        return lambda: now[0] + skew
+
+    pollers = {name: Poller(backend, name, interval=30, cursor=lambda: None, post=lambda _m: None,
+                            clock=clock(skew), seen=lambda: {"ingress-bruteforce"}, hidden_every=300,
+                            tick=shared[name])
+               for (name, backend), skew in zip(backends.items(), (-0.2, 0.2), strict=True)}  # fmt: skip
+    fetched: dict[str, list[list[str]]] = {"a": [], "b": []}
+    for step in range(21):  # ten minutes; "b" ends each cycle 0.4 s after "a", across phase moments
+        now[0] = NOW + 30 * step - 0.001 * step  # a shared Tick's starts come a hair early as often as late
+        for name, poller in pollers.items():
+            backends[name].histories.clear()
+            await poller.cycle()
+            fetched[name].append(sorted(backends[name].histories))
+    assert fetched["a"] == fetched["b"]
+    assert all("ingress-bruteforce" in one for one in fetched["a"])
+    assert sum(len(one) for one in fetched["a"][1:]) == 20 + 2 * (len(backends["a"].detectors()) - 1)
 
 
 async def test_a_moved_cursor_drops_the_cycle_in_flight_and_evaluates_only_where_it_settled() -> None:

@@ -14,6 +14,10 @@ Clock = Callable[[], float]
 HISTORY_WINDOW = 3600.0
 HIDDEN_EVERY = 300.0
 """Seconds between refreshes of a sparkline nobody sees (a tile off screen, another view open)."""
+EARLY = 1.0
+"""Seconds a seen sparkline's refresh may come early: cycles meant to be `history_every` apart
+(sources asked together start every `interval` s, see `Tick`) are a few ms short of it as often
+as not, and a refresh missed by 1 ms would wait a whole cycle more."""
 CURSOR_SETTLE = 0.1
 """Seconds without another cursor move before the moved cursor's cycle starts: a burst of `[`
 presses (or a held key) evaluates the final cursor once, not every step on the way."""
@@ -55,6 +59,19 @@ def ticks(sources: Sequence[str], together: Callable[[str], Sequence[str]] | Non
             for name in members:
                 found[name] = tick
     return found
+
+
+def hidden_phase(detectors: Iterable[str], every: float) -> dict[str, float]:
+    """Each detector's moment within every `every` s: spread evenly over the period, in the
+    order of their ids, so every source with the same detectors gives each the same moment."""
+    ordered = sorted(set(detectors))
+    return {d: every * index / len(ordered) for index, d in enumerate(ordered)}
+
+
+def crossed(last: float, now: float, phase: float, every: float) -> bool:
+    """Whether a moment `phase` s into a period of `every` s (counted from the epoch) fell in
+    (last, now]: at most one refresh a period, at least one each period and a cycle."""
+    return (now - phase) // every > (last - phase) // every
 
 
 class Poller:
@@ -171,27 +188,34 @@ class Poller:
                 return
             finished = self._clock()
             self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
-            due = self._histories_due([r.detector for r in results], cursor, finished)
+            now = at if cursor is None and self._tick is not None else finished  # a group's one moment
+            due = self._histories_due([r.detector for r in results], cursor, now)
             if due and await self._histories(due, at, cursor):
-                self._fetched.update(dict.fromkeys(due, (cursor, finished)))
+                self._fetched.update(dict.fromkeys(due, (cursor, now)))
         finally:
             self.in_flight -= 1
             self.cycles += 1
 
     def _histories_due(self, detectors: list[str], cursor: float | None, now: float) -> list[str]:
         """Sparklines change slowly: a seen one is refetched when the cursor moved, else every
-        `history_every` s; one nobody sees (`seen()` leaves it out) only every `hidden_every` s,
-        and at once when it is seen again. Every sparkline is fetched the first time."""
+        `history_every` s; one nobody sees (`seen()` leaves it out) about every `hidden_every` s,
+        and at once when it is seen again. Every sparkline is fetched the first time.
+
+        The unseen ones are not all due in the same cycle: each detector has its own moment in
+        every `hidden_every` s (`hidden_phase`), so a console of twenty sources refreshes a few
+        of them each cycle, not all 340 every tenth; the moment depends on the detector alone, so
+        sources asked together (`prom.fanin`) still ask each of them in the same cycle."""
         seen = self._seen()
+        phases = hidden_phase(detectors, self._hidden_every)
         due = []
         for detector in detectors:
             last = self._fetched.get(detector)
             if last is None:
                 due.append(detector)
             elif seen is None or detector in seen:
-                if last[0] != cursor or now - last[1] >= self._history_every:
+                if last[0] != cursor or now - last[1] >= self._history_every - EARLY:
                     due.append(detector)
-            elif now - last[1] >= self._hidden_every:
+            elif crossed(last[1], now, phases[detector], self._hidden_every):
                 due.append(detector)
         return due
 
