@@ -36,7 +36,7 @@ async def test_each_cluster_has_its_board_and_n_steps_to_the_next() -> None:
         assert app.alert_sections() == list(CLUSTERS)
         for cluster in CLUSTERS:
             title = str(screen.query_one("#alerts-title").visual)  # type: ignore[attr-defined]
-            assert f"({cluster})" in title, title
+            assert f" · {cluster} · http://alertmanager.example:9093" in title, title
             assert [r.labels["cluster"] for _, r in screen.rows if r is not None] == [cluster]
             assert screen.check_action("next_alertmanager", ())
             await pilot.press("n")

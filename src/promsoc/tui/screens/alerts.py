@@ -181,8 +181,11 @@ class AlertsScreen(ConsoleScreen):
             firing = sum(r.state == "firing" for r in board.rows)
             at = format_utc(board.at) if board.at is not None else "?"
             line.append(f"at {at}: ▲ {firing} firing (Prometheus's ALERTS; silences are live-only) · ")
+        several = len(self.console.alert_sections()) > 1
+        if several:  # whose board this is, before the URL (which 80 columns may cut)
+            line.append(f"{clean(', '.join(info.sources), 40)} · ")
         line.append(clean(info.url, 50), style="dim")
-        if len(info.sources) > 1 or len(self.console.alert_sections()) > 1:
+        if len(info.sources) > 1 and not several:
             line.append(f" ({clean(', '.join(info.sources), 40)})", style="dim")
         if not info.allow_silence:
             line.append(" · read-only", style="dim")
