@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from promsoc.alerts import STATE_GLYPH, AlertsBoard, age, board, live_silences, matchers_text
+from promsoc.alerts import STATE_GLYPH, AlertsBoard, age, board, live_silences, matchers_text, of_source
 from promsoc.cli import output
 from promsoc.cli.common import (
     EXIT_FIRING,
@@ -47,17 +47,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run, url=None)
 
 
-def target(args: argparse.Namespace) -> Source:
-    """The Alertmanager to ask: --alertmanager, else the source's (with --source), else the global one."""
+def target(args: argparse.Namespace) -> tuple[Source, str]:
+    """The Alertmanager to ask (--alertmanager, else the source's with --source, else the global
+    one) and the selector of the --source whose alerts to show (empty: every alert)."""
     settings = load_config(args, require_sources=False)
     print_warnings(settings)
+    selector = settings.source(args.source).selector if args.source else ""
     chosen = settings.alertmanager_for(args.source)
     if chosen is None:
         where = f"source {args.source!r} has no alertmanager: and there is no global one" if args.source else (
             "no Alertmanager configured"
         )
         raise CliError(f"{where}; pass --alertmanager URL or set `alertmanager:` in the config")
-    return chosen.connection
+    return chosen.connection, selector
 
 
 async def fetch(source: Source) -> tuple[list[Alert], list[Silence]]:
@@ -147,8 +149,11 @@ def render_table(url: str, shown: AlertsBoard, now: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Ask Alertmanager, print, and say by the exit code whether anything pages unsilenced."""
-    source = target(args)
+    source, selector = target(args)
     alerts, silences = asyncio.run(fetch(source))
+    # One Alertmanager shared by the clusters of one Prometheus: a source sees its own alerts (those
+    # its selector matches, and those without the label), as in the console's alerts view.
+    alerts = of_source(alerts, selector)
     if args.format == "json":
         output.write(output.json_text(to_json(source.display_url, alerts, silences)))
     else:

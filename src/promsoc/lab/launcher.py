@@ -185,6 +185,10 @@ class PrometheusServer:
                 "--query.lookback-delta=5m",
                 *self.extra_args,
             ]
+            if self.alertmanagers:
+                # Prometheus's first send can come before its notifier knows the Alertmanager; the
+                # default resend after 1 min would keep the lab's first alert away that long.
+                args.append("--rules.alert.resend-delay=5s")
             if self.web_config is not None:
                 web = self._workdir / "web.yml"
                 web.write_text(yaml.safe_dump(self.web_config))

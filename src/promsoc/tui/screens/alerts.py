@@ -44,7 +44,7 @@ class AlertsScreen(ConsoleScreen):
         Binding("enter", "open_detector", "Detector view"),
         Binding("S", "silence", "Silence…"),
         Binding("E", "expire", "Expire silence…"),
-        Binding("n", "next_alertmanager", "Next Alertmanager"),
+        Binding("n", "next_alertmanager", "Next board"),
         Binding("escape", "app.show('overview')", "Overview"),
     ]
 
