@@ -18,6 +18,19 @@ from tests.tui.conftest import make_app, settle, until
 from tests.tui.fakes import DETECTORS, NOW, FakeBackend
 
 
+def calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
+    """Record the arguments of every call of `owner.name` (`self` first for a method); it still runs."""
+    seen: list[tuple[Any, ...]] = []
+    real = getattr(owner, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return seen
+
+
 async def test_a_burst_of_cursor_keys_evaluates_the_final_cursor_once_and_shows_its_results() -> None:
     backend = FakeBackend(delay=0.1)
     app = ConsoleApp(backend, clock=lambda: NOW, interval=60)  # the real poll loop
@@ -44,14 +57,7 @@ async def test_a_cursor_key_repaints_the_header_not_the_whole_screen(monkeypatch
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.pause(0.1)
-        screens: list[object] = []
-        real = OverviewScreen.refresh
-
-        def refresh(self: OverviewScreen, *args: Any, **kwargs: Any) -> Any:
-            screens.append(self)
-            return real(self, *args, **kwargs)
-
-        monkeypatch.setattr(OverviewScreen, "refresh", refresh)
+        screens = calls(monkeypatch, OverviewScreen, "refresh")
         await pilot.press("left_square_bracket")
         await pilot.pause(0.1)
         assert "AS OF" in str(app.screen.query_one("#header").render())
@@ -63,20 +69,8 @@ async def test_unchanged_results_and_the_clock_tick_repaint_no_tile(monkeypatch:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.pause(0.1)
-        refreshed: list[TileKey] = []
-        looked: list[object] = []
-        real_refresh, real_looks = DetectorTile.refresh, tile_module._looks
-
-        def refresh(self: DetectorTile, *args: Any, **kwargs: Any) -> Any:
-            refreshed.append(self.key)
-            return real_refresh(self, *args, **kwargs)
-
-        def looks(*args: Any) -> object:
-            looked.append(args)
-            return real_looks(*args)
-
-        monkeypatch.setattr(DetectorTile, "refresh", refresh)
-        monkeypatch.setattr(tile_module, "_looks", looks)
+        refreshed = calls(monkeypatch, DetectorTile, "refresh")
+        looked = calls(monkeypatch, tile_module, "_looks")
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
         screen.state_changed([])  # what the 2 s tick does
@@ -93,21 +87,18 @@ async def test_many_tiles_changing_at_once_repaint_a_few_per_frame(monkeypatch: 
         await pilot.pause(0.1)
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
-        refreshed: list[TileKey] = []
-        real = DetectorTile.refresh
+        calls_to_refresh = calls(monkeypatch, DetectorTile, "refresh")
 
-        def refresh(self: DetectorTile, *args: Any, **kwargs: Any) -> Any:
-            refreshed.append(self.key)
-            return real(self, *args, **kwargs)
+        def refreshed() -> set[TileKey]:
+            return {args[0].key for args in calls_to_refresh}
 
-        monkeypatch.setattr(DetectorTile, "refresh", refresh)
         flipped = {Status.FIRING: Status.OK, Status.OK: Status.FIRING, Status.NO_DATA: Status.ERROR,
                    Status.ERROR: Status.NO_DATA}  # fmt: skip
         backend.statuses = {d: flipped[s] for d, s in backend.statuses.items()}
         app.state.apply_results("demo", await backend.evaluate("demo", NOW), 0.1, NOW, NOW)
         screen.state_changed([])
-        assert len(set(refreshed)) == REPAINT_PER_FRAME < len(DETECTORS)  # the rest after the next frame
-        await until(lambda: len(set(refreshed)) == len(DETECTORS))
+        assert len(refreshed()) == REPAINT_PER_FRAME < len(DETECTORS)  # the rest after the next frame
+        await until(lambda: len(refreshed()) == len(DETECTORS))
         for tile in screen.query(DetectorTile):
             firing = backend.statuses[tile.key.detector] is Status.FIRING
             assert tile.has_class("-firing") == firing
@@ -140,23 +131,9 @@ async def test_new_results_update_the_header_without_walking_every_widget(monkey
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
-        updates: list[object] = []
         header = screen.query_one("#header", ConsoleHeader)
-        real_update = ConsoleHeader.update_view
-
-        def update_view(self: ConsoleHeader) -> None:
-            updates.append(self)
-            real_update(self)
-
-        monkeypatch.setattr(ConsoleHeader, "update_view", update_view)
-        walks: list[object] = []
-        real_query = OverviewScreen.query
-
-        def query(self: OverviewScreen, *args: Any, **kwargs: Any) -> Any:
-            walks.append(args)
-            return real_query(self, *args, **kwargs)
-
-        monkeypatch.setattr(OverviewScreen, "query", query)
+        updates = calls(monkeypatch, ConsoleHeader, "update_view")
+        walks = calls(monkeypatch, OverviewScreen, "query")
         screen.state_changed([])
-        assert updates == [header]  # the header is still told
+        assert updates == [(header,)]  # the header is still told
         assert walks == []  # and nothing walked the screen's widgets to find it

@@ -25,6 +25,7 @@ from promsoc.tui.backend_loop import quiet_loop_errors
 from promsoc.tui.messages import AlertsUpdated, HistoriesUpdated, PollFailed, ResultsUpdated
 from promsoc.tui.poller import Poller, ticks
 from promsoc.tui.screens.base import ConsoleScreen
+from promsoc.tui.screens.lazy import alerts_screen, falco_screen, timeline_screen, topology_screen
 from promsoc.tui.screens.overview import OverviewScreen
 from promsoc.tui.state import AlertsSnapshot, ConsoleState, TileKey
 from promsoc.tui.time_cursor import Cursor
@@ -35,34 +36,6 @@ if TYPE_CHECKING:
 ROTATION = ("overview", "falco", "topology")
 """Kiosk rotation by default; `kiosk.views` may also name "alerts"."""
 VIEWS = (*ROTATION, "alerts")
-
-
-def falco_screen() -> Screen[None]:
-    """The Falco view, imported when first shown: plotext stays out of the console's startup."""
-    from promsoc.tui.screens.falco import FalcoScreen
-
-    return FalcoScreen()
-
-
-def timeline_screen() -> Screen[None]:
-    """The timeline view, imported when first shown."""
-    from promsoc.tui.screens.timeline import TimelineScreen
-
-    return TimelineScreen()
-
-
-def topology_screen() -> Screen[None]:
-    """The topology time machine, imported when first shown."""
-    from promsoc.tui.screens.topology import TopologyScreen
-
-    return TopologyScreen()
-
-
-def alerts_screen() -> Screen[None]:
-    """Alertmanager's alerts and silences, imported when first shown."""
-    from promsoc.tui.screens.alerts import AlertsScreen
-
-    return AlertsScreen()
 
 
 class ConsoleApp(App[int]):
@@ -401,4 +374,3 @@ def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = F
     if app.crashed is not None:
         crash.report_crash(app.crashed)
     return exit_status(app, result)
-
