@@ -230,3 +230,69 @@ def test_a_member_that_has_not_met_the_others_lately_is_not_waited_for(clusters_
     waited, merged = asyncio.run(main())
     assert waited >= 1.0
     assert merged == 1
+
+
+def test_a_question_some_members_ask_goes_as_soon_as_they_have_asked(clusters_lab: Lab) -> None:
+    """Who asked a question last time is who is waited for next time: a question only cluster-1
+    and cluster-2 ask (their tiles in view) waits the window the first time (cluster-3 might ask it
+    too), then goes once both have asked, in one request; one only cluster-3 asks is then asked
+    alone at once. The answers are each source's own query's."""
+    settings = settings_for(clusters_lab)
+    at = moments(clusters_lab)[0]
+    pair, lone = "count by (namespace) (kube_pod_info)", "sum by (node) (kube_node_info)"
+
+    async def cycle(pool: Sources, when: float) -> list[Any]:
+        return await asyncio.gather(
+            *(pool[n].query_range(pair, when - 300, when, 60.0) for n in ("cluster-1", "cluster-2")),
+            pool["cluster-3"].query(lone, when))  # fmt: skip
+
+    async def main() -> tuple[list[Any], dict[str, int], dict[str, int], int, int]:
+        async with Sources(settings.sources) as pool:
+            [fanin] = pool.groups
+            with asking_together():
+                await cycle(pool, at - 600)
+                first = dict(fanin.went)
+                fanin.window = 600.0  # from now on, a wait for a member that does not ask outlasts the test
+                before = api_requests(clusters_lab.url)
+                answers = await asyncio.wait_for(cycle(pool, at), timeout=60.0)
+                requests = api_requests(clusters_lab.url) - before
+            return answers, first, dict(fanin.went), fanin.merged, requests
+
+    async def apart() -> list[Any]:
+        async with Sources(tuple(replace(s, coalesce=False) for s in settings.sources)) as pool:
+            return await cycle(pool, at)
+
+    answers, first, went, merged, requests = asyncio.run(main())
+    assert first == {"window": 2}  # nobody knew yet who would ask: cluster-3 was waited for, and the others
+    assert went == {"window": 2, "asked": 2}  # then each went as soon as its askers had asked
+    assert merged == 2 and requests == 2  # the pair's question merged both times; the lone one alone
+    assert answers == asyncio.run(apart())
+    assert answers[0].series and answers[2].samples
+
+
+def test_a_cursor_held_still_asks_the_same_moment_together_every_cycle(clusters_lab: Lab) -> None:
+    """Cycles at the same moment (the time cursor held on a past moment) are separate askings:
+    the second cycle's question waits for the three members again and is merged again."""
+    now = [0.0]
+    group = Group("cluster", {c: c for c in CLUSTERS}, "")
+    at = moments(clusters_lab)[1]
+
+    async def main() -> tuple[int, dict[str, int]]:
+        url = clusters_lab.url
+        fanin = FanIn(group, PromClient(Source(name="group", url=url)), window=600.0, refresh=1000.0,
+                      clock=lambda: now[0])  # fmt: skip
+        members = [PromClient(Source(name=c, url=url, selector=f'cluster="{c}"')) for c in CLUSTERS]
+        for member in members:
+            member.fanin = fanin
+        try:
+            with asking_together():
+                for cycle in range(3):
+                    now[0] = 700.0 * cycle  # a window (600 s here) past the last
+                    ask = asyncio.gather(*(m.query("count(kube_pod_info)", at) for m in members))
+                    await asyncio.wait_for(ask, timeout=60.0)
+        finally:
+            await fanin.aclose()
+            await asyncio.gather(*(m.aclose() for m in members))
+        return fanin.merged, dict(fanin.went)
+
+    assert asyncio.run(main()) == (3, {"asked": 3})

@@ -5,11 +5,18 @@ their selector (`cluster="cluster-1"` ... `cluster="cluster-20"`, other matchers
 twenty times the same questions. `groups(sources)` finds such sources (same URL, auth, headers,
 TLS, timeout, refresh, params and limits; `coalesce: false` leaves a source out); their clients
 then share a `FanIn`. While `asking_together()` is on (a poll cycle, a scan), a `query` or
-`query_range` of a member waits briefly (until every active member has asked the same question
-at the same moment, or `WINDOW` s) and the group asks once: the query rewritten by
+`query_range` of a member waits briefly (until every member expected to ask the same question at
+the same moment has asked it, or `WINDOW` s) and the group asks once: the query rewritten by
 `prom.group_by` so that the label survives, injected with `cluster=~"v1|v2|..."` and the shared
 matchers, its answer split by the label's value to each member (the label dropped where the
 member's own query would not have kept it). A member's answer is exactly its own query's:
+
+Expected are the members that asked the question (the same query; for a range, the same step
+and length) the last time it was asked, at another moment: the sparklines of the tiles in view
+are asked by their sources alone, every refresh, and do not wait for the members that never ask
+them; a question asked by one member only is asked alone at once. Until a question has been
+asked once, every member recently answered together with others is expected. No member waits
+longer than it would for all of them.
 
 - a query `group_by` cannot prove splittable, a question only one member asked, a part over
   the member's `max_series`, a series without the label (or with another value): asked alone;
@@ -27,6 +34,7 @@ import contextvars
 import copy
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -48,6 +56,8 @@ ACTIVE_FOR = 120.0
 for: its questions do not meet the others' (a console that polls it at other moments)."""
 GRACE = 10.0
 """Seconds after the group is made during which every member is waited for (the first questions)."""
+REMEMBERED = 4096
+"""Questions whose last askers are kept (the oldest asked forgotten first)."""
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
 _TOGETHER: contextvars.ContextVar[bool] = contextvars.ContextVar("promsoc_asking_together", default=False)
@@ -139,6 +149,23 @@ class _Batch:
 
 
 @dataclass
+class _Round:
+    """One asking of one question, at one moment: who has asked it."""
+
+    key: tuple[Any, ...]
+    began: float  # the clock's time of its first asker
+    asked: set[str] = field(default_factory=set)
+
+
+def question(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A batch's key without its moment: the query (a range: with its step and length)."""
+    if key[0] != "range":
+        return key[:2]
+    _, promql, start, end, step = key
+    return ("range", promql, step, round(end - start, 3))
+
+
+@dataclass
 class _Parts:
     """A merged answer split: each value's samples or series."""
 
@@ -165,6 +192,9 @@ class FanIn:
         self._joined = dict.fromkeys(group.values, clock() - self.active_for + GRACE)
         self._open: dict[tuple[Any, ...], _Batch] = {}
         self._apart: set[str] = set()
+        self._rounds: dict[tuple[Any, ...], _Round] = {}  # question -> its latest asking
+        self._expected: dict[tuple[Any, ...], frozenset[str]] = {}  # question -> who asked it last time
+        self.went: Counter[str] = Counter()  # why batches went: "asked" (every expected member), "window"
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -194,15 +224,17 @@ class FanIn:
         name = member.name
         if isinstance(plan, str) or promql in self._apart or name not in self.group.values:
             return None
+        asked = self._asked(key, name)
         batch = self._open.get(key)
         if batch is None or name in batch.members:
             batch = self._open[key] = _Batch(plan, asyncio.get_running_loop().create_future())
-            batch.timer = asyncio.get_running_loop().call_later(self.window, self._flush, key, batch, send)
+            batch.timer = asyncio.get_running_loop().call_later(self.window, self._flush, key, batch, send, "window")
         batch.members[name] = member
         now = self.clock()
-        active = {n for n, joined in self._joined.items() if now - joined < self.active_for} | {name}
-        if active <= set(batch.members):
-            self._flush(key, batch, send)
+        active = {n for n, joined in self._joined.items() if now - joined < self.active_for}
+        expected = self._expected.get(question(key))
+        if not (active if expected is None else active & expected) - asked:
+            self._flush(key, batch, send, "asked")
         outcome = await asyncio.shield(batch.future)
         if isinstance(outcome, PromError):
             clone = copy.copy(outcome)
@@ -219,7 +251,29 @@ class FanIn:
             return InstantResult(answer.result_type, part, list(answer.warnings))
         return RangeResult(part, list(answer.warnings))
 
-    def _flush(self, key: tuple[Any, ...], batch: _Batch, send: Send) -> None:
+    def _asked(self, key: tuple[Any, ...], name: str) -> set[str]:
+        """Note that `name` asks the question of `key`; who has asked it at this moment. The
+        last asking's askers become the question's expected ones when it is asked at another
+        moment, or at the same one again (a cursor held still) after the window."""
+        asked_about = question(key)
+        last = self._rounds.get(asked_about)
+        now = self.clock()
+        if last is None or last.key != key or (name in last.asked and now - last.began >= self.window):
+            if last is not None:
+                self._remember(self._expected, asked_about, frozenset(last.asked))
+            last = _Round(key, now)
+            self._remember(self._rounds, asked_about, last)
+        last.asked.add(name)
+        return last.asked
+
+    @staticmethod
+    def _remember(kept: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+        kept.pop(key, None)
+        kept[key] = value
+        while len(kept) > REMEMBERED:
+            del kept[next(iter(kept))]
+
+    def _flush(self, key: tuple[Any, ...], batch: _Batch, send: Send, reason: str) -> None:
         if self._open.get(key) is batch:
             del self._open[key]
         if batch.timer is not None:
@@ -228,6 +282,7 @@ class FanIn:
         if batch.future.done() or batch.sent:
             return
         batch.sent = True
+        self.went[reason] += 1
         if len(batch.members) < 2:
             batch.future.set_result(None)
             return
