@@ -36,6 +36,12 @@ from tests.unit.promql_corpus import constant_vector, pack_queries
          "histogram_quantile(0.9, sum by (le, cluster) (rate(h[5m])))", False),
         ("x @ end() - x offset -5m", "x @ end() - x offset -5m", True),
         ("time() - max(x)", "time() - max by (cluster)(x)", False),
+        # `or on`: a right side's series is dropped only by a left one of the same cluster
+        ("a or on (pod) b", "a or on (pod, cluster) b", True),
+        # the label dropped (a block recorded by it, read back): kept in the merged query
+        ('label_replace(x, "cluster", "", "", "")', 'label_replace(x, "cluster", "", "", ".+")', False),
+        ('label_replace(sum by (ns, cluster) (x), "cluster", "", "", "") * on (ns) y',
+         'label_replace(sum by (ns, cluster) (x), "cluster", "", "", ".+") * on (ns, cluster) y', False),
     ],
 )  # fmt: skip
 def test_every_vector_keeps_the_label(promql: str, rewritten: str, keeps: bool) -> None:
@@ -69,6 +75,8 @@ def test_an_or_of_tagged_parts_keeps_the_label_per_part() -> None:
         'label_join(x, "cluster", ",", "a", "b")',
         "sum without (cluster) (x)",
         "a / ignoring (cluster) b",
+        "a or ignoring (cluster) b",
+        'label_replace(x, "cluster", "", "", "(.*)")',
         "limitk(2, x)",
         'count_values("cluster", x)',
         "x or sum(y)",

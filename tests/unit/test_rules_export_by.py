@@ -126,7 +126,6 @@ def test_cli_warns_once_per_unsplittable_rule(tmp_path: Path) -> None:
         (("--by", "clus-ter"), "is not a label name"),
         (("--by", "__name__"), "is reserved"),
         (("--by", "severity"), "rules set themselves"),
-        (("--by", "cluster", "--recording"), "--by with --recording"),
     ],
 )
 def test_cli_refuses_a_bad_label_with_a_usage_error(args: tuple[str, ...], message: str) -> None:

@@ -39,29 +39,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     exp.add_argument("--name", default=None, help="metadata.name of the PrometheusRule")
     exp.add_argument("--recording", action="store_true",
-                     help="the recording rules for the heavy building blocks (pod -> workload map), "
-                     "which promsoc then reads wherever a source has them")
+                     help="the recording rules for the heavy building blocks (pod -> workload map, the sibling "
+                     "detectors' signals, time bands, pods per node, the presence check), which promsoc then "
+                     "reads wherever a source has them")
     exp.add_argument("--by", metavar="LABEL", type=_label, default=None,
                      help="a label every alert keeps (e.g. cluster, on a Thanos/Mimir/VictoriaMetrics holding "
                      "many clusters): each query groups and joins by it too, so a rule evaluates each value "
                      "apart and its alerts say which; a query that cannot keep it is exported as it is, "
-                     "with a warning")
+                     "with a warning. With --recording: every block keeps LABEL and its marker is one per "
+                     "value, so a source whose selector is e.g. cluster=\"c7\" reads c7's recorded blocks "
+                     "(and its raw queries where c7's marker is missing); a block that cannot keep LABEL is "
+                     "refused (exit 2)")
     exp.set_defaults(handler=run, url=None, source=None)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render and write; a config error exits 2, an unwritable file too."""
-    if args.recording and args.by:
-        raise CliError(
-            "--by with --recording: promsoc reads a recorded block only where its marker series is, and the "
-            f"marker carries no {args.by} label, so split recordings would never be read; export the "
-            "recording rules without --by (a source with a selector then keeps its raw queries)",
-            EXIT_USAGE,
-        )
     settings = load_config(args, require_sources=False)
     detectors = configured_detectors(settings)
     if args.recording:  # the configured detectors: their signals are recorded as configured
-        text = export_recording(detectors, args.format, args.name or "promsoc-recording")
+        try:
+            text = export_recording(detectors, args.format, args.name or "promsoc-recording", args.by)
+        except ValueError as exc:  # a block that cannot keep the label: nothing half-split is written
+            reason = safe(" ".join(str(exc).split()), 600)
+            raise CliError(f"--recording --by {args.by}: {reason}; export without --by (read by sources "
+                           f"that see every {args.by}) or disable that detector", EXIT_USAGE) from None
     else:
         done = export_by(detectors, args.format, args.name or "promsoc", args.by)
         text = done.text

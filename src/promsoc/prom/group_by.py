@@ -16,7 +16,10 @@ one by one, as before): a series without the label (`absent`, `absent_over_time`
 `label_join` writing the label, `without (...)`/`ignoring (...)` listing it, an empty `on ()`,
 `limitk`/`limit_ratio` (which series they pick is the server's choice), a function this module
 does not know, two sides of a join or `or` of which one kept the label and the other did not,
-and anything it cannot parse. The query is parsed with `prom.selector`'s tokenizer.
+and anything it cannot parse. The query is parsed with `prom.selector`'s tokenizer. One
+`label_replace` onto the label is understood: `label_replace(v, "cluster", "", "", "")`, which
+drops it (how a block recorded by the label is read, `promql.recording.split`); its regex
+becomes `.+`, which the empty value never matches, so the label stays in the merged query.
 """
 
 from __future__ import annotations
@@ -187,7 +190,11 @@ class _Parser:
     def join(self, op: str, left: Shape, right: Shape, matching: Matching | None,
              group: tuple[str, list[str]] | None) -> Shape:  # fmt: skip
         label = self.label
-        if op == "or":
+        if op == "or":  # `or on (pod)`: a right side's series is dropped by a left one of its own value only
+            if matching is not None and matching[0] == "on":
+                self.add_to_list(matching[2], matching[3], matching[1])
+            elif matching is not None and label in matching[1]:
+                raise Unsplittable(f"ignoring ({label})")
             return Shape("vector", either(left.keeps, right.keeps))
         if matching is not None and matching[0] == "on":
             _, names, opening, closing = matching
@@ -290,6 +297,12 @@ class _Parser:
             return vectors[0]
         strings = [unquote(token.text) if token.kind == "string" else None for _, token in args[1:]]
         target = strings[0] if strings else None
+        if name == "label_replace" and target == self.label and strings[1:] == ["", "", ""]:
+            # label_replace(v, "cluster", "", "", ""): the label dropped (a block recorded by it,
+            # read as the raw expression would answer): kept by a regex the empty value never matches
+            regex = args[4][1]
+            self.inserts.append((regex.start + 1, ".+"))
+            return vectors[0] if vectors[0].kind == "constant" else Shape("vector", False)
         if target is None or target == self.label:
             raise Unsplittable(f"{name}() writes {self.label} (or a label it does not name)")
         inner = vectors[0]

@@ -27,10 +27,13 @@ keep the raw query.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from promsoc.prom.group_by import plan_for
+from promsoc.prom.group_plan import Unsplittable, uniform_keeps
 from promsoc.promql.bands import BandQueries
 from promsoc.promql.fragments import PODS_PER_NODE, pod_workload
 
@@ -39,6 +42,8 @@ POD_WORKLOAD = "promsoc:pod_workload:owner"
 PRESENCE = "promsoc:families:present"
 MARKER = "promsoc:recording:block"
 _FAMILY = "promsoc_family"
+BY = "promsoc_by"
+"""The marker label naming the label a block is recorded by (`split`)."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,15 @@ class Recorded:
     age: float = 0.0
     read: str = ""
     """How a query reads it when that is not the record's name without its `__name__` label."""
+    by: str | None = None
+    """The label it is recorded by (`split`): one Prometheus, many clusters."""
 
     @property
     def fingerprint(self) -> str:
-        """A short hash of the rule's expression: its marker carries it."""
-        return hashlib.sha256((self.rule or self.expr).encode()).hexdigest()[:12]
+        """A short hash of the rule's expression (and of the label it is recorded by): its marker
+        carries it."""
+        text = (self.rule or self.expr) + (f"\nby {self.by}" if self.by else "")
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
     def reads(self) -> str:
@@ -136,14 +145,41 @@ def blocks(
     return (*shared, *found, *([presence_block(presence)] if presence else []))
 
 
+@functools.lru_cache(maxsize=256)
+def split(block: Recorded, by: str) -> Recorded:
+    """`block` recorded by the label `by` (`promsoc rules export --recording --by cluster`): its
+    rule keeps `by` through every aggregation and join (`prom.group_by`), so it answers for every
+    value apart; read by a source that sees one value (its selector pins one cluster), the label
+    is dropped where the raw expression would not have it, so the answer is the raw one's.
+    `Unsplittable`, saying why, where the rule cannot be proven to keep the label."""
+    rule = plan_for(block.rule or block.expr, by)
+    keeps = plan_for(block.expr, by)
+    for found in (rule, keeps):
+        if isinstance(found, str):
+            raise Unsplittable(f"{block.record} ({block.what}): {found}")
+    assert not isinstance(rule, str) and not isinstance(keeps, str)
+    kept = uniform_keeps(keeps.keeps)
+    if kept is None:
+        raise Unsplittable(f"{block.record} ({block.what}): parts with {by} and parts without")
+    read = block.reads if kept else f'label_replace({block.reads}, "{by}", "", "", "")'
+    return replace(block, rule=rule.promql, read=read, by=by)
+
+
+def marker_rule(block: Recorded) -> dict[str, object]:
+    """A block's marker: `vector(1)` with its name and fingerprint; recorded by a label (`split`),
+    one per value of the label the block has series for, read from the block itself."""
+    labels = {"block": block.record, "expr": block.fingerprint}
+    if block.by is None:
+        return {"record": MARKER, "expr": "vector(1)", "labels": labels}
+    return {"record": MARKER, "expr": f"group by ({block.by}) ({block.record})", "labels": {**labels, BY: block.by}}
+
+
 def recording_rules(recorded: Sequence[Recorded] = BLOCKS, interval: str = "1m") -> dict[str, object]:
     """The `groups:` document of the recording rules (one group, evaluated every `interval`): every
     block, then one marker per block (`promsoc:recording:block{block, expr}`, the expression's
     fingerprint), which is what promsoc looks for before reading a block."""
     rules: list[dict[str, object]] = [{"record": b.record, "expr": b.rule or b.expr} for b in recorded]
-    for block in recorded:
-        labels = {"block": block.record, "expr": block.fingerprint}
-        rules.append({"record": MARKER, "expr": "vector(1)", "labels": labels})
+    rules.extend(marker_rule(block) for block in recorded)
     return {"groups": [{"name": GROUP_NAME, "interval": interval, "rules": rules}]}
 
 
@@ -165,12 +201,39 @@ class Present:
 
     readable: tuple[Recorded, ...] = ()
     young: tuple[Recorded, ...] = ()
+    spans: tuple[str, int] | None = None
+    """Blocks recorded by a label (`split`) not read because the source sees that many of its
+    values (no selector narrowing it to one cluster): the label and how many."""
+
+
+def _candidates(recorded: Sequence[Recorded], samples: Sequence[Mapping[str, str]]) -> tuple[
+        list[Recorded], tuple[str, int] | None]:  # fmt: skip
+    """The blocks as they may be recorded: as they are, and split by each label a marker says it
+    was recorded by, where the source sees one value of it (`Present.spans` otherwise)."""
+    found = list(recorded)
+    spans = None
+    for by in sorted({labels[BY] for labels in samples if BY in labels}):
+        values = {labels.get(by, "") for labels in samples if labels.get(BY) == by and "promsoc_age" not in labels}
+        if len(values) > 1:
+            spans = (by, len(values))
+            continue
+        for block in recorded:
+            try:
+                found.append(split(block, by))
+            except Unsplittable:
+                continue  # not exported split: its marker cannot match
+    return found, spans
 
 
 def present(recorded: Sequence[Recorded], samples: Iterable[Mapping[str, str]]) -> Present:
     """Read `presence_query`'s answer (its samples' labels) for these blocks: a block is there when
     its marker is, with this expression's fingerprint (rules exported for other parameters are
-    not read), and readable when what it needs aged had its marker that long ago too."""
+    not read), and readable when what it needs aged had its marker that long ago too. Blocks
+    recorded by a label (`split`) are read by a source that sees one value of it only: one
+    cluster's recorded series, that label dropped where the raw expression drops it, are that
+    cluster's raw answer; over several clusters they would not be."""
+    samples = list(samples)
+    candidates, spans = _candidates(recorded, samples)
     now: set[tuple[str, str]] = set()
     then: set[tuple[str, str, str]] = set()
     for labels in samples:
@@ -179,14 +242,16 @@ def present(recorded: Sequence[Recorded], samples: Iterable[Mapping[str, str]]) 
             then.add((*key, labels["promsoc_age"]))
         else:
             now.add(key)
-    prints = {block.record: block.fingerprint for block in recorded}
+    prints = {(block.record, block.by): block.fingerprint for block in candidates}
 
     def old_enough(block: Recorded) -> bool:
-        return block.aged is None or (block.aged, prints.get(block.aged, ""), str(int(block.age))) in then
+        if block.aged is None:
+            return True
+        return (block.aged, prints.get((block.aged, block.by), ""), str(int(block.age))) in then
 
-    there = [block for block in recorded if (block.record, block.fingerprint) in now]
+    there = [block for block in candidates if (block.record, block.fingerprint) in now]
     old = tuple(b for b in there if old_enough(b))
-    return Present(old, tuple(b for b in there if b not in old))
+    return Present(old, tuple(b for b in there if b not in old), spans)
 
 
 def rewrite(promql: str, recorded: Sequence[Recorded] = BLOCKS) -> str:
