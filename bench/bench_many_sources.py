@@ -14,6 +14,7 @@ console's default 30 s, so each cycle fetches what 30 s added, as in the console
 
     .venv/bin/python bench/bench_many_sources.py [--clusters 20] [--cycles 3] [--refresh 30] [--slow 8] [--apart]
     .venv/bin/python bench/bench_many_sources.py --console [--clusters 20] [--cycles 3] [--slow 8]
+        [--recording off|on|both] [--healthy-only]
 
 That is the worst case: every sparkline of every source refetched every cycle. `--console` runs
 the real console instead (`bench/console_cycles.py`: `ConsoleApp` headless at 120x40 on the
@@ -25,6 +26,11 @@ and twenty's in the same run, then the slow and dead checks (--cycles each).
 The sources share one Prometheus and differ by their `cluster` value, so they are asked together
 (`prom.fanin`: one request a question for all twenty, split by `cluster`); `--apart` makes every
 source ask alone, as before.
+
+`--recording on` has the lab's Prometheus evaluate the recording rules split by cluster (as
+`promsoc demo --clusters 20 --recording-rules`), `both` measures a lab without them and then one
+with them in the same run; Prometheus's idle CPU (subtracted) then includes the rules' own cost.
+`--healthy-only` skips the slow and dead checks.
 
 Budget (issue 10): twenty sources' cycle wall <= 1.5x one source's, and no source's tiles delayed
 by another's (the nineteen's results arrive within the same budget while one is slow or dead).
@@ -132,6 +138,8 @@ def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | N
     first = replace(settings, sources=settings.sources[:1])
     one = run_console(first, args.cycles, pid)
     many = run_console(settings, needed(args.cycles, args.refresh), pid)
+    if args.healthy_only:
+        return report_console(args, settings, idle, one, many)
     slowest, others = settings.sources[-1].name, f"the other {len(settings.sources) - 1}"
     relay = Relay(url, delay=args.slow)
     try:
@@ -140,6 +148,18 @@ def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | N
         relay.close()
         relay.server.server_close()
     dead = run_console(settings_for(url, args.clusters, slow=relay.url, apart=args.apart), args.cycles, pid)
+    healthy = healthy_done(many.cycles, slowest)
+    slow_others, dead_others = healthy_done(slow.cycles, slowest), healthy_done(dead.cycles, slowest)
+    print(f"{others}'s results: all healthy {healthy:.2f} s, {slowest} slow ({args.slow:.0f} s/answer) "
+          f"{slow_others:.2f} s, {slowest} dead {dead_others:.2f} s")  # fmt: skip
+    return report_console(args, settings, idle, one, many, [
+        (f"{others}, one slow / all healthy", slow_others / healthy),
+        (f"{others}, one dead / all healthy", dead_others / healthy)])  # fmt: skip
+
+
+def report_console(args: argparse.Namespace, settings: Settings, idle: float, one: Any, many: Any,
+                   more: list[tuple[str, float]] | None = None) -> int:  # fmt: skip
+    """One source's and twenty's cycles, and the ratios against the 1.5x budget."""
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; the console at 120x40 on the overview")
     print(f"Prometheus with no console: {idle:.2f} CPU-s every {args.refresh:.0f} s (subtracted below)")
     for label, run in (("one source", one), (f"{len(settings.sources)} sources", many)):
@@ -150,21 +170,35 @@ def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | N
               f"wall; Prometheus {prom:.2f}, console {run.per_cycle(run.own_cpu):.2f} CPU-s a cycle; "
               f"{seen} tiles in view, sparklines a cycle {[c.sparklines for c in run.cycles]}, "
               f"{run.merged} merged requests")  # fmt: skip
-    healthy = healthy_done(many.cycles, slowest)
-    slow_others, dead_others = healthy_done(slow.cycles, slowest), healthy_done(dead.cycles, slowest)
-    print(f"{others}'s results: all healthy {healthy:.2f} s, {slowest} slow ({args.slow:.0f} s/answer) "
-          f"{slow_others:.2f} s, {slowest} dead {dead_others:.2f} s")  # fmt: skip
     base = statistics.median(c.wall() for c in one.cycles)
     verdicts = [("median cycle, twenty / one", statistics.median(c.wall() for c in many.cycles) / base),
-                ("worst cycle, twenty / one's median", max(c.wall() for c in many.cycles) / base),
-                (f"{others}, one slow / all healthy", slow_others / healthy),
-                (f"{others}, one dead / all healthy", dead_others / healthy)]  # fmt: skip
+                ("worst cycle, twenty / one's median", max(c.wall() for c in many.cycles) / base), *(more or [])]
     failed = False
     for name, value in verdicts:
         ok = value <= 1.5
         failed |= not ok
         print(f"{name:40} {value:5.2f}x  budget <= 1.5x  {'PASS' if ok else 'FAIL'}")
     return 1 if failed else 0
+
+
+def rules_recorded(url: str, cluster: str, wait: float = 150.0) -> float:
+    """Seconds until the source of `cluster` reads the recording rules' blocks (their first evaluation)."""
+    from promsoc.detectors.engine import present_blocks, recorded_blocks
+    from promsoc.detectors.packs import load_detectors
+    from promsoc.prom.client import PromClient
+    from promsoc.prom.settings import Source
+
+    async def poll() -> float:
+        began = time.monotonic()
+        blocks = recorded_blocks(load_detectors(), presence=True)
+        async with PromClient(Source(name=cluster, url=url, selector=f'cluster="{cluster}"')) as client:
+            while not await present_blocks(client, None, blocks):
+                if time.monotonic() - began > wait:
+                    raise SystemExit(f"the recording rules never produced {cluster}'s markers")
+                await asyncio.sleep(2)
+        return time.monotonic() - began
+
+    return asyncio.run(poll())
 
 
 def main() -> int:
@@ -175,8 +209,23 @@ def main() -> int:
     parser.add_argument("--slow", type=float, default=8.0, help="seconds the slow source holds each answer")
     parser.add_argument("--apart", action="store_true", help="every source asks alone (coalesce: false), as before")
     parser.add_argument("--console", action="store_true", help="the real console at 120x40 (bench/console_cycles.py)")
+    parser.add_argument("--recording", choices=("off", "on", "both"), default="off",
+                        help="the lab's Prometheus evaluates the recording rules (`promsoc demo --recording-rules`: "
+                        "split by cluster); both: a lab without them, then one with them, in one run")
+    parser.add_argument("--healthy-only", action="store_true",
+                        help="--console: one source's and twenty's cycles only (no slow and dead checks)")
     args = parser.parse_args()
-    options = _options(build_parser().parse_args(["demo", "--no-alertmanager", "--clusters", str(args.clusters)]))
+    variants = {"off": [False], "on": [True], "both": [False, True]}[args.recording]
+    failed = 0
+    for recording in variants:
+        print(f"== recording rules {'loaded (split by cluster)' if recording else 'not loaded'}", flush=True)
+        failed |= measure(args, recording)
+    return failed
+
+
+def measure(args: argparse.Namespace, recording: bool) -> int:
+    argv = ["demo", "--no-alertmanager", "--clusters", str(args.clusters), *(["--recording-rules"] * recording)]
+    options = _options(build_parser().parse_args(argv))
     cache = os.environ.get("PROMSOC_LAB_CACHE")
     options = replace(options, cache_dir=Path(cache) if cache else None)
     began = time.monotonic()
@@ -185,6 +234,9 @@ def main() -> int:
         ready, how = time.monotonic() - began, "cached" if lab.cache_hit else "cold"
         print(f"lab: {args.clusters} clusters x {options.pods} pods, {series} series, ready in {ready:.1f} s ({how}), "
               f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+        if recording:
+            waited = rules_recorded(lab.url, "cluster-1")
+            print(f"recording rules: cluster-1 reads them after {waited:.0f} s", flush=True)
         pid = getattr(getattr(lab.prometheus, "_proc", None), "pid", None)
         before = cpu_seconds(pid)
         time.sleep(args.refresh)  # Prometheus with no console: scraping 100,000 series

@@ -6,10 +6,13 @@ from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
+import yaml
+
 from promsoc.cli import build_parser
 from promsoc.cli.demo import _options
 from promsoc.lab import LabOptions
 from promsoc.lab.simulator import Simulator
+from promsoc.promql import recording
 
 
 def options(*argv: str) -> LabOptions:
@@ -134,3 +137,14 @@ def test_a_scaled_labs_gap_after_a_cached_history_is_fine_only_in_its_last_hour(
         assert min(t for t, u in pairwise(history) if u - t == 30) >= anchor - 3600 - coarse
     default = Simulator(anchor, options().sim_options())
     assert {b - a for a, b in pairwise(default.grid("traffic", anchor + 1, anchor + 4 * 3600))} == {30}
+
+
+def test_the_demo_loads_the_recording_rules_split_by_cluster_only_when_asked() -> None:
+    assert options("--clusters", "3").recording_rules == ""
+    one = yaml.safe_load(options("--recording-rules").recording_rules)["groups"][0]["rules"]
+    split = yaml.safe_load(options("--clusters", "3", "--recording-rules").recording_rules)["groups"][0]["rules"]
+    markers = [r for r in split if r["record"] == recording.MARKER]
+    assert markers and all(r["labels"][recording.BY] == "cluster" for r in markers)
+    assert all(r["expr"].startswith("group by (cluster) (") for r in markers)
+    assert not any(recording.BY in r.get("labels", {}) for r in one)
+    assert [r["record"] for r in one] == [r["record"] for r in split]

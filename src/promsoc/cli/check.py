@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 RECORDED = "  └ reads recorded series: "
 RAW = "  └ raw query: `promsoc rules export --recording` makes it cheap"
 YOUNG = "  └ raw until its recorded signal is {age} old (the rules are younger)"
+SPANS = "  └ raw query: recorded by {label}, and this source sees {count} values of it"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class CheckRow:
     """What it reads recorded (`signal per pod`, `pod -> workload map`, `time band mean`, ...)."""
     young: float | None = None
     """Recorded but too young to be read: how old its recorded signal must be (seconds)."""
+    spans: tuple[str, int] | None = None
+    """Recorded by a label (`--recording --by`) but not read: the source sees that many of its values."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,6 +109,7 @@ async def _check_source(
                 recorded=query_for(det, present) != det.query if can_read_recorded(det) else None,
                 read=tuple(b.what for b in present if b.record in query_for(det, present)),
                 young=max((b.age for b in state.young if b.expr in det.query), default=None),
+                spans=state.spans,
             )
         )
     return rows
@@ -172,6 +176,9 @@ def render(rows: Sequence[CheckRow], detectors: int, together: Sequence[str] = (
             lines.append(read if len(read) <= WIDTH else read[: WIDTH - 1] + "…")
         elif row.young is not None:
             lines.append(YOUNG.format(age=units.duration(row.young)))
+        elif row.recorded is not None and row.spans is not None:
+            spans = SPANS.format(label=safe(row.spans[0], 40), count=row.spans[1])
+            lines.append(spans if len(spans) <= WIDTH else spans[: WIDTH - 1] + "…")
         elif row.recorded is not None:
             lines.append(RAW)
     return "\n".join(lines)

@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--kiosk", action="store_true", help="open the console in kiosk mode")
     parser.add_argument("--no-alertmanager", action="store_true",
                         help="no Alertmanager and no alerting rules in the lab")
+    parser.add_argument("--recording-rules", action="store_true",
+                        help="the lab's Prometheus records the heavy building blocks (`promsoc rules export "
+                        "--recording`; with --clusters, split by cluster), which the console then reads")
     parser.set_defaults(handler=run)
 
 
@@ -78,6 +81,7 @@ def _options(args: argparse.Namespace) -> LabOptions:
         # the loop on-call lives in: promsoc's detectors as Prometheus rules, firing into Alertmanager
         alertmanager=alerts,
         alert_rules=_alert_rules(args.clusters) if alerts else "",
+        recording_rules=_recording_rules(args.clusters) if args.recording_rules else "",
     )
 
 
@@ -100,6 +104,15 @@ def _alert_rules(clusters: int = 1) -> str:
 
     detectors = configured_detectors(load_config(_NO_SOURCES, require_sources=False))
     return export_by(detectors, "rules", "promsoc", "cluster" if clusters > 1 else None).text
+
+
+def _recording_rules(clusters: int = 1) -> str:
+    """`promsoc rules export --recording` of the detectors the console runs; with several clusters
+    `--by cluster`, so each cluster's source reads its own cluster's recorded blocks."""
+    from promsoc.detectors.rules import export_recording
+
+    detectors = configured_detectors(load_config(_NO_SOURCES, require_sources=False))
+    return export_recording(detectors, by="cluster" if clusters > 1 else None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,6 +31,9 @@ class LabOptions(SimOptions):
     cache_dir: Path | None = None
     alert_rules: str = ""
     """An alerting-rules file's text (`promsoc rules export`) for the lab's Prometheus to evaluate."""
+    recording_rules: str = ""
+    """A recording-rules file's text (`promsoc rules export --recording`, `--by cluster` for
+    several clusters) for the lab's Prometheus to evaluate beside the alerting rules."""
     alertmanager: bool = False
     """Start a real Alertmanager too, and have Prometheus send its alerts there."""
 
@@ -113,9 +116,11 @@ class Lab:
             if opts.alertmanager:
                 self.alertmanager = AlertmanagerServer(group_wait="5s").start()
             rule_files = []
-            if opts.alert_rules:
-                rule_files.append(Path(self._tmp) / "promsoc-rules.yml")
-                rule_files[0].write_text(opts.alert_rules, encoding="utf-8")
+            files = (("promsoc-rules.yml", opts.alert_rules), ("promsoc-recording.yml", opts.recording_rules))
+            for name, text in files:
+                if text:
+                    rule_files.append(Path(self._tmp) / name)
+                    rule_files[-1].write_text(text, encoding="utf-8")
             self.prometheus = PrometheusServer(
                 data_dir=data_dir,
                 scrape_targets=[f"127.0.0.1:{self.metrics.port}"],
