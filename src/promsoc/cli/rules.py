@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write one alerting rule per enabled detector",
         description=(
             "Write the enabled detectors (built-in packs, packs_dir and the config's overrides) "
-            "as a Prometheus rules file, or as a prometheus-operator PrometheusRule."
+            "as a Prometheus rules file, or as a prometheus-operator PrometheusRule. Many clusters behind "
+            "one Prometheus (Thanos, Mimir): `--by cluster` for the alerting rules, `--recording --by "
+            "cluster` for the recording rules, which each cluster's source (selector cluster=\"...\") then reads."
         ),
     )
     exp.add_argument("--config", metavar="PATH", help="config file (for detector overrides)")
