@@ -12,12 +12,13 @@ import time
 from dataclasses import replace
 
 from promsoc.cli.check import RAW, RECORDED, SPANS, _check_source, render
-from promsoc.detectors.engine import evaluate, recorded_blocks, recorded_state
+from promsoc.detectors.engine import can_read_recorded, evaluate, query_for, recorded_blocks, recorded_state
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult
 from promsoc.lab import Lab
 from promsoc.prom.client import PromClient
 from promsoc.prom.fanin import asking_together
+from promsoc.prom.group_by import plan_for
 from promsoc.prom.settings import Source
 from promsoc.prom.sources import Sources
 from promsoc.prom.types import InstantResult
@@ -134,6 +135,13 @@ def test_sources_asked_together_read_the_recorded_blocks_as_each_alone(clusters_
             assert [r.recorded for r in mine] == [r.recorded for r in theirs]
         reading = {r.source for results in together for r in results if r.recorded}
         assert reading == set(WITH_MARKERS)
+        async with PromClient(source(clusters_lab, WITH_MARKERS[0])) as client:
+            state = await recorded_state(client, at, recorded_blocks(detectors, presence=True))
+        asked_recorded = {d.id: query_for(d, state.readable) for d in detectors if can_read_recorded(d)}
+        asked_recorded = {key: promql for key, promql in asked_recorded.items() if "promsoc:" in promql}
+        assert set(asked_recorded) == READS
+        for key, promql in asked_recorded.items():  # what cluster-1 and cluster-2 ask recorded merges
+            assert not isinstance(plan_for(promql, "cluster"), str), key
         # cluster-1 and cluster-2 ask the recorded queries together, cluster-3 the raw ones
         assert asked < apart, (asked, apart)
 
