@@ -28,8 +28,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pyte
+
 from proccpu import cpu_seconds
 from promsoc.lab import Lab, LabOptions
+from promsoc.tui.widgets.status import PENDING
 from relay import Relay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +40,9 @@ HOLD = 30.0  # seconds every query is held by the slow proxy: longer than the ke
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 POLLED = re.compile(rb"lab \d\d:\d\d:\d\d UTC \d+ ms")
 FIRST = re.compile(rb"LIVE  step 5m")  # the header: the first frame is on screen
+SETTLE = 1.0
+"""Seconds the console is watched after its header shows polled results: the tiles' repaints
+(a few a frame) land meanwhile, and the full frame is found in what was written (`full_at`)."""
 
 
 def set_size(fd: int, rows: int, cols: int) -> None:
@@ -57,6 +63,7 @@ class Terminal:
             os.execve(sys.executable, argv, env)  # noqa: S606 (a fixed argv, no shell)
         self.pid, self.fd = pid, fd
         self.output = bytearray()
+        self.chunks: list[tuple[float, bytes]] = []  # (seconds since start, bytes written)
 
     def pump(self, seconds: float) -> int:
         """Read whatever the console writes for `seconds`; returns the byte count."""
@@ -69,6 +76,7 @@ class Terminal:
                 except OSError:
                     break
                 self.output += chunk
+                self.chunks.append((time.perf_counter() - self.started, chunk))
                 count += len(chunk)
         return count
 
@@ -81,6 +89,14 @@ class Terminal:
                 return time.perf_counter() - self.started
         raise TimeoutError(f"no {pattern.pattern!r} within {timeout} s")
 
+    def first_frames(self, timeout: float) -> tuple[float, float]:
+        """Seconds since start to the first frame (the header drawn) and to the first full one:
+        polled results in the header and no tile in view still waiting for its first result."""
+        drawn = self.wait_for(FIRST, timeout)
+        self.wait_for(POLLED, timeout)
+        self.pump(SETTLE)
+        return drawn, full_at(self.chunks)
+
     def resize(self, rows: int, cols: int) -> None:
         set_size(self.fd, rows, cols)
         os.kill(self.pid, signal.SIGWINCH)
@@ -91,6 +107,20 @@ class Terminal:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
         os.waitpid(self.pid, 0)
+
+
+def full_at(chunks: list[tuple[float, bytes]], rows: int = 40, cols: int = 120) -> float:
+    """When the screen first showed polled results with no tile waiting (`PENDING`): what the
+    console wrote replayed through a terminal emulator after the fact, so that none of its CPU
+    competes with the console's start."""
+    screen = pyte.Screen(cols, rows)
+    stream = pyte.ByteStream(screen)
+    for at, chunk in chunks:
+        stream.feed(chunk)
+        text = "\n".join(screen.display)
+        if POLLED.search(text.encode()) and PENDING[1] not in text:
+            return at
+    raise TimeoutError(f"tiles still {PENDING[1]} {SETTLE} s after the polled header")
 
 
 def key_latency(term: Terminal, presses: int, gap: float = 0.1, jitter: float = 0.0) -> list[float]:
@@ -150,7 +180,7 @@ def compare(args: argparse.Namespace, url: str, other: Path) -> int:
                 loads.append(os.getloadavg()[0])
                 term = Terminal(config, root)
                 try:
-                    found[name].append((term.wait_for(FIRST, 20.0), term.wait_for(POLLED, 20.0)))
+                    found[name].append(term.first_frames(20.0))
                 finally:
                     term.stop()
     medians = {}
@@ -172,13 +202,13 @@ def measure(args: argparse.Namespace, url: str) -> int:
         for _ in range(args.runs - 1):
             probe = Terminal(config)
             try:
-                starts.append((probe.wait_for(FIRST, 20.0), probe.wait_for(POLLED, 20.0)))
+                starts.append(probe.first_frames(20.0))
             finally:
                 probe.stop()
         term = Terminal(config)
         try:
-            starts.append((term.wait_for(FIRST, 20.0), term.wait_for(POLLED, 20.0)))
-            term.pump(8.0)  # sparklines land, caches warm
+            starts.append(term.first_frames(20.0))
+            term.pump(8.0 - SETTLE)  # sparklines land, caches warm
             cpu0, wall0 = cpu_seconds(term.pid), time.perf_counter()
             written = term.pump(args.seconds)
             cpu = (cpu_seconds(term.pid) - cpu0) / (time.perf_counter() - wall0)
@@ -210,7 +240,7 @@ def measure(args: argparse.Namespace, url: str) -> int:
     print(f"lab: {args.pods} pods, {args.nodes} nodes; load average {os.getloadavg()[0]:.2f}")
     print(f"first frame (header and tiles drawn): median {drawn:.2f} s after process start")
     print(
-        f"first full frame (process start -> polled results on screen) over {len(starts)} "
+        f"first full frame (process start -> polled results on screen, no tile waiting) over {len(starts)} "
         f"starts: median {first:.2f} s, best {min(f for _, f in starts):.2f} s, worst "
         f"{max(f for _, f in starts):.2f} s (budget {budget} s) {'OK' if first <= budget else 'OVER'}"
     )

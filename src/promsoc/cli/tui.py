@@ -40,14 +40,23 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promsoc.tui.app import run_console
-    from promsoc.tui.terminal import NotATerminal
-    from promsoc.tui.themes import ThemeError
+    from promsoc.tui.live_backend import LiveBackend
+    from promsoc.tui.terminal import not_a_terminal
 
     settings = load_config(args)
     print_warnings(settings)  # before the console takes the screen; still there after it quits
     at = parse_time(args.at) if args.at else None
+    backend = LiveBackend(settings)
+    if not_a_terminal() is None:
+        # The first scan starts before Textual is even imported: Prometheus answers while the
+        # console loads and draws, and the first full frame is the longer of the two, not their sum.
+        backend.begin(at)
+
+    from promsoc.tui.app import run_console
+    from promsoc.tui.terminal import NotATerminal
+    from promsoc.tui.themes import ThemeError
+
     try:
-        return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at)
+        return run_console(settings, theme=args.theme, kiosk=args.kiosk, at=at, backend=backend)
     except (ThemeError, NotATerminal) as exc:
         raise CliError(str(exc)) from None

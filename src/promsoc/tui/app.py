@@ -32,6 +32,7 @@ from promsoc.tui.time_cursor import Cursor
 
 if TYPE_CHECKING:
     from promsoc.config import Settings
+    from promsoc.tui.live_backend import LiveBackend
 
 ROTATION = ("overview", "falco", "topology")
 """Kiosk rotation by default; `kiosk.views` may also name "alerts"."""
@@ -138,6 +139,7 @@ class ConsoleApp(App[int]):
     def start_polling(self) -> None:
         """One long-lived worker per source; a cycle never overlaps the previous one."""
         shared = ticks(self.state.sources, getattr(self.backend, "together", None))
+        first_scan = getattr(self.backend, "first_scan", None)  # begun before the console (LiveBackend.begin)
         for source in self.state.sources:
             poller = Poller(
                 self.backend,
@@ -148,6 +150,7 @@ class ConsoleApp(App[int]):
                 clock=self.clock,
                 seen=functools.partial(self.sparklines_seen, source),
                 tick=shared[source],
+                first=first_scan(source) if first_scan is not None else None,
             )
             self.pollers[source] = poller
             if self._poll:
@@ -343,8 +346,16 @@ class ConsoleApp(App[int]):
                 yield SystemCommand(title, f"key: {binding.key}", partial(self.run_action, binding.action, owner))
 
 
-def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = False, at: float | None = None) -> int:
-    """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app.
+def run_console(
+    settings: Settings,
+    *,
+    theme: str | None = None,
+    kiosk: bool = False,
+    at: float | None = None,
+    backend: LiveBackend | None = None,
+) -> int:
+    """Entry point for `promsoc tui` and `promsoc demo`: bind the domain, run the app. `backend`:
+    one made for these settings that may have begun its first scan (`LiveBackend.begin`).
 
     Raises NotATerminal when stdout is not a terminal (after the theme and options were checked).
     The exit status: the app's own, 128 + signal after SIGTERM/SIGHUP, and 70 after a crash,
@@ -355,18 +366,23 @@ def run_console(settings: Settings, *, theme: str | None = None, kiosk: bool = F
     from promsoc.tui.terminal import exit_status, require_terminal, restore_on_signals
 
     options = console_options(settings)
-    app = ConsoleApp(
-        LiveBackend(settings),
-        theme=theme or options.theme,
-        kiosk=kiosk,
-        at=at,
-        interval=options.interval,
-        rotate_every=options.rotate_every,
-        rotation=options.views,
-        handoff_dir=options.handoff_dir,
-        intervals=options.intervals,
-    )
-    require_terminal()
+    backend = backend or LiveBackend(settings)
+    try:
+        app = ConsoleApp(
+            backend,
+            theme=theme or options.theme,
+            kiosk=kiosk,
+            at=at,
+            interval=options.interval,
+            rotate_every=options.rotate_every,
+            rotation=options.views,
+            handoff_dir=options.handoff_dir,
+            intervals=options.intervals,
+        )
+        require_terminal()
+    except BaseException:
+        backend.close()  # the console never runs: a scan begun early ends here
+        raise
     if not crash.debugging():  # a crash is one line and a report file, not Textual's traceback
         app.error_console = crash.quiet_console()
     with restore_on_signals(app):

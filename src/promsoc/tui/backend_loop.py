@@ -11,6 +11,7 @@ closes, and both loops report such leftovers to the debug log, never to the scre
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import logging
@@ -80,7 +81,12 @@ class BackendLoop:
         self._thread.start()
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start `coro` here now, from any thread (no event loop needed: the console's first scan
+        starts before Textual is imported); cancelling the future cancels the coroutine."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     async def cancel_pending(self) -> None:
         """Cancel and await what still runs here, so nothing is left to fail unobserved later."""
@@ -92,6 +98,14 @@ class BackendLoop:
 
     async def aclose(self) -> None:
         await self.cancel_pending()
+        self.stop()
+
+    def close(self) -> None:
+        """`aclose` for a caller outside any event loop (a console that never started)."""
+        if self.loop.is_running():
+            done = self.submit(_cancel_the_rest())
+            with contextlib.suppress(concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+                done.result(CLOSE_GRACE)
         self.stop()
 
     def stop(self) -> None:

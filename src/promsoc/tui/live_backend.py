@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class LiveBackend:
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
         self._recorded_memo: dict[tuple[str, float], RecordedBlocks] = {}
         self._recorded_locks: dict[str, asyncio.Lock] = {}  # per source: grouped sources ask at once
+        self._first: dict[str, tuple[float, float, concurrent.futures.Future[list[DetectorResult]]]] = {}
         self.clock = time.time
         self._worker = BackendLoop()
         self.alerts_link = AlertsLink(settings, self._client, log_path=locations.silence_log())
@@ -289,7 +291,28 @@ class LiveBackend:
             return await self._history(source, detector, at, window)
 
     # -- what the console calls: Prometheus work runs on the backend's own loop, off the UI's ----
+    def begin(self, at: float | None = None) -> None:
+        """Start every source's first scan now, at `at` (None: live, the clock's now), before the
+        console exists: its queries run while Python imports Textual and draws the first frame
+        (the console's start and the first scan overlap instead of adding up). The first poll
+        at that moment takes its answers (`first_scan`, `evaluate`)."""
+        began = self.clock()
+        moment = began if at is None else at
+        for source in self.sources:
+            self._first[source] = (moment, began, self._worker.submit(self._polled(source, moment)))
+
+    def first_scan(self, source: str) -> tuple[float, float] | None:
+        """The moment a scan begun by `begin` evaluates, and when it began (None: none was)."""
+        first = self._first.get(source)
+        return None if first is None else first[:2]
+
     async def evaluate(self, source: str, at: float) -> list[DetectorResult]:
+        first = self._first.pop(source, None)
+        if first is not None:
+            moment, _began, scan = first
+            if moment == at:  # the scan `begin` started for this very moment: its answers
+                return await asyncio.wrap_future(scan)
+            scan.cancel()  # the console asked for another moment: that scan is nobody's
         return await self._worker.run(self._polled(source, at))
 
     async def history(self, source: str, detector: str, at: float, window: float) -> History:
@@ -306,6 +329,10 @@ class LiveBackend:
 
     async def timeline(self, source: str, start: float, end: float) -> list[TimelineResult]:
         return await self._worker.run(self._timeline(source, start, end))
+
+    def close(self) -> None:
+        """For a console that never ran (a bad theme, no terminal): a scan begun early ends."""
+        self._worker.close()
 
     async def aclose(self) -> None:
         self._ranges_of.clear()

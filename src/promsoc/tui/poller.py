@@ -93,6 +93,7 @@ class Poller:
         hidden_every: float = HIDDEN_EVERY,
         settle: float = CURSOR_SETTLE,
         tick: Tick | None = None,
+        first: tuple[float, float] | None = None,
     ) -> None:
         self.backend = backend
         self.source = source
@@ -105,6 +106,10 @@ class Poller:
         self._seen = seen
         self._hidden_every = hidden_every
         self._tick = tick
+        self._first = first
+        """(moment, began): a scan the backend began before the console (`LiveBackend.begin`); the
+        first cycle evaluates that moment when it is still live (or is the cursor's), and its
+        latency counts from when that scan began."""
         self._fetched: dict[str, tuple[float | None, float]] = {}  # detector -> (cursor, fetched at)
         self.settle = settle
         self._moved_at = float("-inf")  # the loop's time of the last cursor move
@@ -173,6 +178,11 @@ class Poller:
         try:
             cursor = self._cursor()
             started = self._clock()
+            if self._first is not None:
+                moment, began = self._first
+                self._first = None
+                if cursor == moment or (cursor is None and moment == began and 0.0 <= started - began < self.interval):
+                    started = began
             at = started if cursor is None else cursor
             if cursor is None and self._tick is not None:
                 at = self._tick.join(started, min(5.0, self.interval / 2))

@@ -17,9 +17,10 @@ import termios
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App
+if TYPE_CHECKING:  # the check for a terminal runs before Textual is imported (promsoc.cli.tui)
+    from textual.app import App
 
 GRACE = 3.0
 EXIT_CRASH = 70
@@ -36,18 +37,26 @@ class NotATerminal(Exception):
     """stdout is not a terminal: the console cannot draw there."""
 
 
-def require_terminal() -> None:
-    """NotATerminal unless stdin and stdout are terminals."""
+def not_a_terminal() -> str | None:
+    """The stream ("stdout", then "stdin") that is not a terminal, or None when both are."""
     for name, stream in (("stdout", sys.stdout), ("stdin", sys.stdin)):
         try:
             tty = stream is not None and os.isatty(stream.fileno())
         except (AttributeError, ValueError, OSError):
             tty = False
         if not tty:
-            raise NotATerminal(
-                f"the console needs a terminal, and {name} is not one; for a report in a pipe, "
-                "a file or cron use `promsoc scan` (or `promsoc scan --format json`)"
-            )
+            return name
+    return None
+
+
+def require_terminal() -> None:
+    """NotATerminal unless stdin and stdout are terminals."""
+    name = not_a_terminal()
+    if name is not None:
+        raise NotATerminal(
+            f"the console needs a terminal, and {name} is not one; for a report in a pipe, "
+            "a file or cron use `promsoc scan` (or `promsoc scan --format json`)"
+        )
 
 
 def exit_status(app: App[Any], result: Any) -> int:
@@ -97,4 +106,4 @@ def restore_on_signals(app: App[Any]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-__all__ = ["EXIT_CRASH", "NotATerminal", "exit_status", "require_terminal", "restore_on_signals"]
+__all__ = ["EXIT_CRASH", "NotATerminal", "exit_status", "not_a_terminal", "require_terminal", "restore_on_signals"]
