@@ -115,6 +115,10 @@ class DetectorTile(Widget, can_focus=True):
         self._shown = shown
         return True
 
+    def firing(self) -> bool:
+        """Whether the result shown is firing (its group shows it first)."""
+        return self.result is not None and self.result.status is Status.FIRING
+
     def repaint(self) -> None:
         """Draw what `show` took: the border's class for the status (one style update for all
         of them: each re-applies the stylesheet), then the content."""
