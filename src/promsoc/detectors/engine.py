@@ -19,6 +19,7 @@ from promsoc.detectors import requirements
 from promsoc.detectors.batch import Outcome, Trim, run_queries
 from promsoc.detectors.local_band import LocalBand, local_band
 from promsoc.detectors.results import DetectorResult, Finding, Status
+from promsoc.detectors.shared_join import run_shared
 from promsoc.detectors.spec import Detector
 from promsoc.prom.errors import PromError, ResponseTooLarge
 from promsoc.prom.types import InstantResult, QueryClient, Sample
@@ -298,7 +299,7 @@ async def _run(
     def cap(key: str, result: InstantResult) -> InstantResult:
         return result if key in local or trim is None else trim(key, result)
 
-    outcomes = await run_queries(client, asked, at, gate, batch, cap)
+    outcomes = await run_shared(client, asked, at, gate, batch, cap)  # the signals' common map once
     # Every pod's signal over the source's max_response_bytes: its PromQL sends only the outliers.
     whole = {key: queries[key] for key in local if isinstance(outcomes[key][0], ResponseTooLarge)}
     if whole:
