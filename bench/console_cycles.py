@@ -40,6 +40,7 @@ class Cycle:
     ends: dict[str, float] = field(default_factory=dict)  # source -> its last message
     results: dict[str, float] = field(default_factory=dict)  # source -> its results (or failure)
     sparklines: int = 0  # sparklines fetched in the cycle, every source
+    recorded: int = 0  # detector results that read the recording rules' series, every source
 
     def wall(self) -> float:
         return max(self.ends.values()) - self.start
@@ -59,6 +60,7 @@ class Watched(ConsoleApp):
             if isinstance(message, ResultsUpdated):
                 cycle.start = min(cycle.start, message.polled_at - message.latency)
                 cycle.results[message.source] = now
+                cycle.recorded += sum(1 for r in message.results if r.recorded)
             elif isinstance(message, PollFailed):
                 cycle.results[message.source] = now
             else:
@@ -111,8 +113,8 @@ async def console_cycles(settings: Settings, count: int, pid: int | None) -> Con
     several = len(settings.sources) > 1  # a source asked alone (a relay's) has its own moments: left out
     grouped = [c for _m, c in sorted(app.seen_cycles.items()) if len(c.results) > 1 or not several]
     cycles = grouped[1 : count + 1]
-    print(f"  {len(settings.sources)} source(s), cycles (s wall / sparklines fetched): "
-          + " ".join(f"{c.wall():.2f}/{c.sparklines}" for c in cycles), flush=True)  # fmt: skip
+    print(f"  {len(settings.sources)} source(s), cycles (s wall / sparklines fetched / results read recorded): "
+          + " ".join(f"{c.wall():.2f}/{c.sparklines}/{c.recorded}" for c in cycles), flush=True)  # fmt: skip
     return ConsoleRun(cycles, prom, own, window, in_view, merged)
 
 
