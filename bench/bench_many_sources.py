@@ -190,7 +190,7 @@ def report_console(args: argparse.Namespace, settings: Settings, idle: float, on
         print(f"{label:12} {len(walls):2} cycles: median {statistics.median(walls):5.2f} s, worst {max(walls):5.2f} s "
               f"wall; Prometheus {prom:.2f}, console {run.per_cycle(run.own_cpu):.2f} CPU-s a cycle; "
               f"{seen} tiles in view, sparklines a cycle {[c.sparklines for c in run.cycles]}, "
-              f"{run.merged} merged requests")  # fmt: skip
+              f"{run.merged} merged requests, batches that went (all cycles) {run.went or {}}")  # fmt: skip
     base = statistics.median(c.wall() for c in one.cycles)
     verdicts = [("median cycle, twenty / one", statistics.median(c.wall() for c in many.cycles) / base),
                 ("worst cycle, twenty / one's median", max(c.wall() for c in many.cycles) / base), *(more or [])]

@@ -16,7 +16,7 @@ import asyncio
 import math
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,7 @@ class ConsoleRun:
     window: float  # seconds the measured cycles took, pauses included
     in_view: dict[str, int]  # source -> its tiles in view at the end
     merged: int
+    went: dict[str, int]  # why the grouped sources' batches went (prom.fanin): "asked", "window"
 
     def per_cycle(self, cpu: float) -> float:
         return cpu / max(1, len(self.cycles))
@@ -110,12 +111,13 @@ async def console_cycles(settings: Settings, count: int, pid: int | None) -> Con
         tiles_in_view = getattr(screen, "tiles_in_view", None)
         in_view = {s: len(tiles_in_view(s)) if tiles_in_view else 0 for s in app.state.sources}
         merged = sum(f.merged for f in backend.pool.groups)
+        went = dict(sum((f.went for f in backend.pool.groups), Counter[str]()))
     several = len(settings.sources) > 1  # a source asked alone (a relay's) has its own moments: left out
     grouped = [c for _m, c in sorted(app.seen_cycles.items()) if len(c.results) > 1 or not several]
     cycles = grouped[1 : count + 1]
     print(f"  {len(settings.sources)} source(s), cycles (s wall / sparklines fetched / results read recorded): "
           + " ".join(f"{c.wall():.2f}/{c.sparklines}/{c.recorded}" for c in cycles), flush=True)  # fmt: skip
-    return ConsoleRun(cycles, prom, own, window, in_view, merged)
+    return ConsoleRun(cycles, prom, own, window, in_view, merged, went)
 
 
 def healthy_done(cycles: list[Cycle], unhealthy: str) -> float:
