@@ -32,14 +32,16 @@ def _document(rules: list[dict[str, Any]]) -> str:
     return yaml.safe_dump({"groups": [{"name": recording.GROUP_NAME, "interval": "1m", "rules": rules}]})
 
 
-def _loaded(url: str, cluster: str, at: float, want: int, wait: float = 240.0) -> None:
+def _loaded(url: str, cluster: str, at: float, want: int, wait: float = 600.0) -> None:
     async def poll() -> None:
         blocks = recorded_blocks(load_detectors(), presence=True)
         deadline = time.monotonic() + wait
         async with PromClient(Source(name=cluster, url=url, selector=f'cluster="{cluster}"')) as client:
             while len(await present_blocks(client, at, blocks)) < want:
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"the backfilled recording rules were not loaded within {wait:.0f} s")
+                    found = len(await present_blocks(client, at, blocks))
+                    raise SystemExit(f"{cluster} read {found} of {want} backfilled blocks {time.time() - at:.0f} s ago "
+                                     f"after {wait:.0f} s")
                 await asyncio.sleep(3)
 
     asyncio.run(poll())
