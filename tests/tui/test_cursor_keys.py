@@ -14,7 +14,7 @@ from promsoc.tui.state import TileKey
 from promsoc.tui.widgets import tile as tile_module
 from promsoc.tui.widgets.console_header import ConsoleHeader
 from promsoc.tui.widgets.tile import DetectorTile
-from tests.tui.conftest import make_app, settle, until
+from tests.tui.conftest import make_app, overview_polled, settle, until
 from tests.tui.fakes import DETECTORS, NOW, FakeBackend
 
 
@@ -81,12 +81,7 @@ async def test_unchanged_results_and_the_clock_tick_repaint_no_tile(monkeypatch:
 
 async def test_many_tiles_changing_at_once_repaint_a_few_per_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     backend = FakeBackend()
-    app = make_app(backend)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.pause(0.1)
-        screen = app.screen
-        assert isinstance(screen, OverviewScreen)
+    async with overview_polled(backend, 0.1) as (app, _, screen):
         calls_to_refresh = calls(monkeypatch, DetectorTile, "refresh")
 
         def refreshed() -> set[TileKey]:
@@ -107,12 +102,7 @@ async def test_many_tiles_changing_at_once_repaint_a_few_per_frame(monkeypatch: 
 
 async def test_tiles_left_to_repaint_are_repainted_after_a_prompt_opened_and_closed_meanwhile() -> None:
     backend = FakeBackend()
-    app = make_app(backend)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.pause(0.1)
-        screen = app.screen
-        assert isinstance(screen, OverviewScreen)
+    async with overview_polled(backend, 0.1) as (app, pilot, screen):
         backend.statuses = {d: Status.FIRING for d in backend.statuses}
         app.state.apply_results("demo", await backend.evaluate("demo", NOW), 0.1, NOW, NOW)
         screen.state_changed([])  # 4 tiles now, the rest after the next frame...

@@ -11,7 +11,7 @@ from promsoc.tui.screens import overview
 from promsoc.tui.screens.overview import OverviewScreen, TileGrid, grid_tiles
 from promsoc.tui.state import ConsoleState, TileKey
 from promsoc.tui.widgets.tile import DetectorTile
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import overview_polled
 from tests.tui.fakes import NOW, FakeBackend
 from tests.tui.test_cursor_keys import calls
 
@@ -26,11 +26,7 @@ async def test_news_sorts_only_the_groups_where_firing_changed_and_filters_nothi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backend = FakeBackend(sources=("prod", "dr"))
-    app = make_app(backend)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, OverviewScreen)
+    async with overview_polled(backend) as (app, _, screen):
         sorts = calls(monkeypatch, overview, "grid_tiles")
         filters = calls(monkeypatch, OverviewScreen, "_apply_filter")
         orders = calls(monkeypatch, ConsoleState, "keys")
@@ -48,11 +44,7 @@ async def test_news_sorts_only_the_groups_where_firing_changed_and_filters_nothi
 
 async def test_with_a_filter_set_news_is_filtered_and_clearing_it_shows_every_tile() -> None:
     backend = FakeBackend(sources=("prod", "dr"))
-    app = make_app(backend)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, OverviewScreen)
+    async with overview_polled(backend) as (app, pilot, screen):
         await pilot.press("slash", *"firing", "enter")
 
         def shown() -> set[tuple[str, str]]:
