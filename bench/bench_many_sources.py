@@ -158,9 +158,10 @@ def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | N
 
     first = replace(settings, sources=settings.sources[:1])
     one = run_console(first, args.cycles, pid)
+    whole = run_console(every_cluster(settings), args.cycles, pid) if args.whole else None
     many = run_console(settings, needed(args.cycles, args.refresh), pid)
     if args.healthy_only:
-        return report_console(args, settings, idle, one, many)
+        return report_console(args, settings, idle, one, many, whole=whole)
     slowest, others = settings.sources[-1].name, f"the other {len(settings.sources) - 1}"
     relay = Relay(url, delay=args.slow)
     try:
@@ -175,15 +176,23 @@ def console(args: argparse.Namespace, url: str, settings: Settings, pid: int | N
           f"{slow_others:.2f} s, {slowest} dead {dead_others:.2f} s")  # fmt: skip
     return report_console(args, settings, idle, one, many, [
         (f"{others}, one slow / all healthy", slow_others / healthy),
-        (f"{others}, one dead / all healthy", dead_others / healthy)])  # fmt: skip
+        (f"{others}, one dead / all healthy", dead_others / healthy)], whole=whole)  # fmt: skip
+
+
+def every_cluster(settings: Settings) -> Settings:
+    """One source with no selector: every cluster's data, the data the twenty see together, as one source."""
+    return replace(settings, sources=(replace(settings.sources[0], name="every-cluster", selector=""),))
 
 
 def report_console(args: argparse.Namespace, settings: Settings, idle: float, one: Any, many: Any,
-                   more: list[tuple[str, float]] | None = None) -> int:  # fmt: skip
-    """One source's and twenty's cycles, and the ratios against the 1.5x budget."""
+                   more: list[tuple[str, float]] | None = None, whole: Any = None) -> int:  # fmt: skip
+    """One source's and twenty's cycles, and the ratios against the 1.5x budget (with `whole`: also
+    against one source that sees every cluster, the same data as the twenty)."""
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}; the console at 120x40 on the overview")
     print(f"Prometheus with no console: {idle:.2f} CPU-s every {args.refresh:.0f} s (subtracted below)")
-    for label, run in (("one source", one), (f"{len(settings.sources)} sources", many)):
+    runs = [("one source", one), *([("every cluster", whole)] if whole else []),
+            (f"{len(settings.sources)} sources", many)]  # fmt: skip
+    for label, run in runs:
         walls = [c.wall() for c in run.cycles]
         prom = run.per_cycle(run.prom_cpu - idle * run.window / args.refresh)
         seen = sum(run.in_view.values())
@@ -194,6 +203,10 @@ def report_console(args: argparse.Namespace, settings: Settings, idle: float, on
     base = statistics.median(c.wall() for c in one.cycles)
     verdicts = [("median cycle, twenty / one", statistics.median(c.wall() for c in many.cycles) / base),
                 ("worst cycle, twenty / one's median", max(c.wall() for c in many.cycles) / base), *(more or [])]
+    if whole:
+        every, walls = statistics.median(c.wall() for c in whole.cycles), [c.wall() for c in many.cycles]
+        verdicts[2:2] = [("median cycle, twenty / every cluster as one", statistics.median(walls) / every),
+                         ("worst cycle, twenty / every cluster's median", max(walls) / every)]  # fmt: skip
     failed = False
     for name, value in verdicts:
         ok = value <= 1.5
@@ -236,6 +249,9 @@ def main() -> int:
     parser.add_argument("--backfill", type=float, default=0.0, metavar="MINUTES",
                         help="with the recording rules: record them over the last MINUTES first (bench/"
                         "recorded_backfill.py; 140 for every band and sparkline to read them)")
+    parser.add_argument("--whole", action="store_true",
+                        help="with --console: also one source with no selector (every cluster's data, as the "
+                        "twenty see it together, asked as one source) as a second baseline")
     parser.add_argument("--healthy-only", action="store_true",
                         help="one source's and twenty's cycles only (no slow and dead checks)")
     args = parser.parse_args()
