@@ -168,12 +168,14 @@ def test_sparklines_read_the_recorded_series_once_the_source_has_had_them_over_t
                 await backend.aclose()
 
 
-def backfill_band_signal(lab: Lab, blocks: tuple[recording.Recorded, ...]) -> None:
+def backfill_band_signal(lab: Lab, blocks: tuple[recording.Recorded, ...]) -> float:
     """The time band's recorded signal backfilled over the last 90 minutes, as a Prometheus that
-    has run the rules that long has it."""
+    has run the rules that long has it; the moment it begins. Not earlier: the seasonal band's
+    reach (2 h) must stay before it, whatever the time of day (promtool cuts 2 h blocks)."""
     signal = next(b for b in blocks if b.record.endswith(":signal"))
     now = time.time()
     lab.backfill_rules(yaml.safe_dump(recording.recording_rules([signal])), now - 90 * 60, now - 30)
+    return now - 90 * 60
 
 
 async def band_readable(client: PromClient, blocks: tuple[recording.Recorded, ...]) -> None:
@@ -190,11 +192,14 @@ def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(record
     detectors = load_detectors()
     det = next(d for d in detectors if d.id == "ingress-response-size-anomaly")
     blocks = recorded_blocks([det])
-    backfill_band_signal(recorded_lab, blocks)
+    began = backfill_band_signal(recorded_lab, blocks)
 
     async def run() -> None:
         async with PromClient.from_url(recorded_lab.url, name="lab") as client:
             await band_readable(client, blocks)
+            signal = blocks[1].record  # recorded from the moment asked, not from promtool's block boundary
+            assert (await client.query(f"count({signal})", began + 60)).samples
+            assert not (await client.query(f"count({signal})", began - 60)).samples
             await asyncio.sleep(10)  # the band's terms evaluated again (every 5 s), over the whole past
             at = time.time() - 2
             for term, raw_term in zip(blocks[2:], det.band.terms if det.band else (), strict=True):

@@ -65,10 +65,12 @@ class BrowserScreen:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    async def wait_for(self, needle: str, within: float = 40.0) -> str:
+    async def wait_for(self, *needles: str, within: float = 40.0) -> str:
+        """The console's text once every needle is in it at the same moment (not a frame drawn halfway)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if needle in self.text:
-                return self.text
+            text = self.text
+            if all(needle in text for needle in needles):
+                return text
             await asyncio.sleep(0.1)
-        raise AssertionError(f"{needle!r} not in the browser's console after {within}s:\n{self.text}")
+        raise AssertionError(f"{needles!r} not all in the browser's console after {within}s:\n{self.text}")

@@ -64,28 +64,30 @@ class PtyClient:
         with self._lock:
             return list(self.screen.display)
 
-    def wait_for(self, needle: str, timeout: float = 30.0) -> str:
+    def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
+        """The screen once every needle is on it at the same moment (not a frame drawn halfway)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.text
-            if needle in text:
+            if all(needle in text for needle in needles):
                 return text
-            if self.proc.poll() is not None and needle not in text:
+            if self.proc.poll() is not None:
                 time.sleep(0.2)
                 text = self.text
-                if needle in text:
+                if all(needle in text for needle in needles):
                     return text
                 break
             time.sleep(0.1)
-        raise AssertionError(f"{needle!r} not on screen after {timeout}s; screen:\n{self.text}\nraw tail: "
+        raise AssertionError(f"{needles!r} not all on screen after {timeout}s; screen:\n{self.text}\nraw tail: "
                              f"{bytes(self.raw[-400:])!r}")  # fmt: skip
 
     def wait_until(self, predicate: object, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            text = self.text
-            if callable(predicate) and predicate(self.lines()):
-                return text
+            with self._lock:
+                lines = list(self.screen.display)
+            if callable(predicate) and predicate(lines):
+                return "\n".join(lines)
             time.sleep(0.1)
         raise AssertionError(f"condition not met after {timeout}s; screen:\n{self.text}")
 

@@ -48,7 +48,7 @@ async def test_a_failing_console_ends_only_its_session(tmp_path: Path, caplog: p
         assert "stopped on an internal error" in said
         assert "Traceback" not in said and "RuntimeError" not in said
         healthy = PtyClient(argv, 100, 30)
-        await asyncio.to_thread(healthy.wait_for, "LIVE", 30)  # the server goes on serving
+        await asyncio.to_thread(lambda: healthy.wait_for("LIVE", timeout=30))  # the server goes on serving
         assert any("ended=error" in record.getMessage() for record in caplog.records)
         healthy.send("q")
         assert await asyncio.to_thread(healthy.wait_exit, 15) == 0

@@ -29,7 +29,7 @@ def test_max_sessions_and_idle_timeout_from_config(lab: Lab, tmp_path: Path) -> 
     setup = SshSetup(served, tmp_path, viewer, viewer, tmp_path / "authorized_keys", tmp_path / "host_key")
     first = PtyClient(setup.ssh("-tt"), 100, 30)
     try:
-        first.wait_for("LIVE", 20)
+        first.wait_for("LIVE", timeout=20)
         second = subprocess.run(setup.ssh("-tt"), capture_output=True, text=True, timeout=30,
                                 stdin=subprocess.DEVNULL)  # fmt: skip
         assert second.returncode == 1
@@ -74,7 +74,7 @@ def test_sigterm_ends_every_session_and_exits_0(lab: Lab, tmp_path: Path) -> Non
     setup = SshSetup(served, tmp_path, viewer, viewer, tmp_path / "authorized_keys", tmp_path / "hk")
     client = PtyClient(setup.ssh("-tt"), 100, 30)
     try:
-        client.wait_for("LIVE", 30)
+        client.wait_for("LIVE", timeout=30)
         assert served.stop() == 0
         client.wait_exit(15)  # the viewer's connection is closed, not left hanging
         assert "Traceback" not in "".join(served.log)

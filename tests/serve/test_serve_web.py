@@ -41,8 +41,7 @@ async def test_browser_shows_the_tiles(web_served: Served) -> None:
         screen = BrowserScreen(page)
         response = await page.goto(url)
         assert response is not None and response.status == 200
-        text = await screen.wait_for(EVALUATED)
-        assert TILE in text and "LIVE" in text and "q Quit" in text, text
+        await screen.wait_for(EVALUATED, TILE, "LIVE", "q Quit")  # one frame holding all four
         # xterm.js drew it: the page marks the first bytes, and the canvas is not one flat colour
         await page.wait_for_selector("body.-first-byte")
         shot = await page.screenshot()
@@ -60,8 +59,7 @@ async def test_kiosk_url_starts_in_kiosk_mode(web_served: Served) -> None:
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
         screen = BrowserScreen(page)
         await page.goto(url)
-        text = await screen.wait_for(EVALUATED)
-        assert TILE in text
+        text = await screen.wait_for(EVALUATED, TILE)
         assert "q Quit" not in text  # kiosk: no key hints
     assert web_served.wait_log(r"web session from=127.0.0.1 kiosk=True ")
 
@@ -129,7 +127,7 @@ async def test_password_is_checked_before_the_console_starts(guarded: WebServer)
         screen = BrowserScreen(page)
         response = await page.goto(url)
         assert response is not None and response.status == 200
-        assert TILE in await screen.wait_for(EVALUATED)
+        await screen.wait_for(EVALUATED, TILE)
 
 
 async def test_token_url_for_a_wall_screen(guarded: WebServer) -> None:
@@ -138,7 +136,7 @@ async def test_token_url_for_a_wall_screen(guarded: WebServer) -> None:
         screen = BrowserScreen(page)
         await page.goto(f"http://{guarded.address}/?kiosk=1&token=t0ken-for-the-wall")
         assert "token" not in page.url  # the secret leaves the address bar (a cookie carries the session)
-        assert TILE in await screen.wait_for(EVALUATED)
+        await screen.wait_for(EVALUATED, TILE)
         other = await browser.new_page()
         assert await status_of(other, f"http://{guarded.address}/?token=not-the-token") == "refused"
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 
+import yaml
+
 from promsoc.lab import backfill
 from promsoc.lab.alertmanager import AlertmanagerServer
 from promsoc.lab.launcher import LabError, PrometheusNotFound, PrometheusServer, find_binaries
@@ -20,6 +22,15 @@ from promsoc.lab.simulator import SimOptions, Simulator
 BLOCK = 7200  # seconds: the TSDB's 2 h blocks, which promtool cuts backfilled data into
 
 __all__ = ["Incident", "Lab", "LabError", "LabOptions", "PrometheusNotFound", "Scenario"]
+
+
+def _recorded_from(rules: str, start: float) -> str:
+    """`rules` with each expression silent before `start` (a rules file's text, rewritten)."""
+    document = yaml.safe_load(rules) or {}
+    for group in document.get("groups") or ():
+        for rule in group.get("rules") or ():
+            rule["expr"] = f"({rule['expr']}) and on () (vector(time()) >= {start:.3f})"
+    return str(yaml.safe_dump(document, sort_keys=False))
 
 
 @dataclass(frozen=True)
@@ -143,10 +154,11 @@ class Lab:
         reads another recorded series is not supported by promtool: give the series it reads."""
         assert self.prometheus is not None and self._tmp is not None, "the lab is not running"
         # promtool 2.42 writes nothing (and exits 0) when the first 2 h block it cuts holds no
-        # evaluation (prometheus#19714): start on a block boundary, a little earlier than asked.
-        start = start // BLOCK * BLOCK
+        # evaluation (prometheus#19714): it starts on a block boundary, a little earlier than
+        # asked, and each rule records nothing before `start` (so the series begin exactly there).
         work = Path(tempfile.mkdtemp(prefix="rules-", dir=self._tmp))
-        (work / "rules.yml").write_text(rules, encoding="utf-8")
+        (work / "rules.yml").write_text(_recorded_from(rules, start), encoding="utf-8")
+        start = start // BLOCK * BLOCK
         proc = subprocess.run(
             [str(find_binaries().promtool), "tsdb", "create-blocks-from", "rules", "-q",
              f"--url={self.url}", f"--start={int(start)}", f"--end={int(end)}",
