@@ -92,9 +92,9 @@ def test_each_cluster_reads_its_own_recorded_blocks_and_answers_as_raw(clusters_
                 read = await evaluate(detectors, client, cluster, at)
                 raw = await evaluate(detectors, client, cluster, at, recorded=False)
                 stamps = (await client.query(f"max(timestamp({recording.MARKER}))", at)).samples
-                then = await evaluate(detectors, client, cluster, stamps[0].value if stamps else at, recorded=False)
-                assert all(len(r) == len(detectors) for r in (read, raw, then))
-                agree(read, raw, then)
+                last = await evaluate(detectors, client, cluster, stamps[0].value if stamps else at, recorded=False)
+                assert all(len(r) == len(detectors) for r in (read, raw, last))
+                agree(read, raw, last)
                 assert not any(r.recorded for r in raw)
                 if cluster == CLUSTER_WITHOUT_MARKERS:  # no marker of its own: every query raw
                     assert state.readable == () and state.spans is None
