@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from promsoc.prom.alertmanager import Alert, Matcher, NewSilence, Silence
 from promsoc.prom.group_plan import Unsplittable, unquote
 from promsoc.prom.selector import SelectorError, matcher_list
-from promsoc.prom.types import QueryClient
+from promsoc.prom.types import InstantResult
 from promsoc.promql import alerts as alerts_promql
+from promsoc.text import one_line
 
 # Alertmanager's severities are free text; these ranks order the common spellings.
 _RANK = {"critical": 0, "page": 0, "high": 1, "error": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
@@ -186,24 +188,42 @@ def board(alerts: Sequence[Alert], silences: Sequence[Silence]) -> AlertsBoard:
     return AlertsBoard(group_rows(rows), live_silences(silences))
 
 
+class SourceRule:
+    """Which alerts belong to a source whose selector is `selector` (`cluster="a"`): the one rule
+    of the live board (Alertmanager's alerts, `of_source`), the past one (Prometheus's `ALERTS`,
+    `board_at`) and `promsoc alerts --source`. One Alertmanager shared by sources of one
+    Prometheus (clusters of a Thanos/Mimir, rules exported `--by cluster`) shows each source the
+    alerts whose labels match its selector. An alert without a label the selector names (a rule
+    not split by it, another Prometheus's alert) says nothing against it: every source keeps it;
+    a label with the empty value is a missing one, as in Prometheus. A selector that cannot be
+    read here filters nothing."""
+
+    def __init__(self, selector: str) -> None:
+        try:
+            wanted = [(name, op, unquote(value)) for name, op, value in matcher_list(selector)] if selector else []
+            self._tests = [(name, op, value if op in ("=", "!=") else re.compile(value)) for name, op, value in wanted]
+            self.key = repr(sorted(wanted))
+        except (SelectorError, Unsplittable, re.error):
+            wanted, self._tests, self.key = [], [], "unreadable " + selector
+        """Equal for selectors that keep the same alerts however they are written."""
+        self.promql = alerts_promql.of_source(wanted)
+        """The matchers that ask `ALERTS` for these alerts (and, for a `!~` matching the empty
+        value, some more that `keeps` drops): `promql.alerts.of_source`."""
+
+    def keeps(self, labels: Mapping[str, str]) -> bool:
+        return all(_matches(labels, *test) for test in self._tests)
+
+
 def of_source(alerts: Sequence[Alert], selector: str) -> list[Alert]:
-    """The alerts of a source whose selector is `selector` (`cluster="a"`): one Alertmanager shared by
-    sources of one Prometheus (clusters of a Thanos/Mimir, rules exported `--by cluster`) shows each
-    source only the alerts whose labels match its selector. An alert without a label the selector
-    names (a rule not split by it, another Prometheus's alert) says nothing against it: every
-    source keeps it. A selector that cannot be read here filters nothing."""
-    try:
-        wanted = [(name, op, unquote(value)) for name, op, value in matcher_list(selector)] if selector else []
-        tests = [(name, op, value if op in ("=", "!=") else re.compile(value)) for name, op, value in wanted]
-    except (SelectorError, Unsplittable, re.error):
-        return list(alerts)
-    return [alert for alert in alerts if all(_matches(alert.labels, *test) for test in tests)]
+    """The alerts of a source whose selector is `selector`, by `SourceRule`."""
+    rule = SourceRule(selector)
+    return [alert for alert in alerts if rule.keeps(alert.labels)]
 
 
-def _matches(labels: dict[str, str], name: str, op: str, value: str | re.Pattern[str]) -> bool:
-    if name not in labels:
+def _matches(labels: Mapping[str, str], name: str, op: str, value: str | re.Pattern[str]) -> bool:
+    have = labels.get(name, "")
+    if not have:
         return True
-    have = labels[name]
     if isinstance(value, str):
         return (have == value) == (op == "=")
     return (value.fullmatch(have) is not None) == (op == "=~")
@@ -214,21 +234,54 @@ def _matches(labels: dict[str, str], name: str, op: str, value: str | re.Pattern
 PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
 
 
-
-def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in labels.items() if k not in ("__name__", "alertstate")))
 
 
-async def board_at(prom: QueryClient, at: float) -> AlertsBoard:
-    """What Prometheus's alerting rules had firing (or pending) at `at`, with when each began."""
+class PastClient(Protocol):
+    """A Prometheus client that can ask one query through another selector than its source's
+    (`prom.client.PromClient` is one)."""
+
+    async def query(self, promql: str, at: float | None = None, *, selector: str | None = None) -> InstantResult: ...
+
+
+async def board_at(proms: Mapping[str, PastClient], at: float, selector: str | None = None) -> AlertsBoard:
+    """What Prometheus's alerting rules had firing (or pending) at `at`, with when each began: the
+    alerts of every Prometheus of `proms` (sources sharing one board: an alert two of them hold,
+    HA replicas, shows once). With `selector` (the sources'), the alerts of that selector by the
+    live board's rule (`SourceRule`: asked with its wider matchers instead of each client's own
+    selector, then kept by its test); without, all that each client's selector sees. A server
+    that does not answer is named in the note; when none answers, its error is raised."""
+    rule = SourceRule(selector) if selector is not None else None
+    answers = await asyncio.gather(*(_past_rows(prom, at, rule) for prom in proms.values()), return_exceptions=True)
+    rows: dict[tuple[tuple[str, str], ...], AlertRow] = {}
+    failed: list[str] = []
+    for name, answer in zip(proms, answers, strict=True):
+        if isinstance(answer, BaseException):
+            if not isinstance(answer, Exception):
+                raise answer
+            failed.append(f"{name}: {one_line(answer, 120)}")
+            continue
+        for row in answer:
+            rows[_key(row.labels)] = _merged(rows.get(_key(row.labels)), row)
+    if failed and len(failed) == len(answers):
+        raise next(a for a in answers if isinstance(a, BaseException))
+    note = PAST_NOTE + ("; not answering: " + "; ".join(failed) if failed else "")
+    return AlertsBoard(group_rows(rows.values()), (), live=False, at=at, note=note)
+
+
+async def _past_rows(prom: PastClient, at: float, rule: SourceRule | None) -> list[AlertRow]:
+    wider = {} if rule is None else {"selector": rule.promql}
     fired, since = await asyncio.gather(
-        prom.query(alerts_promql.FIRING, at), prom.query(alerts_promql.ACTIVE_SINCE, at)
+        prom.query(alerts_promql.FIRING, at, **wider), prom.query(alerts_promql.ACTIVE_SINCE, at, **wider)
     )
     began = {_key(s.labels): s.value for s in since.samples}
     rows = []
     for sample in fired.samples:
         labels = {k: v for k, v in sample.labels.items() if k != "__name__"}
         state = labels.pop("alertstate", "firing")
+        if rule is not None and not rule.keeps(labels):
+            continue
         rows.append(
             AlertRow(
                 name=labels.get("alertname", "(no alertname)"),
@@ -238,7 +291,16 @@ async def board_at(prom: QueryClient, at: float) -> AlertsBoard:
                 starts_at=began.get(_key(labels)),
             )
         )
-    return AlertsBoard(group_rows(rows), (), live=False, at=at, note=PAST_NOTE)
+    return rows
+
+
+def _merged(known: AlertRow | None, row: AlertRow) -> AlertRow:
+    """One alert held by two servers: firing if either fires, since the earlier start."""
+    if known is None:
+        return row
+    starts = [t for t in (known.starts_at, row.starts_at) if t is not None]
+    firing = "firing" if "firing" in (known.state, row.state) else known.state
+    return replace(known, state=firing, starts_at=min(starts) if starts else None)
 
 
 # -- silences made by a person -------------------------------------------------------------------
@@ -277,8 +339,10 @@ __all__ = [
     "AlertGroup",
     "AlertRow",
     "AlertsBoard",
+    "PastClient",
     "Silence",
     "SilenceNote",
+    "SourceRule",
     "age",
     "board",
     "board_at",

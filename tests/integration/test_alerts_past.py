@@ -41,8 +41,8 @@ def ruled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus
 async def test_the_past_board_shows_firing_and_pending_with_their_start(ruled: tuple[PrometheusServer, float]) -> None:
     server, began = ruled
     async with PromClient.from_url(server.url) as prom:
-        now = await board_at(prom, time.time())
-        before = await board_at(prom, began - 60)
+        now = await board_at({"lab": prom}, time.time())
+        before = await board_at({"lab": prom}, began - 60)
     assert not now.live and now.note and now.at is not None
     states = {r.name: r.state for r in now.rows}
     assert states == {"AlwaysOn": "firing", "Waiting": "pending"}

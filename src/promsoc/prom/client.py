@@ -99,25 +99,32 @@ class PromClient:
         """Close the connection pools."""
         await self._http.aclose()
 
-    def scope(self, promql: str) -> str:
-        """`promql` with the source's selector injected (unchanged if it has none)."""
-        if not self.source.selector:
+    def scope(self, promql: str, selector: str | None = None) -> str:
+        """`promql` with the source's selector (or `selector`) injected (unchanged if empty)."""
+        chosen = self.source.selector if selector is None else selector
+        if not chosen:
             return promql
         try:
-            return inject_matchers(promql, self.source.selector)
+            return inject_matchers(promql, chosen)
         except SelectorError as exc:
-            raise BadQuery(f"cannot scope the query to {self.source.selector}: {exc}", source=self.name) from None
+            raise BadQuery(f"cannot scope the query to {chosen}: {exc}", source=self.name) from None
 
-    async def query(self, promql: str, at: float | None = None, *, max_series: int | None = None) -> InstantResult:
+    async def query(
+        self, promql: str, at: float | None = None, *, max_series: int | None = None, selector: str | None = None
+    ) -> InstantResult:
         """Instant query at `at` (Unix seconds; None: the server's now); at most `max_series`
         samples are kept (the result's `omitted` counts the rest). Within `asking_together()`,
-        a source of a group is answered by the group's one request (`prom.fanin`)."""
-        if self.fanin is not None and at is not None and together():
+        a source of a group is answered by the group's one request (`prom.fanin`). `selector`
+        scopes this one query instead of the source's own selector (the alerts view's rule,
+        `alerts.SourceRule`, is wider than it); such a query is asked alone."""
+        if selector is None and self.fanin is not None and at is not None and together():
             return await self.fanin.query(self, promql, at, max_series, lambda: self._query(promql, at, max_series))
-        return await self._query(promql, at, max_series)
+        return await self._query(promql, at, max_series, selector)
 
-    async def _query(self, promql: str, at: float | None, max_series: int | None) -> InstantResult:
-        params = [("query", self.scope(promql))]
+    async def _query(
+        self, promql: str, at: float | None, max_series: int | None, selector: str | None = None
+    ) -> InstantResult:
+        params = [("query", self.scope(promql, selector))]
         if at is not None:
             params.append(("time", _number(at)))
         data, warnings = await self._call("/api/v1/query", params, instant_sample, max_series)

@@ -10,10 +10,19 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from promsoc.alerts import AlertRow, AlertsBoard, board, board_at, matchers_text, of_source, silence_for
+from promsoc.alerts import (
+    AlertRow,
+    AlertsBoard,
+    PastClient,
+    SourceRule,
+    board,
+    board_at,
+    matchers_text,
+    of_source,
+    silence_for,
+)
 from promsoc.config import AlertmanagerSettings, Settings
 from promsoc.prom.alertmanager import AlertmanagerClient, Silence, SilenceWriter
-from promsoc.prom.types import QueryClient
 from promsoc.tui.backend import AlertmanagerInfo
 
 log = logging.getLogger("promsoc.alerts")
@@ -63,7 +72,7 @@ class AlertsLink:
     def __init__(
         self,
         settings: Settings,
-        prometheus: Callable[[str], QueryClient],
+        prometheus: Callable[[str], PastClient],
         *,
         log_path: Path | None = None,
         clock: Callable[[], float] = time.time,
@@ -81,9 +90,9 @@ class AlertsLink:
             if key not in self._clients:
                 self._clients[key] = AlertmanagerClient(chosen.connection)
             self._by_source[source.name] = (key, chosen)
-            # the sources one board serves: those of one Alertmanager whose selectors agree (the
-            # board of `cluster="a"` is not `cluster="b"`'s: `alerts.of_source`)
-            users.setdefault(key + "\0" + source.selector, []).append(source.name)
+            # the sources one board serves: those of one Alertmanager whose selectors keep the same
+            # alerts (the board of `cluster="a"` is not `cluster="b"`'s: `alerts.SourceRule`)
+            users.setdefault(key + "\0" + SourceRule(source.selector).key, []).append(source.name)
         self._users = {name: tuple(names) for names in users.values() for name in names}
         self._silencers = {
             name: LinkSilencer(SilenceWriter(self._clients[key]), chosen.author, log_path, clock)
@@ -99,10 +108,13 @@ class AlertsLink:
                                 chosen.author)  # fmt: skip
 
     async def board(self, source: str, at: float | None) -> AlertsBoard:
-        """Live: Alertmanager's alerts (those of this source's selector: `alerts.of_source`) and
-        silences. At a past moment: Prometheus's `ALERTS` then (through the source's selector)."""
+        """Live: Alertmanager's alerts (those of this source's selector: `alerts.SourceRule`) and
+        silences. At a past moment: Prometheus's `ALERTS` then, of every Prometheus of the sources
+        sharing this board, by the same rule (`alerts.board_at`)."""
         if at is not None:
-            return await board_at(self._prometheus(source), at)
+            users = self._users.get(source, (source,))
+            return await board_at({name: self._prometheus(name) for name in users}, at,
+                                  self._selectors.get(source, ""))  # fmt: skip
         client = self._clients[self._by_source[source][0]]
         alerts, silences = await asyncio.gather(client.alerts(), client.silences())
         return board(of_source(alerts, self._selectors.get(source, "")), silences)
