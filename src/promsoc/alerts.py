@@ -111,6 +111,8 @@ class AlertsBoard:
     live: bool = True
     at: float | None = None
     note: str = ""
+    unanswered: tuple[str, ...] = ()
+    """At a past moment: `name: reason` of each Prometheus of the board that did not answer."""
 
     @property
     def rows(self) -> list[AlertRow]:
@@ -251,7 +253,7 @@ async def board_at(proms: Mapping[str, PastClient], at: float, selector: str | N
     HA replicas, shows once). With `selector` (the sources'), the alerts of that selector by the
     live board's rule (`SourceRule`: asked with its wider matchers instead of each client's own
     selector, then kept by its test); without, all that each client's selector sees. A server
-    that does not answer is named in the note; when none answers, its error is raised."""
+    that does not answer is named in `unanswered`; when none answers, its error is raised."""
     rule = SourceRule(selector) if selector is not None else None
     answers = await asyncio.gather(*(_past_rows(prom, at, rule) for prom in proms.values()), return_exceptions=True)
     rows: dict[tuple[tuple[str, str], ...], AlertRow] = {}
@@ -266,8 +268,7 @@ async def board_at(proms: Mapping[str, PastClient], at: float, selector: str | N
             rows[_key(row.labels)] = _merged(rows.get(_key(row.labels)), row)
     if failed and len(failed) == len(answers):
         raise next(a for a in answers if isinstance(a, BaseException))
-    note = PAST_NOTE + ("; not answering: " + "; ".join(failed) if failed else "")
-    return AlertsBoard(group_rows(rows.values()), (), live=False, at=at, note=note)
+    return AlertsBoard(group_rows(rows.values()), (), live=False, at=at, note=PAST_NOTE, unanswered=tuple(failed))
 
 
 async def _past_rows(prom: PastClient, at: float, rule: SourceRule | None) -> list[AlertRow]:

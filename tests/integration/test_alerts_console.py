@@ -36,8 +36,8 @@ from tests.tui.fakes import HOSTILE, FakeBackend
 class AlertsBackend(FakeBackend):
     """The fake detectors, with the alerts from a real Alertmanager through the console's link."""
 
-    def __init__(self, link: AlertsLink) -> None:
-        super().__init__(("demo",))
+    def __init__(self, link: AlertsLink, sources: tuple[str, ...] = ("demo",)) -> None:
+        super().__init__(sources)
         self.link = link
 
     def alertmanager(self, source: str) -> AlertmanagerInfo | None:

@@ -155,4 +155,38 @@ async def test_a_board_server_that_does_not_answer_is_named_and_the_others_shown
         with pytest.raises(Unreachable, match="connection refused"):
             await board_at({"gone": gone}, time.time() - 1, 'cluster="x"')
     assert {r.name for r in shown.rows} == {"OnlyOnB"}
-    assert "not answering: gone: " in shown.note and "connection refused" in shown.note, shown.note
+    [entry] = shown.unanswered
+    assert entry.startswith("gone: ") and "connection refused" in entry, entry
+
+
+async def test_the_console_shows_the_past_board_and_names_a_server_that_does_not_answer(rig: Rig) -> None:
+    """At 80x24 the alerts view at a past moment lists the source's alerts by the live rule, and
+    says first that a Prometheus of its board did not answer (then why, under the alerts)."""
+    from promsoc.lab.launcher import free_port
+    from promsoc.tui.app import ConsoleApp
+    from promsoc.tui.time_cursor import Cursor
+    from tests.integration.test_alerts_console import AlertsBackend, screen_text, settle, title
+
+    config = Settings(
+        sources=(Source("x", rig.a.url, selector='cluster="x"'),
+                 Source("x-dr", f"http://127.0.0.1:{free_port()}", selector='cluster="x"')),
+        alertmanager=adhoc_alertmanager(rig.am.url),
+    )  # fmt: skip
+    clients = {s.name: PromClient(s, retries=0) for s in config.sources}
+    app = ConsoleApp(AlertsBackend(AlertsLink(config, clients.__getitem__), ("x", "x-dr")), poll=False)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await settle(app, pilot)
+            live = {g.name for g, r in app.screen.rows if r is None}  # type: ignore[attr-defined]
+            app.cursor = Cursor(at=time.time() - 1)
+            await settle(app, pilot)
+            past = {g.name for g, r in app.screen.rows if r is None}  # type: ignore[attr-defined]
+            assert live == {"ClusterWide", "Mine", "OnlyOnB"}  # Alertmanager holds B's alert too
+            assert past == {"ClusterWide", "Mine"}  # B is not this board's (x-dr is, and is down): said
+            assert "▲ 2 firing · ✗ no answer from x-dr" in title(app), title(app)
+            text = screen_text(app)
+            assert "✗ x-dr: " in text and "connection refused" in text, text
+    finally:
+        for client in clients.values():
+            await client.aclose()

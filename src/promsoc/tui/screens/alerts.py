@@ -180,7 +180,11 @@ class AlertsScreen(ConsoleScreen):
         elif board is not None:
             firing = sum(r.state == "firing" for r in board.rows)
             at = format_utc(board.at) if board.at is not None else "?"
-            line.append(f"at {at}: ▲ {firing} firing (Prometheus's ALERTS; silences are live-only) · ")
+            line.append(f"at {at}: ▲ {firing} firing")
+            if board.unanswered:  # the board may lack that server's alerts: said before the rest
+                names = ", ".join(entry.split(":", 1)[0] for entry in board.unanswered)
+                line.append(f" · ✗ no answer from {clean(names, 40)}")
+            line.append(" (Prometheus's ALERTS; silences are live-only) · ")
         several = len(self.console.alert_sections()) > 1
         if several:  # whose board this is, before the URL (which 80 columns may cut)
             line.append(f"{clean(', '.join(info.sources), 40)} · ")
@@ -230,6 +234,9 @@ class AlertsScreen(ConsoleScreen):
                     detail.append(f"\n◇ inhibited by {len(row.inhibited_by)} other alert(s)")
             if first.detector:
                 detail.append(f"\nEnter: detector view of {first.detector} at the alert's start", style="dim")
+        board = self.snapshot.board if self.snapshot is not None else None
+        for entry in board.unanswered if board is not None else ():
+            detail.append(("\n" if detail.plain else "") + f"✗ {clean(entry, 160)}")
         self.query_one("#alert-detail", Static).update(detail)
 
     def _render_silences(self, silences: tuple[Silence, ...] | list[Silence]) -> None:
