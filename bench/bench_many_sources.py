@@ -109,7 +109,7 @@ async def cycles(settings: Settings, names: list[str], count: int, pid: int | No
 
     shared = ticks(names, backend.together)  # as the console does: grouped sources share their moments
     pollers = [Poller(backend, name, interval=30.0, cursor=lambda: None, post=post, clock=time.time,
-                      history_every=0.0, tick=shared[name]) for name in names]  # fmt: skip
+                      history_every=0.0, tick=shared[name], expect=backend.expect) for name in names]  # fmt: skip
     try:
         for index in range(count + 1):
             if index == 1:  # the first cycle fetches every sparkline's hour whole: a warm-up

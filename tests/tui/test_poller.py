@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from promsoc.tui.backend import History
@@ -178,3 +178,24 @@ async def test_sources_asked_together_evaluate_one_moment_and_start_their_cycles
     now[0] = NOW + 31  # the next cycle is a new moment
     await pollers["b"].cycle()
     assert backend.evaluated_at[-1] == NOW + 31
+
+
+async def test_a_cycle_says_what_it_will_ask_when_it_begins_after_its_scan_and_when_it_ends() -> None:
+    """`expect` (LiveBackend's: sources asked together wait only for who will ask the same) hears
+    that a cycle begins, the sparklines due once its results are in (before any is asked), and
+    that it asks nothing more when it ends, also when it failed."""
+    backend = Recording()
+    said: list[tuple[str, float, list[str] | None, int]] = []
+
+    def expect(source: str, at: float, sparklines: Collection[str] | None, window: float) -> None:
+        said.append((source, at, None if sparklines is None else sorted(sparklines), len(backend.histories)))
+
+    poller = Poller(backend, "demo", interval=30, cursor=lambda: None, post=lambda _m: None, clock=lambda: NOW,
+                    seen=lambda: {"ingress-bruteforce"}, expect=expect)  # fmt: skip
+    await poller.cycle()
+    every = sorted(d.id for d in backend.detectors())
+    assert said == [("demo", NOW, None, 0), ("demo", NOW, every, 0), ("demo", NOW, [], len(every))]
+    said.clear()
+    backend.down = "connection refused"
+    await poller.cycle()
+    assert said == [("demo", NOW, None, len(every)), ("demo", NOW, [], len(every))]

@@ -15,8 +15,12 @@ Expected are the members that asked the question (the same query; for a range, t
 and length) the last time it was asked, at another moment: the sparklines of the tiles in view
 are asked by their sources alone, every refresh, and do not wait for the members that never ask
 them; a question asked by one member only is asked alone at once. Until a question has been
-asked once, every member recently answered together with others is expected. No member waits
-longer than it would for all of them.
+asked once, every member recently answered together with others is expected. A poll cycle that
+says what it will ask (`expect`, `done`, `fanin_plans.asking_as`: the console's) narrows that
+down: a question of its scan no longer waits for members whose scan is over, and one of a kind
+("the sparkline of X, last fetched at L") only for the members that said they will ask that kind
+and have not finished it, so a question never asked before (a hidden sparkline's first refresh)
+goes as soon as they have asked. No member waits longer than it would for all of them.
 
 - a query `group_by` cannot prove splittable, a question only one member asked, a part over
   the member's `max_series`, a series without the label (or with another value): asked alone;
@@ -35,11 +39,12 @@ import copy
 import json
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from promsoc.prom.errors import BadQuery, PromError, ResponseTooLarge, Timeout
+from promsoc.prom.fanin_plans import Plans, Tag, asked_as
 from promsoc.prom.group_by import SplitPlan, plan_for
 from promsoc.prom.group_plan import unquote
 from promsoc.prom.selector import SelectorError, inject_matchers, matcher_list
@@ -139,10 +144,16 @@ def groups(sources: Iterable[Source]) -> list[Group]:
     return found
 
 
+Send = Callable[[str], Awaitable[InstantResult | RangeResult]]
+Alone = Callable[[], Awaitable[Any]]
+
+
 @dataclass
 class _Batch:
     plan: SplitPlan
     future: asyncio.Future[Any]
+    send: Send
+    tag: Tag | None  # the poll cycle and kind of question its first asker said (`fanin_plans`)
     members: dict[str, PromClient] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
     sent: bool = False
@@ -173,10 +184,6 @@ class _Parts:
     by_value: dict[str, list[Any]]
 
 
-Send = Callable[[str], Awaitable[InstantResult | RangeResult]]
-Alone = Callable[[], Awaitable[Any]]
-
-
 class FanIn:
     """The shared asking of one `Group`'s clients (see the module docstring)."""
 
@@ -194,7 +201,10 @@ class FanIn:
         self._apart: set[str] = set()
         self._rounds: dict[tuple[Any, ...], _Round] = {}  # question -> its latest asking
         self._expected: dict[tuple[Any, ...], frozenset[str]] = {}  # question -> who asked it last time
-        self.went: Counter[str] = Counter()  # why batches went: "asked" (every expected member), "window"
+        self._plans = Plans()  # what the members' poll cycles said they will ask
+        self.went: Counter[str] = Counter()
+        """Why batches went: "asked" (every expected member has asked), "said" (the last one
+        expected said it will not ask: `expect`, `done`), "window"."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -227,14 +237,12 @@ class FanIn:
         asked = self._asked(key, name)
         batch = self._open.get(key)
         if batch is None or name in batch.members:
-            batch = self._open[key] = _Batch(plan, asyncio.get_running_loop().create_future())
-            batch.timer = asyncio.get_running_loop().call_later(self.window, self._flush, key, batch, send, "window")
+            loop = asyncio.get_running_loop()
+            batch = self._open[key] = _Batch(plan, loop.create_future(), send, asked_as())
+            batch.timer = loop.call_later(self.window, self._flush, key, batch, "window")
         batch.members[name] = member
-        now = self.clock()
-        active = {n for n, joined in self._joined.items() if now - joined < self.active_for}
-        expected = self._expected.get(question(key))
-        if not (active if expected is None else active & expected) - asked:
-            self._flush(key, batch, send, "asked")
+        if not self._awaited(key, batch.tag) - asked:
+            self._flush(key, batch, "asked")
         outcome = await asyncio.shield(batch.future)
         if isinstance(outcome, PromError):
             clone = copy.copy(outcome)
@@ -250,6 +258,34 @@ class FanIn:
         if isinstance(answer, InstantResult):
             return InstantResult(answer.result_type, part, list(answer.warnings))
         return RangeResult(part, list(answer.warnings))
+
+    def _awaited(self, key: tuple[Any, ...], tag: Tag | None) -> set[str]:
+        """The members a question waits for: the active ones that asked it last time (every
+        active one when it never was), less those whose cycle said it will not ask it."""
+        now = self.clock()
+        active = {n for n, joined in self._joined.items() if now - joined < self.active_for}
+        expected = self._expected.get(question(key))
+        awaited = active if expected is None else active & expected
+        return awaited if tag is None else {n for n in awaited if self._plans.waits_for(n, tag)}
+
+    def expect(self, member: str, moment: float, kinds: Collection[Hashable] | None) -> None:
+        """What `member`'s poll cycle at `moment` will ask (`fanin_plans.Plans.expect`); a
+        question that now waits for nobody goes."""
+        self._plans.expect(member, moment, kinds)
+        if kinds is not None:
+            self._recheck()
+
+    def done(self, member: str, moment: float, kind: Hashable) -> None:
+        """`member` has asked every question of `kind` of its cycle at `moment`."""
+        self._plans.done(member, moment, kind)
+        self._recheck()
+
+    def _recheck(self) -> None:
+        for key, batch in list(self._open.items()):
+            last = self._rounds.get(question(key))
+            asked = last.asked if last is not None and last.key == key else set(batch.members)
+            if not self._awaited(key, batch.tag) - asked:
+                self._flush(key, batch, "said")
 
     def _asked(self, key: tuple[Any, ...], name: str) -> set[str]:
         """Note that `name` asks the question of `key`; who has asked it at this moment. The
@@ -273,7 +309,7 @@ class FanIn:
         while len(kept) > REMEMBERED:
             del kept[next(iter(kept))]
 
-    def _flush(self, key: tuple[Any, ...], batch: _Batch, send: Send, reason: str) -> None:
+    def _flush(self, key: tuple[Any, ...], batch: _Batch, reason: str) -> None:
         if self._open.get(key) is batch:
             del self._open[key]
         if batch.timer is not None:
@@ -289,14 +325,14 @@ class FanIn:
         now = self.clock()
         for name in batch.members:
             self._joined[name] = now
-        task = asyncio.get_running_loop().create_task(self._send(batch, key[1], send))
+        task = asyncio.get_running_loop().create_task(self._send(batch, key[1]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, batch: _Batch, promql: str, send: Send) -> None:
+    async def _send(self, batch: _Batch, promql: str) -> None:
         try:
             merged = inject_matchers(batch.plan.promql, self.group.selector(batch.members))
-            answer = await send(merged)
+            answer = await batch.send(merged)
         except (BadQuery, ResponseTooLarge, Timeout, SelectorError):
             self._apart.add(promql)  # asked together it failed where alone it may not: alone
             batch.future.set_result(None)

@@ -151,6 +151,7 @@ class ConsoleApp(App[int]):
                 seen=functools.partial(self.sparklines_seen, source),
                 tick=shared[source],
                 first=first_scan(source) if first_scan is not None else None,
+                expect=getattr(self.backend, "expect", None),
             )
             self.pollers[source] = poller
             if self._poll:

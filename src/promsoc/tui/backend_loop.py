@@ -17,7 +17,7 @@ import gc
 import logging
 import sys
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -82,6 +82,12 @@ class BackendLoop:
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(self.submit(coro))
+
+    def call(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run `callback(*args)` on this loop soon, from any thread, in order with `submit`'s
+        coroutines (nothing when the loop is closed)."""
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(callback, *args)
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start `coro` here now, from any thread (no event loop needed: the console's first scan

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 from promsoc import units
@@ -22,6 +23,7 @@ from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import TimelineResult, make_range, timeline
 from promsoc.prom.client import PromClient
 from promsoc.prom.fanin import asking_together
+from promsoc.prom.fanin_plans import asking_as
 from promsoc.prom.range_cache import RangeCache
 from promsoc.prom.settings import Source
 from promsoc.prom.sources import Sources, client_for
@@ -86,6 +88,7 @@ class LiveBackend:
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
+        self._spark_at: dict[tuple[str, str, float], float] = {}  # (source, detector, window) -> fetched at
         self._recorded_memo: dict[tuple[str, float], RecordedBlocks] = {}
         self._recorded_locks: dict[str, asyncio.Lock] = {}  # per source: grouped sources ask at once
         self._first: dict[str, tuple[float, float, concurrent.futures.Future[list[DetectorResult]]]] = {}
@@ -184,10 +187,12 @@ class LiveBackend:
         heavy = cadence.heavy_sparkline(plan)
         step = cadence.sparkline_step(plan, steps_for(window))  # as the raw queries need
         if can_read_recorded(det):  # the recording rules' series, if the source has had them all along
-            plan = sparkline_plan(det, await self._recorded_since(source, at - window))
+            with self._asking(source, at, ("recorded", at - window)):
+                plan = sparkline_plan(det, await self._recorded_since(source, at - window))
         queries = {"signal": plan.signal, "edge": None if heavy else plan.edge, "fired": plan.fired}
         chunk = cadence.HEAVY_CHUNK if heavy else None
         got = await self._ranges(source, queries, at, window, step=step, one_per_step=True, chunk=chunk)
+        self._spark_at[(source, det.id, window)] = at
         # Linear in the series, and in a thread: a server that ignores topk still cannot hold
         # the loop (its answers are capped by the client's max_response_bytes).
         lowest = units.lower_is_worse(det.unit)
@@ -282,12 +287,49 @@ class LiveBackend:
         (`prom.fanin`): their pollers should ask at the same moments."""
         return self.pool.together(source)
 
+    @contextlib.contextmanager
+    def _asking(self, source: str, at: float, kind: Hashable = None) -> Iterator[None]:
+        """A poll cycle's questions of `kind` (None: its scan): grouped sources' are merged, and
+        wait only for the sources whose cycle will ask that kind (`prom.fanin_plans`)."""
+        fanin = self._client(source).fanin
+        with asking_together(), asking_as(at, kind):
+            try:
+                yield
+            finally:
+                if fanin is not None and kind is not None:
+                    fanin.done(source, at, kind)
+
+    def _spark_kind(self, source: str, detector: str, window: float) -> Hashable:
+        """A sparkline's questions as a kind: sources whose last fetch of it was at the same
+        moment ask the same ranges (`RangeCache`: the steps since then), the others other ones."""
+        return "sparkline", detector, window, self._spark_at.get((source, detector, window))
+
+    def expect(self, source: str, at: float, sparklines: Collection[str] | None, window: float) -> None:
+        """What `source`'s poll cycle at `at` will ask: None when it begins (its scan), then the
+        sparklines over `window` it will fetch (none: nothing more). Sources asked together
+        (`prom.fanin`) wait only for those that will ask the same (`FanIn.expect`)."""
+        if self._client(source).fanin is not None:
+            due = None if sparklines is None else tuple(sparklines)
+            self._worker.call(self._expect, source, at, due, window)
+
+    def _expect(self, source: str, at: float, sparklines: tuple[str, ...] | None, window: float) -> None:
+        fanin = self._client(source).fanin
+        if fanin is None:
+            return
+        if sparklines is None:
+            fanin.expect(source, at, None)
+            return
+        kinds = {self._spark_kind(source, d, window) for d in sparklines}
+        if any(can_read_recorded(self._by_id[d]) for d in sparklines if d in self._by_id):
+            kinds.add(("recorded", at - window))
+        fanin.expect(source, at, kinds)
+
     async def _polled(self, source: str, at: float) -> list[DetectorResult]:
-        with asking_together():  # a poll cycle: grouped sources' questions are merged
+        with self._asking(source, at):  # a poll cycle: grouped sources' questions are merged
             return await self._evaluate(source, at)
 
     async def _polled_history(self, source: str, detector: str, at: float, window: float) -> History:
-        with asking_together():
+        with self._asking(source, at, self._spark_kind(source, detector, window)):
             return await self._history(source, detector, at, window)
 
     # -- what the console calls: Prometheus work runs on the backend's own loop, off the UI's ----

@@ -11,6 +11,8 @@ from promsoc.tui.backend import Backend, History
 from promsoc.tui.messages import HistoriesUpdated, PollFailed, ResultsUpdated
 
 Clock = Callable[[], float]
+Expect = Callable[[str, float, Collection[str] | None, float], None]
+"""`LiveBackend.expect`: what a source's cycle at a moment will ask (None: it begins), the window."""
 HISTORY_WINDOW = 3600.0
 HIDDEN_EVERY = 300.0
 """Seconds between refreshes of a sparkline nobody sees (a tile off screen, another view open)."""
@@ -94,6 +96,7 @@ class Poller:
         settle: float = CURSOR_SETTLE,
         tick: Tick | None = None,
         first: tuple[float, float] | None = None,
+        expect: Expect | None = None,
     ) -> None:
         self.backend = backend
         self.source = source
@@ -106,6 +109,9 @@ class Poller:
         self._seen = seen
         self._hidden_every = hidden_every
         self._tick = tick
+        self._expect = expect
+        """Told what each cycle will ask, so sources asked together wait only for who will ask
+        the same (`prom.fanin`): that it begins, then the sparklines due, then that it is over."""
         self._first = first
         """(moment, began): a scan the backend began before the console (`LiveBackend.begin`); the
         first cycle evaluates that moment when it is still live (or is the cursor's), and its
@@ -186,25 +192,38 @@ class Poller:
             at = started if cursor is None else cursor
             if cursor is None and self._tick is not None:
                 at = self._tick.join(started, min(5.0, self.interval / 2))
+            self._said(at, None)
             try:
-                results = await self.backend.evaluate(self.source, at)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure becomes a visible reason, never a crash
-                if self._cursor() == cursor:
-                    self._post(PollFailed(self.source, one_line(exc), at, self._clock()))
-                return
-            if self._cursor() != cursor:
-                return
-            finished = self._clock()
-            self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
-            now = at if cursor is None and self._tick is not None else finished  # a group's one moment
-            due = self._histories_due([r.detector for r in results], cursor, now)
-            if due and await self._histories(due, at, cursor):
-                self._fetched.update(dict.fromkeys(due, (cursor, now)))
+                await self._evaluated(at, cursor, started)
+            finally:
+                self._said(at, ())  # whatever happened: nothing more from this cycle
         finally:
             self.in_flight -= 1
             self.cycles += 1
+
+    def _said(self, at: float, sparklines: Collection[str] | None) -> None:
+        if self._expect is not None:
+            self._expect(self.source, at, sparklines, HISTORY_WINDOW)
+
+    async def _evaluated(self, at: float, cursor: float | None, started: float) -> None:
+        """The cycle at `at`: its results, then the sparklines due."""
+        try:
+            results = await self.backend.evaluate(self.source, at)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure becomes a visible reason, never a crash
+            if self._cursor() == cursor:
+                self._post(PollFailed(self.source, one_line(exc), at, self._clock()))
+            return
+        if self._cursor() != cursor:
+            return
+        finished = self._clock()
+        self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
+        now = at if cursor is None and self._tick is not None else finished  # a group's one moment
+        due = self._histories_due([r.detector for r in results], cursor, now)
+        self._said(at, due)
+        if due and await self._histories(due, at, cursor):
+            self._fetched.update(dict.fromkeys(due, (cursor, now)))
 
     def _histories_due(self, detectors: list[str], cursor: float | None, now: float) -> list[str]:
         """Sparklines change slowly: a seen one is refetched when the cursor moved, else every
