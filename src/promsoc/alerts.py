@@ -201,13 +201,13 @@ class SourceRule:
     read here filters nothing."""
 
     def __init__(self, selector: str) -> None:
+        # `key` is equal for selectors that keep the same alerts however they are written
         try:
             wanted = [(name, op, unquote(value)) for name, op, value in matcher_list(selector)] if selector else []
             self._tests = [(name, op, value if op in ("=", "!=") else re.compile(value)) for name, op, value in wanted]
             self.key = repr(sorted(wanted))
         except (SelectorError, Unsplittable, re.error):
             wanted, self._tests, self.key = [], [], "unreadable " + selector
-        """Equal for selectors that keep the same alerts however they are written."""
         self.promql = alerts_promql.of_source(wanted)
         """The matchers that ask `ALERTS` for these alerts (and, for a `!~` matching the empty
         value, some more that `keeps` drops): `promql.alerts.of_source`."""
