@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import replace
 from urllib.parse import parse_qs
 
@@ -15,7 +16,7 @@ import pytest
 
 from promsoc.config import load_settings
 from promsoc.detectors.engine import evaluate
-from promsoc.detectors.local_band import local_band, quantile
+from promsoc.detectors.local_band import RETRY_WHOLE, local_band, quantile
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import DetectorResult, Status
 from promsoc.detectors.shared_join import split_join
@@ -182,3 +183,46 @@ def test_a_sources_sibling_bands_choose_what_the_console_asks(lab: Lab, bands: s
     alone = [q for q in transport.queries if lhs in q and "quantile by" not in q and q.count(join) == 1]
     assert (len(medians), len(alone)) == ((0, 1) if bands == "local" else (1, 0))
     assert set(transport.encodings) == {"gzip"}  # the client asks for gzip; Prometheus compresses
+
+
+def test_a_signal_over_the_cap_is_not_asked_again_at_every_evaluation(lab: Lab) -> None:
+    """Once the whole signal was over the cap, the console asks the detector's PromQL directly
+    (the same findings) for `RETRY_WHOLE` seconds, then tries the whole signal again: Prometheus
+    does not evaluate and send an answer promsoc cuts off at every refresh."""
+    settings = load_settings(None, lab.url, "lab")
+    settings = replace(settings, sources=tuple(replace(s, max_response_bytes=4096) for s in settings.sources))
+    transport = Asked()
+    backend = LiveBackend(settings, clients=lambda source: PromClient(source, transport=transport))
+    now = [time.time() + 10_000]  # the cadence keeps nothing: every evaluation asks
+    backend.clock = lambda: now[0]
+    det = next(d for d in load_detectors() if d.id == "container-cpu-outlier")
+    band = local_band(det)
+    parts = split_join(band.signal) if band is not None else None
+    assert parts is not None
+    at = next(i.eval_at for i in lab.scenario.incidents if i.detector == det.id and not i.benign)
+
+    def whole_asked() -> int:
+        return len([q for q in transport.queries if parts[0] in q and "quantile by" not in q])
+
+    async def run() -> list[tuple[int, int, list[DetectorResult]]]:
+        seen = []
+        try:
+            async with PromClient.from_url(lab.url, name="lab") as plain:
+                want = sorted(s.labels["pod"] for s in (await plain.query(det.query, at)).samples)
+            assert want, "the incident fires"
+            for step in (0.0, 60.0, RETRY_WHOLE - 120.0, RETRY_WHOLE + 61.0, 60.0):
+                now[0] += step
+                transport.queries.clear()
+                results = await backend.evaluate("lab", at)
+                mine = next(r for r in results if r.detector == det.id)
+                assert sorted(f.labels["pod"] for f in mine.findings) == want, (step, mine.error)
+                seen.append((whole_asked(), transport.queries.count(det.query), results))
+        finally:
+            await backend.aclose()
+        return seen
+
+    seen = asyncio.run(run())
+    # first: the whole signal (with the other sibling's, then alone), cut off, then the query;
+    # then the query alone until the retry
+    assert [(whole > 0, query) for whole, query, _ in seen] == [
+        (True, 1), (False, 1), (False, 1), (True, 1), (False, 1)]  # fmt: skip

@@ -17,7 +17,7 @@ from typing import TypeVar
 from promsoc import units
 from promsoc.detectors import requirements
 from promsoc.detectors.batch import Outcome, Trim, run_queries
-from promsoc.detectors.local_band import LocalBand, local_band
+from promsoc.detectors.local_band import LocalBand, Oversized, local_band
 from promsoc.detectors.results import DetectorResult, Finding, Status
 from promsoc.detectors.shared_join import run_shared
 from promsoc.detectors.spec import Detector
@@ -165,6 +165,7 @@ async def evaluate(
     recorded: bool = True,
     keep: int | None = None,
     local: bool = True,
+    oversized: Oversized | None = None,
 ) -> list[DetectorResult]:
     """Every enabled detector's result at `at` (None: now), in pack order.
 
@@ -176,7 +177,9 @@ async def evaluate(
     `keep`: at most that many findings per detector, the worst (the console's cap); the
     result's `omitted` counts the rest. With `local`, a sibling detector on the raw path asks
     for its signal once and promsoc applies its band (`detectors.local_band`: the same findings;
-    a source's `sibling_bands: promql` passes False).
+    a source's `sibling_bands: promql` passes False). `oversized` remembers, across evaluations,
+    the detectors whose signal was over the source's `max_response_bytes`: they ask their PromQL
+    directly for a while (`detectors.local_band.Oversized`).
     """
     enabled = [det for det in detectors if det.enabled]
     when = time.time() if at is None else at
@@ -190,10 +193,13 @@ async def evaluate(
         # where the recorded series are looked for anyway (no extra request when nothing is)
         (wanted if wanted else queries)[PRESENCE] = presence_promql
     trim = _trim_to(keep, {det.id: det.unit for det in enabled}) if keep is not None else None
-    bands = {det.id: band for det in enabled if local and (band := local_band(det)) is not None}
+    bands = {
+        det.id: band for det in enabled
+        if local and (band := local_band(det)) is not None and (oversized is None or oversized.asks_whole(det.id))
+    }  # fmt: skip
     (outcomes, (read_recorded, recorded_outcomes)) = await asyncio.gather(
-        _run(client, queries, when, gate, batch, trim, bands),
-        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim, bands),
+        _run(client, queries, when, gate, batch, trim, bands, oversized),
+        _recorded_or_raw(client, wanted, when, gate, batch, blocks, trim, bands, oversized),
     )
     outcomes.update(recorded_outcomes)
     presence = outcomes[PRESENCE][0] if presence_promql else None
@@ -266,6 +272,7 @@ async def _recorded_or_raw(
     recorded: Sequence[recording.Recorded],
     trim: Trim | None = None,
     local: dict[str, LocalBand] | None = None,
+    oversized: Oversized | None = None,
 ) -> tuple[set[str], dict[str, Outcome]]:
     """The queries that can read recorded series: from them where the source has them (and they
     are old enough), else raw; and which of them read some."""
@@ -275,7 +282,7 @@ async def _recorded_or_raw(
     chosen = {key: recording.rewrite(promql, present) for key, promql in queries.items()}
     read = {key for key, promql in chosen.items() if promql != queries[key]}
     raw = {key: band for key, band in (local or {}).items() if key in chosen and key not in read}
-    return read, await _run(client, chosen, at, gate, batch, trim, raw)
+    return read, await _run(client, chosen, at, gate, batch, trim, raw, oversized)
 
 
 async def _run(
@@ -286,11 +293,13 @@ async def _run(
     batch: bool,
     trim: Trim | None,
     local: dict[str, LocalBand],
+    oversized: Oversized | None = None,
 ) -> dict[str, Outcome]:
     """`run_queries`, except that a query `local` can answer from one evaluation of its signal
     (`detectors.local_band`: a sibling detector on the raw path) asks for the signal and applies
     the band to its whole answer, then the findings cap; where that answer is over the source's
-    `max_response_bytes`, the query itself is asked (only the outliers come back)."""
+    `max_response_bytes`, the query itself is asked (only the outliers come back), and `oversized`
+    told so."""
     local = {key: band for key, band in local.items() if key in queries}
     if not local:
         return await run_queries(client, queries, at, gate, batch, trim)
@@ -302,6 +311,9 @@ async def _run(
     outcomes = await run_shared(client, asked, at, gate, batch, cap)  # the signals' common map once
     # Every pod's signal over the source's max_response_bytes: its PromQL sends only the outliers.
     whole = {key: queries[key] for key in local if isinstance(outcomes[key][0], ResponseTooLarge)}
+    if oversized is not None:
+        for key in whole:
+            oversized.too_large(key)
     if whole:
         outcomes.update(await run_queries(client, whole, at, gate, batch, trim))
     for key, band in local.items():

@@ -19,7 +19,8 @@ band built from its own parameters is answered this way: any other query runs as
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from promsoc.detectors.spec import Detector
@@ -80,4 +81,29 @@ def local_band(det: Detector) -> LocalBand | None:
     return LocalBand(signal, band.by, params["ratio"], params["floor"])
 
 
-__all__ = ["LocalBand", "local_band", "quantile"]
+RETRY_WHOLE = 1800.0
+"""Seconds a sibling detector whose whole signal was over the cap asks its PromQL directly."""
+
+
+class Oversized:
+    """Sibling detectors whose whole signal was over the source's `max_response_bytes` the last
+    time it was asked. For `retry` seconds their PromQL is asked directly (only the outliers come
+    back, the same findings), so that a console does not make Prometheus evaluate and send an
+    answer it will cut off at every evaluation; then the whole signal is tried again (the
+    cluster may have shrunk, or the cap grown). One per source, kept across evaluations."""
+
+    def __init__(self, retry: float = RETRY_WHOLE, clock: Callable[[], float] = time.monotonic) -> None:
+        self._retry = retry
+        self._clock = clock
+        self._until: dict[str, float] = {}
+
+    def asks_whole(self, key: str) -> bool:
+        """Whether the detector `key` asks for its whole signal now."""
+        return self._clock() >= self._until.get(key, 0.0)
+
+    def too_large(self, key: str) -> None:
+        """The whole signal of `key` was over the cap: ask its PromQL for the next `retry` seconds."""
+        self._until[key] = self._clock() + self._retry
+
+
+__all__ = ["RETRY_WHOLE", "LocalBand", "Oversized", "local_band", "quantile"]

@@ -16,6 +16,7 @@ from promsoc.detectors import cadence
 from promsoc.detectors.charts import chart_plan, reading_recorded
 from promsoc.detectors.engine import RecordedBlocks, can_read_recorded, evaluate, present_blocks, recorded_blocks
 from promsoc.detectors.falco_view import falco_summary
+from promsoc.detectors.local_band import Oversized
 from promsoc.detectors.packs import load_detectors
 from promsoc.detectors.results import CONSOLE_FINDINGS, DetectorResult, Status
 from promsoc.detectors.sparkline import sparkline_plan
@@ -87,6 +88,7 @@ class LiveBackend:
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
         self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
+        self._oversized: dict[str, Oversized] = {}  # sibling signals over a source's response cap
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
         self._spark_at: dict[tuple[str, str, float], float] = {}  # (source, detector, window) -> fetched at
         self._recorded_memo: dict[tuple[str, float], RecordedBlocks] = {}
@@ -122,7 +124,9 @@ class LiveBackend:
         with collection_paused():
             client = self._client(source)
             local = client.source.sibling_bands == "local"
-            fresh = await evaluate(due, client, source, at, keep=CONSOLE_FINDINGS, local=local) if due else []
+            oversized = self._oversized.setdefault(source, Oversized(clock=lambda: self.clock()))
+            fresh = await evaluate(due, client, source, at, keep=CONSOLE_FINDINGS, local=local,
+                                   oversized=oversized) if due else []  # fmt: skip
         results = pace.merge(enabled, fresh, kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
