@@ -56,10 +56,14 @@ def drain(fd: int, output: bytearray, timeout: float) -> None:
 
 
 def console_in_pty(
-    argv: list[str], act: Callable[[int, int], object], environment: Mapping[str, str] | None = None
+    argv: list[str],
+    act: Callable[[int, int], object],
+    environment: Mapping[str, str] | None = None,
+    drawn: bytes = b"LIVE",
 ) -> tuple[bytes, int, int]:
-    """Run `argv` (a promsoc console) on a 100x30 pty; once it is drawn and LIVE, `act(pid, fd)`,
-    then read until it ends. Returns what it wrote, where `act` began in it, and its wait status."""
+    """Run `argv` (a promsoc console) on a 100x30 pty; once it is drawn and `drawn` (LIVE) is in
+    what it wrote, `act(pid, fd)`, then read until it ends. Returns what it wrote, where `act`
+    began in it, and its wait status."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: a 100x30 terminal, then the console (never back into pytest)
         try:
@@ -70,7 +74,7 @@ def console_in_pty(
     output = bytearray()
     try:
         assert read_until(fd, output, ALT_ON, 30), bytes(output[-500:])
-        assert read_until(fd, output, b"LIVE", 30), bytes(output[-500:])
+        assert read_until(fd, output, drawn, 30), bytes(output[-500:])
         started = len(output)
         act(pid, fd)
         drain(fd, output, 15)

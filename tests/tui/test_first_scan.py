@@ -162,12 +162,12 @@ def test_the_console_asks_prometheus_before_it_imports_textual(lab: Lab, tmp_pat
     marker = tmp_path / "first-query.json"
     environment = {**env(), "FIRST_QUERY": str(marker)}
 
-    def quit_when_polled(_pid: int, fd: int) -> None:
-        time.sleep(3.0)
-        os.write(fd, b"q")
-
+    # the header's " UTC " (the moment evaluated) is drawn once the first poll's results are in
     output, _, status = console_in_pty(
-        [sys.executable, "-c", PROBE, "tui", "--url", lab.url], quit_when_polled, environment
+        [sys.executable, "-c", PROBE, "tui", "--url", lab.url],
+        lambda _pid, fd: os.write(fd, b"q"),
+        environment,
+        b" UTC ",
     )
     assert os.waitstatus_to_exitcode(status) == 0, output[-500:]
     assert json.loads(marker.read_text()) == {"asked before the console": True, "textual": False}
