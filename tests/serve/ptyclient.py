@@ -101,7 +101,11 @@ class PtyClient:
         self.proc.send_signal(signal.SIGWINCH)
 
     def wait_exit(self, timeout: float = 15.0) -> int:
-        return self.proc.wait(timeout)
+        """The program's exit status, once it ended and everything it wrote has been read: the
+        reader thread may not yet have taken its last bytes from the pty when the process is reaped."""
+        status = self.proc.wait(timeout)
+        self._reader.join(5)  # it ends at EOF (EIO): nothing holds the terminal's other side any more
+        return status
 
     def close(self) -> None:
         if self.proc.poll() is None:
