@@ -233,7 +233,10 @@ def _matches(labels: Mapping[str, str], name: str, op: str, value: str | re.Patt
 
 # -- the past: Prometheus's own record of its alerting rules ---------------------------------------
 
-PAST_NOTE = "as of a past moment: what Prometheus's rules were firing then (ALERTS); silences are live-only"
+PAST_NOTE = (
+    "as of a past moment: what Prometheus's rules were firing then (ALERTS); Alertmanager keeps no "
+    "history, so silences and inhibitions are live-only"
+)
 
 
 def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -29,8 +29,9 @@ REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connect
         (["rules", "export"], 0),
         (["timeline", "--url", REFUSED, "--from", "-1h"], 3),
         (["alerts", "--alertmanager", REFUSED], 3),
+        (["alerts", "--url", REFUSED, "--at", "1700000000"], 3),
     ],
-    ids=["scan", "check", "topology", "rules", "timeline", "alerts"],
+    ids=["scan", "check", "topology", "rules", "timeline", "alerts", "alerts-at"],
 )
 def test_headless_command_loads_neither_lab_nor_textual(argv: list[str], code: int) -> None:
     proc = subprocess.run(
