@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from promsoc.prom.errors import BadQuery, PromError
 from promsoc.prom.types import InstantResult, QueryClient, Sample
@@ -70,19 +70,40 @@ async def _single(
     return _trimmed(key, await _timed(client, promql, at, gate), trim)
 
 
-async def _combined(
-    client: QueryClient, queries: dict[str, str], at: float | None, gate: asyncio.Semaphore, trim: Trim | None = None
+async def _each(
+    client: QueryClient, queries: Mapping[str, str], at: float | None, gate: asyncio.Semaphore, trim: Trim | None = None
 ) -> dict[str, Outcome]:
-    keys = list(queries)
-    if len(keys) == 1:
-        return {keys[0]: await _single(client, keys[0], queries[keys[0]], at, gate, trim)}
-    result, latency = await _timed(client, combine(queries), at, gate)
-    if isinstance(result, BadQuery):
-        singles = await asyncio.gather(*(_single(client, k, q, at, gate, trim) for k, q in queries.items()))
-        return dict(zip(keys, singles, strict=True))
+    outcomes = await asyncio.gather(*(_single(client, k, q, at, gate, trim) for k, q in queries.items()))
+    return dict(zip(queries, outcomes, strict=True))
+
+
+async def ask_together(
+    client: QueryClient,
+    promql: str,
+    queries: Mapping[str, str],
+    at: float | None,
+    gate: asyncio.Semaphore,
+    trim: Trim | None = None,
+    refused: tuple[type[PromError], ...] = (BadQuery,),
+    apart: Callable[..., Awaitable[dict[str, Outcome]]] = _each,
+) -> dict[str, Outcome]:
+    """`queries` answered by one request, `promql` (which labels each series with its key,
+    `BATCH_LABEL`), split back by key and trimmed. An answer of a `refused` kind asks them
+    `apart(client, queries, at, gate, trim=trim)`, each its own outcome; any other failure is every key's."""
+    result, latency = await _timed(client, promql, at, gate)
+    if isinstance(result, refused):
+        return await apart(client, queries, at, gate, trim=trim)
     if isinstance(result, PromError):
-        return {key: (result, latency) for key in keys}
-    return {key: _trimmed(key, (part, latency), trim) for key, part in split(result, keys).items()}
+        return dict.fromkeys(queries, (result, latency))
+    return {key: _trimmed(key, (part, latency), trim) for key, part in split(result, list(queries)).items()}
+
+
+async def gathered(order: Iterable[str], *parts: Awaitable[dict[str, Outcome]]) -> dict[str, Outcome]:
+    """The outcomes of `parts` (each by key) as one, in `order`."""
+    found: dict[str, Outcome] = {}
+    for part in await asyncio.gather(*parts):
+        found.update(part)
+    return {key: found[key] for key in order}
 
 
 async def run_queries(
@@ -96,14 +117,12 @@ async def run_queries(
     """Every query's outcome and latency by key, heavy ones alone and the rest combined; `trim`
     is applied to each key's answer as soon as it arrives."""
     if not batch:
-        outcomes = await asyncio.gather(*(_single(client, k, q, at, gate, trim) for k, q in queries.items()))
-        return dict(zip(queries, outcomes, strict=True))
+        return await _each(client, queries, at, gate, trim)
     heavy = {key: q for key, q in queries.items() if is_heavy(q)}
     light = {key: q for key, q in queries.items() if key not in heavy}
-    tasks = [_combined(client, {key: q}, at, gate, trim) for key, q in heavy.items()]
-    if light:
-        tasks.append(_combined(client, light, at, gate, trim))
-    merged: dict[str, Outcome] = {}
-    for part in await asyncio.gather(*tasks):
-        merged.update(part)
-    return {key: merged[key] for key in queries}
+    tasks = [_each(client, {key: q}, at, gate, trim) for key, q in heavy.items()]
+    if len(light) > 1:
+        tasks.append(ask_together(client, combine(light), light, at, gate, trim))
+    elif light:
+        tasks.append(_each(client, light, at, gate, trim))
+    return await gathered(queries, *tasks)

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Mapping
 
-from promsoc.detectors.batch import Outcome, Trim, run_queries, split
-from promsoc.prom.errors import BadQuery, PromError, ResponseTooLarge
-from promsoc.prom.types import InstantResult, QueryClient
+from promsoc.detectors.batch import Outcome, Trim, ask_together, gathered, run_queries
+from promsoc.prom.errors import BadQuery, ResponseTooLarge
+from promsoc.prom.types import QueryClient
 from promsoc.promql.batch import combine
 
 _JOIN = re.compile(r"\*\s*on\s*\([^()]*\)\s*group_left\s*\([^()]*\)")
@@ -117,28 +116,12 @@ async def run_shared(
         return await run_queries(client, queries, at, gate, batch, trim)
     together = {key for members in groups.values() for key in members}
     rest = {key: promql for key, promql in queries.items() if key not in together}
-
-    async def one(join: str, members: dict[str, str]) -> dict[str, Outcome]:
-        async with gate:
-            began = time.perf_counter()
-            try:
-                result: InstantResult | PromError = await client.query(f"({combine(members)}) {join}", at)
-            except PromError as exc:
-                result = exc
-            latency = time.perf_counter() - began
-        if isinstance(result, BadQuery | ResponseTooLarge):  # each alone: its own outcome
-            return await run_queries(client, {key: queries[key] for key in members}, at, gate, batch, trim)
-        if isinstance(result, PromError):
-            return dict.fromkeys(members, (result, latency))
-        parts = split(result, list(members))
-        return {key: (trim(key, part) if trim is not None else part, latency) for key, part in parts.items()}
-
-    found: dict[str, Outcome] = {}
-    for part in await asyncio.gather(
-        run_queries(client, rest, at, gate, batch, trim), *(one(join, members) for join, members in groups.items())
-    ):
-        found.update(part)
-    return {key: found[key] for key in queries}
+    joined = [
+        ask_together(client, f"({combine(members)}) {join}", {key: queries[key] for key in members}, at, gate, trim,
+                     refused=(BadQuery, ResponseTooLarge), apart=run_queries)  # each alone: its own outcome
+        for join, members in groups.items()
+    ]  # fmt: skip
+    return await gathered(queries, run_queries(client, rest, at, gate, batch, trim), *joined)
 
 
 __all__ = ["run_shared", "shared", "split_join"]
