@@ -48,7 +48,7 @@ def test_costly_detectors_are_kept_between_live_cycles_and_say_so_but_the_past_i
 
     settings = load_settings(None, lab.url, "lab")
     settings = replace(settings, sources=tuple(replace(s, timeout=120.0) for s in settings.sources))
-    now = [time.time() - 5]
+    now = [(time.time() // SCALED_EVERY - 1) * SCALED_EVERY + 1]  # just after its phase's moment (a sole source: 0)
 
     async def run() -> list[tuple[list[DetectorResult], int]]:
         backend = LiveBackend(settings, clients=clients)
@@ -90,7 +90,7 @@ def test_a_heavy_sparkline_that_failed_is_not_asked_again_for_five_minutes(lab: 
 
     settings = load_settings(None, lab.url, "lab")
     settings = replace(settings, sources=tuple(replace(s, timeout=0.001) for s in settings.sources))  # always late
-    now = [time.time() - 5]
+    now = [(time.time() // SCALED_EVERY - 1) * SCALED_EVERY + 1]  # just after its phase's moment (a sole source: 0)
 
     async def run() -> list[tuple[str, int]]:
         backend = LiveBackend(settings, clients=clients)

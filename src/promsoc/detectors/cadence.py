@@ -17,6 +17,15 @@ rest of the pack costs a few milliseconds. So, for a console left live:
 
 A moment in the past (the time cursor) is always evaluated afresh: the slower cadence applies only
 to the live edge.
+
+Sources are staggered: each has its own `phase` within the `SCALED_EVERY` s (`phase_of`: spread
+evenly by its position among the configured sources), and a scaled detector is due again once a
+moment `phase` s into a period (counted from the epoch) has passed since its last evaluation. So
+twenty sources on a 30 s refresh evaluate the join about five at a time, one cycle after another,
+not all twenty in every fourth cycle (sources asked together, `prom.fanin`, would otherwise merge
+the twenty joins into one request that makes that one cycle slow). Each source still evaluates
+it at least every `SCALED_EVERY` s plus one refresh (every `SCALED_EVERY` s on a refresh that
+divides it), at most once a period after its first, which is at once.
 """
 
 from __future__ import annotations
@@ -61,17 +70,28 @@ def sparkline_every(plan: SparklinePlan) -> float:
     return HEAVY_SPARKLINE_EVERY if heavy_sparkline(plan) else 0.0
 
 
-def reusable(kept_at: float, at: float, every: float, now: float) -> bool:
+def reusable(kept_at: float, at: float, every: float, now: float, phase: float | None = None) -> bool:
     """Whether an answer for `kept_at` still stands for `at`: both at the live edge (within
-    `every` of the clock), `at` not before it and less than `every` after it."""
-    return every > 0 and kept_at <= at < kept_at + every and at >= now - every
+    `every` of the clock), `at` not before it and less than `every` after it; with a `phase`,
+    also no moment `phase` s into a period of `every` s (from the epoch) in (kept_at, at]."""
+    if every <= 0 or not kept_at <= at < kept_at + every or at < now - every:
+        return False
+    return phase is None or (at - phase) // every == (kept_at - phase) // every
+
+
+def phase_of(position: int, count: int, every: float = SCALED_EVERY) -> float:
+    """The phase of the source at `position` among `count`: spread evenly over `every` s."""
+    return every * (position % max(1, count)) / max(1, count)
 
 
 class Cadence:
     """The detectors due at a moment, and the last results of those that are not (per source)."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], phase: float | None = None) -> None:
+        """`phase`: the source's moment in every `SCALED_EVERY` s (`phase_of`) at which its
+        scaled detectors fall due again (None: `SCALED_EVERY` s after their last evaluation)."""
         self._clock = clock
+        self.phase = phase
         self._last: dict[str, DetectorResult] = {}
 
     def every(self, det: Detector) -> float:
@@ -87,11 +107,17 @@ class Cadence:
         now, due, kept = self._clock(), [], {}
         for det in detectors:
             last = self._last.get(det.id)
-            if last is not None and reusable(last.evaluated_at, at, self.every(det), now):
+            if last is not None and reusable(last.evaluated_at, at, self.every(det), now, self.phase):
                 kept[det.id] = last
             else:
                 due.append(det)
         return due, kept
+
+    def apart(self, due: Sequence[Detector]) -> tuple[list[Detector], list[Detector]]:
+        """(those of `due` evaluated at every refresh, those at their own cadence): sources asked
+        together ask the first alike in every cycle, the second only in the cycles their phase
+        makes them due."""
+        return [d for d in due if not self.every(d)], [d for d in due if self.every(d)]
 
     def merge(self, detectors: Sequence[Detector], fresh: list[DetectorResult],
               kept: dict[str, DetectorResult]) -> list[DetectorResult]:  # fmt: skip

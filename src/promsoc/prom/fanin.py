@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from promsoc.prom.errors import BadQuery, PromError, ResponseTooLarge, Timeout
-from promsoc.prom.fanin_plans import Plans, Tag, asked_as
+from promsoc.prom.fanin_plans import Part, Plans, Tag, asked_as
 from promsoc.prom.group_by import SplitPlan, plan_for
 from promsoc.prom.group_plan import unquote
 from promsoc.prom.selector import SelectorError, inject_matchers, matcher_list
@@ -261,10 +261,12 @@ class FanIn:
 
     def _awaited(self, key: tuple[Any, ...], tag: Tag | None) -> set[str]:
         """The members a question waits for: the active ones that asked it last time (every
-        active one when it never was), less those whose cycle said it will not ask it."""
+        active one when it never was, or when it is of a scan's `Part`: who asks one changes
+        from cycle to cycle), less those whose cycle said it will not ask it."""
         now = self.clock()
         active = {n for n, joined in self._joined.items() if now - joined < self.active_for}
-        expected = self._expected.get(question(key))
+        part = tag is not None and isinstance(tag[1], Part)
+        expected = None if part else self._expected.get(question(key))
         awaited = active if expected is None else active & expected
         return awaited if tag is None else {n for n in awaited if self._plans.waits_for(n, tag)}
 
@@ -274,6 +276,12 @@ class FanIn:
         self._plans.expect(member, moment, kinds)
         if kinds is not None:
             self._recheck()
+
+    def parts(self, member: str, moment: float, parts: Collection[Part]) -> None:
+        """The parts `member`'s scan at `moment` asks (`fanin_plans.Plans.parts`), said as it
+        begins; a question that now waits for nobody goes."""
+        self._plans.parts(member, moment, parts)
+        self._recheck()
 
     def done(self, member: str, moment: float, kind: Hashable) -> None:
         """`member` has asked every question of `kind` of its cycle at `moment`."""

@@ -11,6 +11,12 @@ kind, says so (`done`). The questions themselves carry their cycle's moment and 
 named its kind and have not finished it; a member that has said asks no more questions of its
 scan (kind None). Saying only ever removes a member from those waited for: no member waits
 longer than it would without it.
+
+A scan may have parts that only some members ask in a cycle (`Part`: the detectors on the pod ->
+workload join, which each source evaluates every 2 minutes at its own phase, `detectors.cadence`).
+A member says which parts its scan asks as the scan begins (`parts`); a question of a part waits
+only for the members that said they ask it (and those that have not said yet), not for those
+that asked it last time: which members ask a part changes from one cycle to the next.
 """
 
 from __future__ import annotations
@@ -18,12 +24,22 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Collection, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 MOMENTS = 16
 """Cycles (moments) whose members' plans are kept, the oldest said forgotten first."""
 
 Tag = tuple[float, Hashable]
 """A question's cycle (its moment) and kind (None: the cycle's scan)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A kind of question of a scan that only some members ask in a cycle (said by `parts`)."""
+
+    name: str
+
 
 _ASKING: contextvars.ContextVar[Tag | None] = contextvars.ContextVar("promsoc_asking_as", default=None)
 
@@ -49,6 +65,7 @@ class Plans:
     def __init__(self, keep: int = MOMENTS) -> None:
         self.keep = keep
         self._by_moment: dict[float, dict[str, set[Hashable]]] = {}
+        self._parts: dict[float, dict[str, set[Part]]] = {}  # moment -> member -> the parts its scan asks
 
     def expect(self, member: str, moment: float, kinds: Collection[Hashable] | None) -> None:
         """`member`'s cycle at `moment` begins (None: what it will ask is not known yet), or
@@ -59,24 +76,40 @@ class Plans:
         if kinds is None:
             if plans is not None and member in plans:
                 del self._by_moment[moment]
+                self._parts.pop(moment, None)
             return
         if plans is None:
             plans = self._by_moment[moment] = {}
-            while len(self._by_moment) > self.keep:
-                del self._by_moment[next(iter(self._by_moment))]
+            self._trim(self._by_moment)
         plans[member] = set(kinds)
+
+    def parts(self, member: str, moment: float, parts: Collection[Part]) -> None:
+        """`member`'s scan at `moment` asks questions of these parts, and of no other part."""
+        said = self._parts.get(moment)
+        if said is None:
+            said = self._parts[moment] = {}
+            self._trim(self._parts)
+        said[member] = set(parts)
+
+    def _trim(self, kept: dict[float, Any]) -> None:
+        while len(kept) > self.keep:
+            del kept[next(iter(kept))]
 
     def done(self, member: str, moment: float, kind: Hashable) -> None:
         """`member` has asked every question of `kind` it had to ask at `moment`."""
-        plans = self._by_moment.get(moment)
-        if plans is not None and member in plans:
-            plans[member].discard(kind)
+        for kept in (self._by_moment, self._parts):
+            plans = kept.get(moment)
+            if plans is not None and member in plans:
+                plans[member].discard(kind)
 
     def waits_for(self, member: str, tag: Tag) -> bool:
         """Whether a question of `tag` (its moment and kind) should wait for `member`."""
         moment, kind = tag
         plan = self._by_moment.get(moment, {}).get(member)
+        if isinstance(kind, Part):  # a part of the scan: asked by those that said so
+            said = self._parts.get(moment, {}).get(member)
+            return plan is None and (said is None or kind in said)
         return plan is None or (kind is not None and kind in plan)
 
 
-__all__ = ["MOMENTS", "Plans", "Tag", "asked_as", "asking_as"]
+__all__ = ["MOMENTS", "Part", "Plans", "Tag", "asked_as", "asking_as"]

@@ -24,7 +24,7 @@ from promsoc.detectors.spec import Detector
 from promsoc.detectors.timeline import TimelineResult, make_range, timeline
 from promsoc.prom.client import PromClient
 from promsoc.prom.fanin import asking_together
-from promsoc.prom.fanin_plans import asking_as
+from promsoc.prom.fanin_plans import Part, asking_as
 from promsoc.prom.range_cache import RangeCache
 from promsoc.prom.settings import Source
 from promsoc.prom.sources import Sources, client_for
@@ -38,6 +38,9 @@ from promsoc.tui.series_math import envelope, latest_run_start, moments, steps_f
 
 SparkPoints = tuple[list[tuple[float, float]], list[tuple[float, float]], list[float]]
 """A sparkline as fetched: its points, its band edge and the moments it fired."""
+
+
+SCALED = Part("scaled")  # the detectors a source evaluates at its own cadence (detectors.cadence)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,10 @@ class LiveBackend:
         self._by_id = {d.id: d for d in self._detectors}
         self._ranges_of: dict[str, RangeCache] = {}
         self._scans: dict[str, tuple[float, dict[str, DetectorResult]]] = {}  # the last scan per source
-        self._cadences: dict[str, cadence.Cadence] = {}  # which detectors are due, per source
+        self._cadences = {  # which detectors are due, per source; each its phase (spread by position)
+            name: cadence.Cadence(lambda: self.clock(), cadence.phase_of(index, len(self.pool.names)))
+            for index, name in enumerate(self.pool.names)
+        }
         self._oversized: dict[str, Oversized] = {}  # sibling signals over a source's response cap
         self._sparks: dict[tuple[str, str, float], tuple[float, SparkPoints | None]] = {}  # heavy ones kept
         self._spark_at: dict[tuple[str, str, float], float] = {}  # (source, detector, window) -> fetched at
@@ -118,16 +124,22 @@ class LiveBackend:
     async def _evaluate(self, source: str, at: float) -> list[DetectorResult]:
         """Every enabled detector at `at`; live, a costly one may answer with its last result
         (`detectors.cadence`: it says so, and how often it is evaluated)."""
-        pace = self._cadences.setdefault(source, cadence.Cadence(lambda: self.clock()))
+        pace, client = self._cadences[source], self._client(source)
         enabled = [det for det in self._detectors if det.enabled]
         due, kept = pace.split(enabled, at)
+        oversized = self._oversized.setdefault(source, Oversized(clock=lambda: self.clock()))
+        every_cycle, own_cadence = pace.apart(due)
+        if client.fanin is not None:  # those at their own cadence: a `Part` of the scan (prom.fanin_plans)
+            client.fanin.parts(source, at, [SCALED] if own_cadence else [])
+
+        async def part(detectors: list[Detector], kind: Part | None) -> list[DetectorResult]:
+            with self._asking(source, at, kind) if kind else contextlib.nullcontext():
+                return await evaluate(detectors, client, source, at, keep=CONSOLE_FINDINGS, oversized=oversized,
+                                      local=client.source.sibling_bands == "local") if detectors else []  # fmt: skip
+
         with collection_paused():
-            client = self._client(source)
-            local = client.source.sibling_bands == "local"
-            oversized = self._oversized.setdefault(source, Oversized(clock=lambda: self.clock()))
-            fresh = await evaluate(due, client, source, at, keep=CONSOLE_FINDINGS, local=local,
-                                   oversized=oversized) if due else []  # fmt: skip
-        results = pace.merge(enabled, fresh, kept)
+            parts = await asyncio.gather(part(every_cycle, None), part(own_cadence, SCALED))
+        results = pace.merge(enabled, [r for got in parts for r in got], kept)
         self._scans[source] = (at, {r.detector: r for r in results})
         return results
 
@@ -141,18 +153,9 @@ class LiveBackend:
             return None
         return result if result.status in (Status.FIRING, Status.OK) else None
 
-    async def _ranges(
-        self,
-        source: str,
-        queries: dict[str, str | None],
-        at: float,
-        window: float,
-        *,
-        tip: bool = False,
-        step: float | None = None,
-        one_per_step: bool = False,
-        chunk: int | None = None,
-    ) -> dict[str, list[RangeSeries]]:
+    async def _ranges(self, source: str, queries: dict[str, str | None], at: float, window: float, *,
+                      tip: bool = False, step: float | None = None, one_per_step: bool = False,
+                      chunk: int | None = None) -> dict[str, list[RangeSeries]]:  # fmt: skip
         """Every named query over the window, at once; a missing query answers nothing.
 
         The ranges are on the step grid (`steps_for(window)` unless `step` is given) and cached
@@ -388,4 +391,3 @@ class LiveBackend:
             await self.alerts_link.aclose()
         finally:
             await self._worker.aclose()
-
