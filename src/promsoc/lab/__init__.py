@@ -67,6 +67,8 @@ class Lab:
         self.simulator: Simulator | None = None
         self.cache_hit = False
         self.startup_seconds = 0.0
+        self.ready_at = 0.0
+        """When (Unix seconds) its Prometheus was up: rules evaluate, and `ALERTS` exists, from then."""
         self._tmp: str | None = None
 
     @property
@@ -145,6 +147,7 @@ class Lab:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - began
+        self.ready_at = time.time()
         return self
 
     def backfill_rules(self, rules: str, start: float, end: float) -> None:
