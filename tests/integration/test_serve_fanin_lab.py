@@ -13,7 +13,8 @@ from tests.serve.conftest import Served, keygen, start_serve
 from tests.serve.ptyclient import PtyClient
 
 CLUSTERS = 3
-SETTLE = 8.0  # seconds after every tile has its status: the cycle's sparklines have come in too
+QUIET = 4.0  # once every tile has its status, the cycle (its sparklines too) is over when Prometheus
+SETTLE_WITHIN = 40.0  # has answered no request for this long; well within the next cycle (`refresh: 1m`)
 
 
 def served_console(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[Served, list[str]]:
@@ -38,6 +39,19 @@ def served_console(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[Served, l
     return served, ssh
 
 
+def settled_requests(url: str) -> int:
+    """Prometheus's API requests so far, once the count stays the same over two reads QUIET apart."""
+    deadline = time.monotonic() + SETTLE_WITHIN
+    last = api_requests(url)
+    while True:
+        time.sleep(QUIET)
+        count = api_requests(url)
+        if count == last:
+            return count
+        assert time.monotonic() < deadline, f"Prometheus still answering after {SETTLE_WITHIN} s: {last} -> {count}"
+        last = count
+
+
 def requests_of_one_cycle(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[int, str]:
     """Prometheus's API requests for a viewer's first cycle of the overview (the next one is a
     minute later: `refresh: 1m`), and the screen."""
@@ -47,9 +61,8 @@ def requests_of_one_cycle(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[in
     try:
         client.wait_until(lambda lines: "LIVE" in lines[0] and "✓ OK" in "\n".join(lines)
                           and "WAITING" not in "\n".join(lines), timeout=60)  # fmt: skip
-        time.sleep(SETTLE)
-        asked = api_requests(lab.url) - before
-        screen = client.text
+        asked = settled_requests(lab.url) - before
+        screen = client.wait_for(*(f"cluster-{index}" for index in range(1, CLUSTERS + 1)))
         assert client.proc.poll() is None, screen
         client.send("q")
         assert client.wait_exit() == 0
