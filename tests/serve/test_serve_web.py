@@ -23,6 +23,7 @@ from tests.serve.conftest import Served, start_serve
 
 TILE = "ingress-sqli"  # short enough to be shown whole as a tile title and as a compact line
 EVALUATED = "✓ OK"
+LAST_TILE = "falco-blind"  # the overview's last tile, in its last group (FALCO)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,8 @@ async def test_kiosk_url_starts_in_kiosk_mode(web_served: Served) -> None:
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
         screen = BrowserScreen(page)
         await page.goto(url)
-        text = await screen.wait_for(EVALUATED, TILE)
+        # one frame from the header down to the overview's last tile (falco-blind), not one drawn halfway
+        text = await screen.wait_for(EVALUATED, TILE, "LIVE", LAST_TILE)
         assert "q Quit" not in text  # kiosk: no key hints
     assert web_served.wait_log(r"web session from=127.0.0.1 kiosk=True ")
 
