@@ -32,13 +32,28 @@ from promsoc.promql import recording
 from promsoc.tui.live_backend import LiveBackend
 from promsoc.tui.series_math import steps_for
 
+BAND = "ingress-response-size-anomaly"  # the time band: its recorded signal must be an hour old to be read
+
+
+def recorded_options() -> LabOptions:
+    """A lab whose Prometheus runs the recording rules (every 5 s here, so the test need not wait)."""
+    rules = export_recording().replace("interval: 1m", "interval: 5s")
+    return LabOptions(live_incidents=False, scrape_interval="5s", alert_rules=rules)
+
 
 @pytest.fixture(scope="module")
 def recorded_lab() -> Iterator[Lab]:
-    """A lab whose Prometheus runs the recording rules (every 5 s here, so the test need not wait)."""
-    rules = export_recording().replace("interval: 1m", "interval: 5s")
-    with Lab(LabOptions(live_incidents=False, scrape_interval="5s", alert_rules=rules)) as lab:
+    """The rules have run only since it started, minutes ago: the time band's signal is young."""
+    with Lab(recorded_options()) as lab:
         yield lab
+
+
+@pytest.fixture(scope="module")
+def banded_lab() -> Iterator[tuple[Lab, float]]:
+    """Another such lab, whose time band's recorded signal is old (`backfill_band_signal`), and the
+    moment it begins: its own, so that `recorded_lab` keeps the band young whatever the tests' order."""
+    with Lab(recorded_options()) as lab:
+        yield lab, backfill_band_signal(lab, recorded_blocks([d for d in load_detectors() if d.id == BAND]))
 
 
 async def wait_for_rules(client: PromClient) -> None:
@@ -185,14 +200,14 @@ async def band_readable(client: PromClient, blocks: tuple[recording.Recorded, ..
         await asyncio.sleep(2)
 
 
-def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(recorded_lab: Lab) -> None:
-    """Runs last: it makes the time band's recorded signal old (backfilled over the last 90
-    minutes, as a Prometheus that has run the rules that long has it), after which the detector
-    reads its signal, mean and stddev recorded, and they follow the raw band."""
+def test_a_band_recorded_long_enough_is_read_and_agrees_with_the_raw_band(banded_lab: tuple[Lab, float]) -> None:
+    """Once the time band's recorded signal is old (backfilled over the last 90 minutes, as a
+    Prometheus that has run the rules that long has it), the detector reads its signal, mean and
+    stddev recorded, and they follow the raw band."""
+    recorded_lab, began = banded_lab
     detectors = load_detectors()
-    det = next(d for d in detectors if d.id == "ingress-response-size-anomaly")
+    det = next(d for d in detectors if d.id == BAND)
     blocks = recorded_blocks([det])
-    began = backfill_band_signal(recorded_lab, blocks)
 
     async def run() -> None:
         async with PromClient.from_url(recorded_lab.url, name="lab") as client:
@@ -232,14 +247,17 @@ def close(got: list[tuple[float, float]], want: list[tuple[float, float]], what:
         assert value == pytest.approx(raw, rel=0.02, abs=0.5), what
 
 
-def test_charts_read_the_recorded_bands_and_draw_what_the_raw_queries_draw(recorded_lab: Lab, lab: Lab) -> None:
-    """After the band test: the time band's signal is old enough, so its chart reads the signal,
+def test_charts_read_the_recorded_bands_and_draw_what_the_raw_queries_draw(
+    banded_lab: tuple[Lab, float], lab: Lab
+) -> None:
+    """Where the time band's signal is old enough (`banded_lab`), its chart reads the signal,
     the band's mean and stddev and the moments it fired recorded, and the sibling charts their
     recorded signal; the context bands, whose past reaches back before the rules, stay raw; the
     recorded chart equals the raw one within a rule interval. A window back before the rules, and
     a source without them, draw from the raw queries only."""
+    recorded_lab, _ = banded_lab
     by_id = {d.id: d for d in load_detectors()}
-    chosen = [by_id[name] for name in ("ingress-response-size-anomaly", "container-cpu-outlier")]
+    chosen = [by_id[name] for name in (BAND, "container-cpu-outlier")]
     transport = Asked()
 
     def settings_of(url: str) -> Settings:
@@ -253,8 +271,6 @@ def test_charts_read_the_recorded_bands_and_draw_what_the_raw_queries_draw(recor
         try:
             async with PromClient.from_url(recorded_lab.url, name="lab") as client:
                 band = recorded_blocks(chosen[:1])
-                if len((await recorded_state(client, time.time() - 70, band)).readable) < len(band):
-                    backfill_band_signal(recorded_lab, band)  # when run alone, not after the band test
                 await band_readable(client, band)
                 deadline = time.monotonic() + 180
                 mean = next(b.record for b in band if b.record.endswith(":band_mean")) + " offset 75s"
