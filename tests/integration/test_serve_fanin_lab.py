@@ -17,11 +17,12 @@ QUIET = 4.0  # once every tile has its status, the cycle (its sparklines too) is
 SETTLE_WITHIN = 40.0  # has answered no request for this long; well within the next cycle (`refresh: 1m`)
 
 
-def served_console(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[Served, list[str]]:
+def served_console(lab: Lab, folder: Path, *, coalesce: bool, refresh: str = "1m", clusters: int = CLUSTERS,
+                   env: dict[str, str] | None = None) -> tuple[Served, list[str]]:  # fmt: skip
     """`promsoc serve --ssh` on a config of one source per cluster, and the ssh command of a viewer."""
-    text = sources_config(lab.url, CLUSTERS).replace("    selector:", "    refresh: 1m\n    selector:")
+    text = sources_config(lab.url, clusters).replace("    selector:", f"    refresh: {refresh}\n    selector:")
     if not coalesce:
-        text = text.replace("    refresh: 1m\n", "    refresh: 1m\n    coalesce: false\n")
+        text = text.replace(f"    refresh: {refresh}\n", f"    refresh: {refresh}\n    coalesce: false\n")
     config = folder / f"sources-{coalesce}.yaml"
     config.write_text(text)
     viewer = keygen(folder / f"viewer-{coalesce}")
@@ -29,7 +30,7 @@ def served_console(lab: Lab, folder: Path, *, coalesce: bool) -> tuple[Served, l
     served = start_serve(
         ["--config", str(config), "--ssh", "127.0.0.1:0", "--host-key", str(folder / f"host-{coalesce}"),
          "--authorized-keys", str(folder / f"authorized-{coalesce}")],
-        expect=["ssh"],
+        expect=["ssh"], env=env,
     )  # fmt: skip
     ssh = [
         "ssh", "-tt", "-p", str(served.ports["ssh"]), "-i", str(viewer), "-o", "IdentitiesOnly=yes",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Any
 
 from promsoc.alerts import AlertsBoard
@@ -274,3 +275,52 @@ async def test_the_hubs_pollers_of_sources_asked_together_evaluate_one_moment() 
     assert moments["c"] != moments["a"]
     await view.aclose()
     await hub.aclose()
+
+
+class Saying(Counting):
+    """The fake domain, also hearing what each poll cycle says it will ask (`LiveBackend.expect`)."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.0)
+        self.said: list[tuple[str, float, list[str] | None, int]] = []  # and the sparklines asked by then
+        self.evaluated: list[float] = []
+
+    def expect(self, source: str, at: float, sparklines: Collection[str] | None, window: float) -> None:
+        assert window == 3600
+        self.said.append((source, at, None if sparklines is None else sorted(sparklines), len(self.history_calls)))
+
+    async def evaluate(self, source: str, at: float) -> list[Any]:
+        self.evaluated.append(at)
+        return await super().evaluate(source, at)
+
+
+async def test_the_hubs_poller_says_what_each_cycle_will_ask_as_a_consoles_does() -> None:
+    """Each cycle of the hub's poller says it begins (before its scan), then which sparklines it
+    will fetch (every one the first time; later only those a viewer sees; none when no round is
+    due) before fetching them, then that it asks nothing more, all at the moment it evaluates:
+    grouped sources' questions then wait only for who will ask them (`prom.fanin_plans`)."""
+    domain = Saying()
+    hub = Hub(domain, intervals={"demo": 0.1}, clock=time.time)
+    view = hub.viewer()
+    results = await view.evaluate("demo", time.time())
+    every = sorted(r.detector for r in results)
+    poller = hub.poller("demo")
+    poller.history_every = 0.25
+    seen = results[0].detector
+    await view.history("demo", seen, time.time(), 3600)  # the first round: every sparkline
+    while len({s[1] for s in domain.said}) < 5:  # a few more cycles, the tile in view asked for
+        await asyncio.sleep(0.05)
+        await view.evaluate("demo", time.time())
+        await view.history("demo", seen, time.time(), 3600)
+    await hub.aclose()
+    cycles: dict[float, list[tuple[list[str] | None, int]]] = {}
+    for source, at, sparklines, asked in domain.said:
+        assert source == "demo"
+        cycles.setdefault(at, []).append((sparklines, asked))
+    assert list(cycles) == domain.evaluated[: len(cycles)]  # said at the moment each cycle evaluates
+    first = cycles[domain.evaluated[0]]
+    assert first == [(None, 0), (every, 0), ([], len(every))]  # said before fetching; then: nothing more
+    later = [said for at, said in cycles.items() if at != domain.evaluated[0] and len(said) == 3]
+    rounds = [said[1][0] for said in later]
+    assert [seen] in rounds and [] in rounds, rounds  # a round of the tile in view; a cycle with no round
+    assert all(said[0] == (None, said[0][1]) and said[2][0] == [] for said in later)

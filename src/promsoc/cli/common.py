@@ -57,7 +57,14 @@ def add_alertmanager_option(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace, require_sources: bool = True) -> Settings:
-    """The config per the contract (--config, --url, --source, --alertmanager); a ConfigError exits 2."""
+    """The config per the contract (--config, --url, --source, --alertmanager); a ConfigError
+    (or a bad `$PROMSOC_FANIN_WINDOW`) exits 2."""
+    from promsoc.prom.sources import fanin_window
+
+    try:
+        fanin_window()
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     try:
         return load_settings(
             args.config, args.url, args.source, require_sources=require_sources,

@@ -197,7 +197,7 @@ class FanIn:
         self.merged = 0  # requests that answered several members
         self.answered = 0  # members' questions answered by them
         self._joined = dict.fromkeys(group.values, clock() - self.active_for + GRACE)
-        self._open: dict[tuple[Any, ...], _Batch] = {}
+        self.waiting: dict[tuple[Any, ...], _Batch] = {}  # batches waiting for members (none after a cycle)
         self._apart: set[str] = set()
         self._rounds: dict[tuple[Any, ...], _Round] = {}  # question -> its latest asking
         self._expected: dict[tuple[Any, ...], frozenset[str]] = {}  # question -> who asked it last time
@@ -235,10 +235,10 @@ class FanIn:
         if isinstance(plan, str) or promql in self._apart or name not in self.group.values:
             return None
         asked = self._asked(key, name)
-        batch = self._open.get(key)
+        batch = self.waiting.get(key)
         if batch is None or name in batch.members:
             loop = asyncio.get_running_loop()
-            batch = self._open[key] = _Batch(plan, loop.create_future(), send, asked_as())
+            batch = self.waiting[key] = _Batch(plan, loop.create_future(), send, asked_as())
             batch.timer = loop.call_later(self.window, self._flush, key, batch, "window")
         batch.members[name] = member
         if not self._awaited(key, batch.tag) - asked:
@@ -260,11 +260,14 @@ class FanIn:
         return RangeResult(part, list(answer.warnings))
 
     def _awaited(self, key: tuple[Any, ...], tag: Tag | None) -> set[str]:
-        """The members a question waits for: the active ones that asked it last time (every
-        active one when it never was, or when it is of a scan's `Part`: who asks one changes
-        from cycle to cycle), less those whose cycle said it will not ask it."""
+        """The members a question waits for: the active ones (answered together lately, or
+        whose cycle at its moment said it began) that asked it last time (every active one when
+        it never was, or when it is of a scan's `Part`: who asks one changes from cycle to
+        cycle), less those whose cycle said it will not ask it."""
         now = self.clock()
         active = {n for n, joined in self._joined.items() if now - joined < self.active_for}
+        if tag is not None:
+            active |= self._plans.asking(tag[0]) & set(self._joined)
         part = tag is not None and isinstance(tag[1], Part)
         expected = None if part else self._expected.get(question(key))
         awaited = active if expected is None else active & expected
@@ -289,7 +292,7 @@ class FanIn:
         self._recheck()
 
     def _recheck(self) -> None:
-        for key, batch in list(self._open.items()):
+        for key, batch in list(self.waiting.items()):
             last = self._rounds.get(question(key))
             asked = last.asked if last is not None and last.key == key else set(batch.members)
             if not self._awaited(key, batch.tag) - asked:
@@ -318,8 +321,8 @@ class FanIn:
             del kept[next(iter(kept))]
 
     def _flush(self, key: tuple[Any, ...], batch: _Batch, reason: str) -> None:
-        if self._open.get(key) is batch:
-            del self._open[key]
+        if self.waiting.get(key) is batch:
+            del self.waiting[key]
         if batch.timer is not None:
             batch.timer.cancel()
             batch.timer = None
@@ -380,12 +383,12 @@ class FanIn:
         return _Parts(answer, parts)
 
     async def aclose(self) -> None:
-        for batch in self._open.values():
+        for batch in self.waiting.values():
             if batch.timer is not None:
                 batch.timer.cancel()
             if not batch.future.done():
                 batch.future.cancel()
-        self._open.clear()
+        self.waiting.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -7,16 +7,21 @@ still ask at that moment (`expect(member, moment, kinds)`: "the sparkline of det
 fetched at L"; members that name the same kind ask the same questions) and, as it finishes each
 kind, says so (`done`). The questions themselves carry their cycle's moment and kind
 (`asking_as`). A question then waits only for the members that have not said what they will ask
-(a scan under way, a caller that never says: `promsoc scan`, the served hub) and for those that
-named its kind and have not finished it; a member that has said asks no more questions of its
-scan (kind None). Saying only ever removes a member from those waited for: no member waits
-longer than it would without it.
+(a scan under way, a caller that never says: `promsoc scan`) and for those that named its kind
+and have not finished it; a member that has said asks no more questions of its scan (kind None).
 
 A scan may have parts that only some members ask in a cycle (`Part`: the detectors on the pod ->
 workload join, which each source evaluates every 2 minutes at its own phase, `detectors.cadence`).
 A member says which parts its scan asks as the scan begins (`parts`); a question of a part waits
 only for the members that said they ask it (and those that have not said yet), not for those
 that asked it last time: which members ask a part changes from one cycle to the next.
+
+Saying that its cycle begins also makes a member one that questions of that moment wait for,
+even when it has not been answered together with the others lately (`fanin.ACTIVE_FOR`): the
+served hub's pollers (serve/live.py) begin when a viewer comes, maybe hours after the group was
+made, and without it no member was active, so every question went alone at once, never merged.
+Otherwise saying only removes members from those waited for, and no wait is longer than the
+window.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ class Plans:
 
     def __init__(self, keep: int = MOMENTS) -> None:
         self.keep = keep
-        self._by_moment: dict[float, dict[str, set[Hashable]]] = {}
+        self._by_moment: dict[float, dict[str, set[Hashable] | None]] = {}  # None: began, not said
         self._parts: dict[float, dict[str, set[Part]]] = {}  # moment -> member -> the parts its scan asks
 
     def expect(self, member: str, moment: float, kinds: Collection[Hashable] | None) -> None:
@@ -73,15 +78,18 @@ class Plans:
         moment it has already said about (a time cursor held still) begins a new asking of that
         moment: what every member said about it is forgotten."""
         plans = self._by_moment.get(moment)
-        if kinds is None:
-            if plans is not None and member in plans:
-                del self._by_moment[moment]
-                self._parts.pop(moment, None)
-            return
+        if kinds is None and plans is not None and plans.get(member) is not None:
+            del self._by_moment[moment]
+            self._parts.pop(moment, None)
+            plans = None
         if plans is None:
             plans = self._by_moment[moment] = {}
             self._trim(self._by_moment)
-        plans[member] = set(kinds)
+        plans[member] = None if kinds is None else set(kinds)
+
+    def asking(self, moment: float) -> set[str]:
+        """The members whose cycle at `moment` said it began (and what it will ask, if it has)."""
+        return set(self._by_moment.get(moment, ()))
 
     def parts(self, member: str, moment: float, parts: Collection[Part]) -> None:
         """`member`'s scan at `moment` asks questions of these parts, and of no other part."""
@@ -98,9 +106,9 @@ class Plans:
     def done(self, member: str, moment: float, kind: Hashable) -> None:
         """`member` has asked every question of `kind` it had to ask at `moment`."""
         for kept in (self._by_moment, self._parts):
-            plans = kept.get(moment)
-            if plans is not None and member in plans:
-                plans[member].discard(kind)
+            plan = kept.get(moment, {}).get(member)
+            if plan is not None:
+                plan.discard(kind)
 
     def waits_for(self, member: str, tag: Tag) -> bool:
         """Whether a question of `tag` (its moment and kind) should wait for `member`."""

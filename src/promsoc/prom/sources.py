@@ -10,6 +10,9 @@ A failing source never hides the others: its `PromError` is its entry in the res
 from __future__ import annotations
 
 import asyncio
+import math
+import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
@@ -17,10 +20,28 @@ from typing import TypeVar
 
 from promsoc.prom.client import PromClient
 from promsoc.prom.errors import PromError
-from promsoc.prom.fanin import FanIn, Group, groups
+from promsoc.prom.fanin import WINDOW, FanIn, Group, groups
 from promsoc.prom.settings import Source
 
 T = TypeVar("T")
+
+WINDOW_ENV = "PROMSOC_FANIN_WINDOW"
+"""Seconds a grouped question waits for the other members (`fanin.WINDOW` when unset): made long,
+a question that waits out the window shows (a diagnostic; tests/integration/test_serve_plans_lab)."""
+
+
+def fanin_window(environ: dict[str, str] | None = None) -> float:
+    """`$PROMSOC_FANIN_WINDOW` in seconds (0 to 3600), else `fanin.WINDOW`; ValueError names it."""
+    text = (os.environ if environ is None else environ).get(WINDOW_ENV, "").strip()
+    if not text:
+        return WINDOW
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 3600.0:
+        raise ValueError(f"${WINDOW_ENV}: expected seconds from 0 to 3600, got {text[:40]!r}")
+    return value
 
 
 def client_for(source: Source) -> PromClient:
@@ -49,7 +70,7 @@ class Sources:
         name = f"{first.name} and {len(members) - 1} more"
         room = min(1 << 30, sum(source.max_response_bytes for source in members))
         fanin = FanIn(group, factory(replace(first, name=name, selector="", max_response_bytes=room)),
-                      refresh=first.refresh)  # fmt: skip
+                      refresh=first.refresh, window=fanin_window())  # fmt: skip
         for source in members:
             self._clients[source.name].fanin = fanin
         return fanin
@@ -58,6 +79,18 @@ class Sources:
         """The sources asked with `name` in one request (itself included; alone: just itself)."""
         fanin = self._clients[name].fanin if name in self._clients else None
         return list(fanin.group.values) if fanin is not None else [name]
+
+    def fanin_summary(self) -> str | None:
+        """What the groups' fan-in did (None: no group): merged requests, the questions they
+        answered, and why batches went ("window": a question waited out `fanin.WINDOW`)."""
+        if not self.groups:
+            return None
+        went = sum((fanin.went for fanin in self.groups), Counter[str]())
+        why = ", ".join(f"{reason} {went[reason]}" for reason in ("asked", "said", "window"))
+        merged, answered = sum(f.merged for f in self.groups), sum(f.answered for f in self.groups)
+        waiting = sum(len(fanin.waiting) for fanin in self.groups)
+        return (f"fan-in: {merged} merged requests answered {answered} questions; batches went: {why}; "
+                f"still waiting {waiting}")  # fmt: skip
 
     @property
     def names(self) -> list[str]:

@@ -185,7 +185,7 @@ class Hub:
                 raise KeyError(f"no source named {source!r}")
             self.pollers[source] = LivePoller(
                 self.domain, source, interval=self.interval_of(source), clock=self.clock, context=self._context,
-                tick=self._ticks.get(source),
+                tick=self._ticks.get(source), expect=getattr(self.domain, "expect", None),
             )
         return self.pollers[source]
 

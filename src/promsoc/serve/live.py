@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from promsoc.detectors.results import DetectorResult
 from promsoc.tui.backend import Backend, History
-from promsoc.tui.poller import HISTORY_WINDOW, Tick
+from promsoc.tui.poller import HISTORY_WINDOW, Expect, Tick, saying
 
 HISTORY_EVERY = 30.0  # as a local console's poller
 
@@ -37,8 +37,10 @@ class LivePoller:
         clock: Callable[[], float],
         context: contextvars.Context,
         tick: Tick | None = None,
+        expect: Expect | None = None,
     ) -> None:
         self.domain = domain
+        self._expect = expect  # told what each cycle will ask, as a console's pollers tell it (`saying`)
         self._tick = tick  # shared with the pollers of the sources asked together
         self.source = source
         self.interval = interval
@@ -110,18 +112,22 @@ class LivePoller:
         at = self.clock()
         if self._tick is not None:
             at = self._tick.join(at, min(5.0, self.interval / 2))
-        try:
-            self._results, self._error = await self.domain.evaluate(self.source, at), None
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # every viewer shows the reason, as a local console would
-            self._error = exc
-        self._done_at = self.clock()
-        self.cycles += 1
-        done, self._cycle_done = self._cycle_done, asyncio.Event()
-        done.set()
-        if self._results is not None and self._error is None and self._history_due():
-            await self._fetch_histories(self._to_refresh([r.detector for r in self._results]), at)
+        with saying(self._expect, self.source, at) as say:
+            try:
+                self._results, self._error = await self.domain.evaluate(self.source, at), None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every viewer shows the reason, as a local console would
+                self._error = exc
+            self._done_at = self.clock()
+            self.cycles += 1
+            done, self._cycle_done = self._cycle_done, asyncio.Event()
+            done.set()
+            refresh = self._results is not None and self._error is None and self._history_due()
+            due = self._to_refresh([r.detector for r in self._results or []]) if refresh else []
+            say(due)
+            if refresh:
+                await self._fetch_histories(due, at)
 
     def _to_refresh(self, detectors: list[str]) -> list[str]:
         """Every sparkline the first time; after that those some viewer has on screen (a console

@@ -89,6 +89,10 @@ async def serve(
         await stop.wait()
         log.info("stopping (%d viewers connected)", hub.viewers)
         await end_all()
+        fanin = getattr(getattr(hub.domain, "pool", None), "fanin_summary", None)  # LiveBackend's sources
+        summary = fanin() if fanin is not None else None
+        if summary:
+            log.info("%s", summary)
         return 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

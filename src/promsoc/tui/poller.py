@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from promsoc.text import one_line
@@ -61,6 +62,29 @@ def ticks(sources: Sequence[str], together: Callable[[str], Sequence[str]] | Non
             for name in members:
                 found[name] = tick
     return found
+
+
+Say = Callable[[Collection[str]], None]
+"""A cycle's way to say which sparklines it will fetch (`saying`)."""
+
+
+@contextlib.contextmanager
+def saying(expect: Expect | None, source: str, at: float) -> Iterator[Say]:
+    """A poll cycle of `source` at `at` tells `expect` (`LiveBackend.expect`; None: nobody) what
+    it will ask, so sources asked together wait only for those that will ask the same
+    (`prom.fanin_plans`): that it begins, then, through what it yields, the sparklines it will
+    fetch once its scan is done, and at its end, whatever happened, that it asks nothing more.
+    The console's pollers and the served hub's (serve/live.py) say it through this one path."""
+
+    def say(sparklines: Collection[str] | None) -> None:
+        if expect is not None:
+            expect(source, at, sparklines, HISTORY_WINDOW)
+
+    say(None)
+    try:
+        yield say
+    finally:
+        say(())
 
 
 def hidden_phase(detectors: Iterable[str], every: float) -> dict[str, float]:
@@ -192,20 +216,13 @@ class Poller:
             at = started if cursor is None else cursor
             if cursor is None and self._tick is not None:
                 at = self._tick.join(started, min(5.0, self.interval / 2))
-            self._said(at, None)
-            try:
-                await self._evaluated(at, cursor, started)
-            finally:
-                self._said(at, ())  # whatever happened: nothing more from this cycle
+            with saying(self._expect, self.source, at) as say:
+                await self._evaluated(at, cursor, started, say)
         finally:
             self.in_flight -= 1
             self.cycles += 1
 
-    def _said(self, at: float, sparklines: Collection[str] | None) -> None:
-        if self._expect is not None:
-            self._expect(self.source, at, sparklines, HISTORY_WINDOW)
-
-    async def _evaluated(self, at: float, cursor: float | None, started: float) -> None:
+    async def _evaluated(self, at: float, cursor: float | None, started: float, say: Say) -> None:
         """The cycle at `at`: its results, then the sparklines due."""
         try:
             results = await self.backend.evaluate(self.source, at)
@@ -221,7 +238,7 @@ class Poller:
         self._post(ResultsUpdated(self.source, results, at, finished - started, finished))
         now = at if cursor is None and self._tick is not None else finished  # a group's one moment
         due = self._histories_due([r.detector for r in results], cursor, now)
-        self._said(at, due)
+        say(due)
         if due and await self._histories(due, at, cursor):
             self._fetched.update(dict.fromkeys(due, (cursor, now)))
 

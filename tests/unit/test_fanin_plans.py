@@ -1,0 +1,44 @@
+"""`prom.fanin_plans.Plans`: what the members of a group said their poll cycle at a moment will ask."""
+
+from __future__ import annotations
+
+from promsoc.prom.fanin_plans import Plans
+
+
+def test_a_member_that_says_its_cycle_begins_is_asking_at_that_moment_and_waited_for() -> None:
+    plans = Plans()
+    assert plans.asking(10.0) == set()
+    assert plans.waits_for("a", (10.0, None))  # said nothing: waited for, as without plans
+    plans.expect("a", 10.0, None)
+    assert plans.asking(10.0) == {"a"} and plans.asking(20.0) == set()
+    assert plans.waits_for("a", (10.0, None)) and plans.waits_for("a", (10.0, "spark"))  # its scan under way
+
+
+def test_once_said_a_member_is_waited_for_only_by_the_kinds_it_named_until_it_has_asked_them() -> None:
+    plans = Plans()
+    plans.expect("a", 10.0, None)
+    plans.expect("a", 10.0, {"x", "y"})
+    assert plans.asking(10.0) == {"a"}
+    assert not plans.waits_for("a", (10.0, None))  # its scan is over
+    assert plans.waits_for("a", (10.0, "x")) and not plans.waits_for("a", (10.0, "z"))
+    plans.done("a", 10.0, "x")
+    assert not plans.waits_for("a", (10.0, "x")) and plans.waits_for("a", (10.0, "y"))
+    plans.expect("a", 10.0, ())  # the cycle is over
+    assert not plans.waits_for("a", (10.0, "y")) and plans.asking(10.0) == {"a"}
+
+
+def test_a_new_cycle_at_a_moment_already_said_about_forgets_what_was_said() -> None:
+    plans = Plans()
+    for member in ("a", "b"):
+        plans.expect(member, 10.0, None)
+        plans.expect(member, 10.0, ())
+    plans.expect("a", 10.0, None)  # a cursor held still: the moment asked anew
+    assert plans.asking(10.0) == {"a"}
+    assert plans.waits_for("b", (10.0, None))  # b has not said about this asking yet
+
+
+def test_only_the_latest_moments_are_kept() -> None:
+    plans = Plans(keep=2)
+    for moment in (1.0, 2.0, 3.0):
+        plans.expect("a", moment, None)
+    assert plans.asking(1.0) == set() and plans.asking(2.0) == plans.asking(3.0) == {"a"}
