@@ -137,6 +137,20 @@ class Backdoors:
                 if any(w.phase(since) is not None and (s := w.last_start(since)) is not None and s + w.duration > t1
                        for w in windows)}  # fmt: skip
 
+    def next_open(self, cluster: str, after: float) -> float:
+        """The first moment from `after` on at which the cluster's back door is open."""
+        moments = []
+        for w in self.windows[cluster]:
+            start = w.last_start(after)
+            if start is not None and start + w.duration > after:
+                moments.append(after)
+            elif start is None:
+                moments.append(w.start)
+            elif w.period is not None:
+                moments.append(start + w.period)
+        assert moments, (cluster, after)
+        return min(moments)
+
     def past_moment(self, now: float) -> float | None:
         """The latest moment before now at which some cluster's back door must show in `ALERTS`."""
         moments = []
