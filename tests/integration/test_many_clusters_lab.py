@@ -60,6 +60,7 @@ def test_an_incident_fires_only_in_its_own_clusters_source(clusters_lab: Lab, tm
 def test_demo_clusters_prints_a_config_with_one_source_per_cluster(clusters_lab: Lab) -> None:
     """`promsoc demo --clusters 3 --no-tui` (the fixture's history is in the shared cache, so this
     reuses it): its generated config scans three sources; the opening attack is cluster-1's alone."""
+    launched = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "promsoc", "demo", "--no-tui", "--no-alertmanager",
                              "--clusters", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
@@ -70,7 +71,9 @@ def test_demo_clusters_prints_a_config_with_one_source_per_cluster(clusters_lab:
         assert line.startswith("Config: "), line
         config = Path(line.split(" ", 1)[1].strip())
         assert f"url: {url}" in config.read_text()
-        results = scan(clusters_lab, config, time.time())
+        # as the demo began: its opening attack began 2 minutes before, cluster-3's back door opens 2
+        # minutes after (then cluster-2's, ...), whatever time the demo took to start
+        results = scan(clusters_lab, config, launched + 1)
         assert {source for source, _ in results} == set(CLUSTERS)
         assert results[("cluster-1", "ingress-created")]["status"] == "firing"
         assert results[("cluster-2", "ingress-created")]["status"] == "ok"
