@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promsoc.prom.fanin_plans import Plans
+from promsoc.prom.fanin_plans import Part, Plans
 
 
 def test_a_member_that_says_its_cycle_begins_is_asking_at_that_moment_and_waited_for() -> None:
@@ -42,3 +42,34 @@ def test_only_the_latest_moments_are_kept() -> None:
     for moment in (1.0, 2.0, 3.0):
         plans.expect("a", moment, None)
     assert plans.asking(1.0) == set() and plans.asking(2.0) == plans.asking(3.0) == {"a"}
+
+
+AT = 1_800_000_000.0
+JOIN = Part("scaled")
+SPARK = ("sparkline", "ingress-sqli", 3600.0, None)
+
+
+def test_a_part_waits_only_for_the_members_that_said_they_ask_it_or_have_not_said() -> None:
+    plans = Plans()
+    plans.parts("a", AT, [JOIN])
+    plans.parts("b", AT, [])
+    assert plans.waits_for("a", (AT, JOIN)) and not plans.waits_for("b", (AT, JOIN))
+    assert plans.waits_for("c", (AT, JOIN))  # not said yet: waited for, as before
+    plans.done("a", AT, JOIN)
+    assert not plans.waits_for("a", (AT, JOIN))
+    assert plans.waits_for("a", (AT + 30, JOIN))  # another cycle: not said yet
+    plans.expect("b", AT, {SPARK})  # its scan is over: no more of its parts
+    assert not plans.waits_for("b", (AT, JOIN))
+
+
+def test_a_member_past_its_scan_but_in_its_part_is_not_waited_for_its_later_questions() -> None:
+    plans = Plans()
+    plans.parts("a", AT, [JOIN])
+    assert plans.waits_for("a", (AT, None)) and plans.waits_for("a", (AT, SPARK))  # scanning
+    plans.done("a", AT, None)  # its scan's own questions are over, the part still runs
+    assert not plans.waits_for("a", (AT, None)) and not plans.waits_for("a", (AT, SPARK))
+    assert plans.waits_for("a", (AT, JOIN))
+    plans.expect("a", AT, {SPARK})  # the part is over too: it will ask that sparkline now
+    assert plans.waits_for("a", (AT, SPARK)) and not plans.waits_for("a", (AT, None))
+    plans.expect("a", AT, None)  # a new asking of the same moment (a cursor held still)
+    assert plans.waits_for("a", (AT, None)) and plans.waits_for("a", (AT, SPARK)) and plans.waits_for("a", (AT, JOIN))

@@ -14,7 +14,9 @@ A scan may have parts that only some members ask in a cycle (`Part`: the detecto
 workload join, which each source evaluates every 2 minutes at its own phase, `detectors.cadence`).
 A member says which parts its scan asks as the scan begins (`parts`); a question of a part waits
 only for the members that said they ask it (and those that have not said yet), not for those
-that asked it last time: which members ask a part changes from one cycle to the next.
+that asked it last time: which members ask a part changes from one cycle to the next. A member
+whose scan's own questions are over while a part still runs says so (`done` with kind None): what
+it asks after its part (its sparklines) is not waited for; it asks it with the others late too.
 
 Saying that its cycle begins also makes a member one that questions of that moment wait for,
 even when it has not been answered together with the others lately (`fanin.ACTIVE_FOR`): the
@@ -71,6 +73,7 @@ class Plans:
         self.keep = keep
         self._by_moment: dict[float, dict[str, set[Hashable] | None]] = {}  # None: began, not said
         self._parts: dict[float, dict[str, set[Part]]] = {}  # moment -> member -> the parts its scan asks
+        self._scanned: dict[float, set[str]] = {}  # moment -> members past their scan's own questions
 
     def expect(self, member: str, moment: float, kinds: Collection[Hashable] | None) -> None:
         """`member`'s cycle at `moment` begins (None: what it will ask is not known yet), or
@@ -81,6 +84,7 @@ class Plans:
         if kinds is None and plans is not None and plans.get(member) is not None:
             del self._by_moment[moment]
             self._parts.pop(moment, None)
+            self._scanned.pop(moment, None)
             plans = None
         if plans is None:
             plans = self._by_moment[moment] = {}
@@ -104,7 +108,11 @@ class Plans:
             del kept[next(iter(kept))]
 
     def done(self, member: str, moment: float, kind: Hashable) -> None:
-        """`member` has asked every question of `kind` it had to ask at `moment`."""
+        """`member` has asked every question of `kind` it had to ask at `moment` (None: its
+        scan's own, while a part of it still runs: what it asks after is not waited for)."""
+        if kind is None:
+            self._scanned.setdefault(moment, set()).add(member)
+            self._trim(self._scanned)
         for kept in (self._by_moment, self._parts):
             plan = kept.get(moment, {}).get(member)
             if plan is not None:
@@ -117,7 +125,9 @@ class Plans:
         if isinstance(kind, Part):  # a part of the scan: asked by those that said so
             said = self._parts.get(moment, {}).get(member)
             return plan is None and (said is None or kind in said)
-        return plan is None or (kind is not None and kind in plan)
+        if plan is None:  # its scan under way; past it, only a part: it asks the rest later, alone
+            return member not in self._scanned.get(moment, ())
+        return kind is not None and kind in plan
 
 
 __all__ = ["MOMENTS", "Part", "Plans", "Tag", "asked_as", "asking_as"]

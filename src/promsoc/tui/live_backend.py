@@ -134,8 +134,11 @@ class LiveBackend:
 
         async def part(detectors: list[Detector], kind: Part | None) -> list[DetectorResult]:
             with self._asking(source, at, kind) if kind else contextlib.nullcontext():
-                return await evaluate(detectors, client, source, at, keep=CONSOLE_FINDINGS, oversized=oversized,
-                                      local=client.source.sibling_bands == "local") if detectors else []  # fmt: skip
+                found = await evaluate(detectors, client, source, at, keep=CONSOLE_FINDINGS, oversized=oversized,
+                                       local=client.source.sibling_bands == "local") if detectors else []  # fmt: skip
+            if kind is None and own_cadence and client.fanin is not None:  # the rest waits for the part only
+                client.fanin.done(source, at, None)
+            return found
 
         with collection_paused():
             parts = await asyncio.gather(part(every_cycle, None), part(own_cadence, SCALED))
