@@ -69,7 +69,13 @@ def test_a_member_past_its_scan_but_in_its_part_is_not_waited_for_its_later_ques
     plans.done("a", AT, None)  # its scan's own questions are over, the part still runs
     assert not plans.waits_for("a", (AT, None)) and not plans.waits_for("a", (AT, SPARK))
     assert plans.waits_for("a", (AT, JOIN))
-    plans.expect("a", AT, {SPARK})  # the part is over too: it will ask that sparkline now
+    plans.done("a", AT, JOIN)  # the part is over too: waited for until it says what it asks
+    assert plans.waits_for("a", (AT, SPARK)) and plans.waits_for("a", (AT, None))
+    plans.expect("a", AT, {SPARK})  # it will ask that sparkline now
     assert plans.waits_for("a", (AT, SPARK)) and not plans.waits_for("a", (AT, None))
     plans.expect("a", AT, None)  # a new asking of the same moment (a cursor held still)
     assert plans.waits_for("a", (AT, None)) and plans.waits_for("a", (AT, SPARK)) and plans.waits_for("a", (AT, JOIN))
+    plans.parts("b", AT, [JOIN])
+    plans.done("b", AT, JOIN)  # its part over first: past its own questions, its whole scan is over
+    plans.done("b", AT, None)
+    assert plans.waits_for("b", (AT, SPARK))  # waited for until it says what it asks, as without parts

@@ -15,8 +15,8 @@ workload join, which each source evaluates every 2 minutes at its own phase, `de
 A member says which parts its scan asks as the scan begins (`parts`); a question of a part waits
 only for the members that said they ask it (and those that have not said yet), not for those
 that asked it last time: which members ask a part changes from one cycle to the next. A member
-whose scan's own questions are over while a part still runs says so (`done` with kind None): what
-it asks after its part (its sparklines) is not waited for; it asks it with the others late too.
+whose scan's own questions are over while a part still runs says so (`done` with kind None): until
+the part is over, other questions of its cycle (the others' sparklines) do not wait for it.
 
 Saying that its cycle begins also makes a member one that questions of that moment wait for,
 even when it has not been answered together with the others lately (`fanin.ACTIVE_FOR`): the
@@ -109,14 +109,17 @@ class Plans:
 
     def done(self, member: str, moment: float, kind: Hashable) -> None:
         """`member` has asked every question of `kind` it had to ask at `moment` (None: its
-        scan's own, while a part of it still runs: what it asks after is not waited for)."""
-        if kind is None:
+        scan's own, while a part of it still runs: what it asks until its parts are over too is
+        not waited for)."""
+        if kind is None and self._parts.get(moment, {}).get(member):  # a part of its scan still runs
             self._scanned.setdefault(moment, set()).add(member)
             self._trim(self._scanned)
         for kept in (self._by_moment, self._parts):
             plan = kept.get(moment, {}).get(member)
             if plan is not None:
                 plan.discard(kind)
+        if isinstance(kind, Part) and not self._parts.get(moment, {}).get(member):  # its whole scan is over
+            self._scanned.get(moment, set()).discard(member)
 
     def waits_for(self, member: str, tag: Tag) -> bool:
         """Whether a question of `tag` (its moment and kind) should wait for `member`."""
@@ -125,7 +128,7 @@ class Plans:
         if isinstance(kind, Part):  # a part of the scan: asked by those that said so
             said = self._parts.get(moment, {}).get(member)
             return plan is None and (said is None or kind in said)
-        if plan is None:  # its scan under way; past it, only a part: it asks the rest later, alone
+        if plan is None:  # its scan under way (past its own questions, only a part: not waited for)
             return member not in self._scanned.get(moment, ())
         return kind is not None and kind in plan
 
