@@ -11,7 +11,8 @@ requests over that, and the hub's fan-in line logged at stop (merged requests; w
 (`$PROMSOC_FANIN_WINDOW`; the default is `fanin.WINDOW`, 0.3 s): made long, a batch that waits
 for members that never ask shows as a cycle that does not end. `--late` connects the viewer that
 many seconds after the server listens (past `fanin.GRACE` the group's members are no longer
-assumed to be asking together).
+assumed to be asking together). `--stay` keeps the viewer on for the next cycles (the fan-in
+line then counts them too).
 """
 
 from __future__ import annotations
@@ -66,12 +67,17 @@ def one_viewer(lab: Lab, args: argparse.Namespace, folder: Path) -> None:
                 client.wait_until(ready, timeout=args.timeout)
                 tiles = f"{time.monotonic() - began:.2f} s"
             except AssertionError:
-                tiles = f"not within {args.timeout:.0f} s"
+                marks = ("WAITING", "LIVE", "promsoc")  # a tile waiting, the header, a message of the server's
+                shown = [line.strip() for line in client.lines() if any(mark in line for mark in marks)]
+                tiles = f"not within {args.timeout:.0f} s ({' / '.join(shown[:3])})"
             last, count = quiet_after(lab.url, args.quiet, began + args.timeout + 60)
             window = "default" if args.window is None else f"{args.window:g} s"
             print(f"{args.clusters} sources{' apart' if args.apart else ''}, window {window}, "
                   f"viewer {args.late:.0f} s after listening: tiles in view {tiles}, Prometheus asked until "
                   f"{last - began:.2f} s, {count - before} requests", flush=True)  # fmt: skip
+            if args.stay:
+                time.sleep(args.stay)  # the next cycles (one a minute), their sparkline rounds
+                print(f"  and {args.stay:.0f} s more: {api_requests(lab.url) - before} requests in all", flush=True)
             client.send("q")
             client.wait_exit()
         finally:
@@ -89,6 +95,7 @@ def main() -> int:
     parser.add_argument("--apart", action="store_true", help="every source asks alone (coalesce: false)")
     parser.add_argument("--late", type=float, default=0.0, help="seconds between listening and the viewer")
     parser.add_argument("--quiet", type=float, default=5.0, help="seconds without a request that end the cycle")
+    parser.add_argument("--stay", type=float, default=0.0, help="seconds the viewer stays after the first cycle")
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds the tiles may take")
     args = parser.parse_args()
     options = _options(build_parser().parse_args(["demo", "--no-alertmanager", "--clusters", str(args.clusters)]))
