@@ -128,7 +128,9 @@ class LiveBackend:
         enabled = [det for det in self._detectors if det.enabled]
         due, kept = pace.split(enabled, at)
         oversized = self._oversized.setdefault(source, Oversized(clock=lambda: self.clock()))
-        every_cycle, own_cadence = pace.apart(due)
+        # Apart only where sources are asked together: alone, one evaluation asks the presence and
+        # recorded checks once for every due detector (a part would ask them a second time).
+        every_cycle, own_cadence = pace.apart(due) if client.fanin is not None else (due, [])
         if client.fanin is not None:  # those at their own cadence: a `Part` of the scan (prom.fanin_plans)
             client.fanin.parts(source, at, [SCALED] if own_cadence else [])
 
